@@ -1,0 +1,62 @@
+"""FOM's messages, one module per channel; importing this registers them all with the bus."""
+
+from actors.channels.agent import Percept, SummaryRequest, TipReport, TipStart
+from actors.channels.events import (
+    LatencySummary,
+    LevelInfo,
+    PatternMerged,
+    PatternRejected,
+    PatternSummary,
+    PlanDone,
+    RunFinished,
+    RunStarted,
+    RunSummary,
+    TickEvent,
+    TipFinished,
+    TipShot,
+    TipStarted,
+)
+from actors.channels.pattern import PatternDelta, PatternUpdated
+from actors.channels.plan import PlanReply, PlanRequest
+from actors.channels.world import (
+    Act,
+    ActResult,
+    CloseEncounter,
+    Observe,
+    Sighting,
+    TickReady,
+    WorldFinished,
+    WorldTick,
+)
+
+__all__ = [
+    "Act",
+    "ActResult",
+    "CloseEncounter",
+    "LatencySummary",
+    "LevelInfo",
+    "Observe",
+    "PatternDelta",
+    "PatternMerged",
+    "PatternRejected",
+    "PatternSummary",
+    "PatternUpdated",
+    "Percept",
+    "PlanDone",
+    "PlanReply",
+    "PlanRequest",
+    "RunFinished",
+    "RunStarted",
+    "RunSummary",
+    "Sighting",
+    "SummaryRequest",
+    "TickEvent",
+    "TickReady",
+    "TipFinished",
+    "TipReport",
+    "TipShot",
+    "TipStart",
+    "TipStarted",
+    "WorldFinished",
+    "WorldTick",
+]

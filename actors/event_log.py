@@ -1,0 +1,85 @@
+"""EventLog: writes every ``event.*`` record (and dead letters) as the run's event stream.
+
+Each event gets ``seq`` (from 0, no gaps), ``tick`` (its own, else the latest world tick),
+``time`` (wall seconds since the log started) and ``type`` (the record's tag), then its fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from actors.actor import Actor
+from bus import DEAD_LETTER_TOPIC, Envelope
+from fom.events import EventWriter
+
+__all__ = ["EventLog", "event_fields"]
+
+
+def event_fields(value: Any) -> Any:
+    """A record's fields as plain JSON/msgpack values (arrays to lists, records to maps)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: event_fields(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: event_fields(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [event_fields(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+class EventLog(Actor):
+    """A sink: never sheds an event (blocking mailbox), flushes on stop."""
+
+    topics = ("event.>", DEAD_LETTER_TOPIC)
+    capacity = 1 << 16
+    drain_on_stop = True
+
+    def __init__(
+        self,
+        writer: EventWriter | None,
+        *,
+        listeners: tuple[Callable[[dict[str, Any]], None], ...] = (),
+    ) -> None:
+        self.writer = writer
+        self.listeners = listeners
+        self.seq = 0
+        self.tick = 0
+        self._t0 = time.perf_counter()
+        self._tags = {}  # type: dict[type, str]
+
+    async def receive(self, envelope: Envelope) -> None:
+        msg = envelope.message
+        tag = self._tags.get(type(msg))
+        if tag is None:
+            tag = self._tags[type(msg)] = self.bus.registry.tag_of(type(msg))
+        tick = getattr(msg, "tick", None)
+        if isinstance(tick, int):
+            self.tick = max(self.tick, tick)
+        else:
+            tick = self.tick
+        event: dict[str, Any] = {
+            "seq": self.seq,
+            "tick": tick,
+            "time": round(time.perf_counter() - self._t0, 6),
+            "type": tag,
+        }
+        for f in dataclasses.fields(msg):
+            if f.name != "tick":
+                event[f.name] = event_fields(getattr(msg, f.name))
+        self.seq += 1
+        if self.writer is not None:
+            self.writer.write(event)
+        for listener in self.listeners:
+            listener(event)
+
+    async def on_stop(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

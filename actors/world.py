@@ -1,0 +1,172 @@
+"""The World actor: owns the engine and the clock, applies TIPs' actions, returns outcomes.
+
+Ticks are resolved in lockstep: tick ``t`` is resolved once CoreAgent has handled its percept
+(``TickReady``) and every engaged encounter has sent its ``Act``. Actions are applied in
+encounter order, so the outcome never depends on the order messages happened to arrive in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from actors.actor import Actor
+from actors.channels import (
+    Act,
+    ActResult,
+    CloseEncounter,
+    Observe,
+    Sighting,
+    TickEvent,
+    TickReady,
+    WorldFinished,
+    WorldTick,
+)
+from actors.channels.model import ShotOutcome, StepReport, WorldView
+from bus import Envelope
+from fom.engines.base import Engine
+from fom.errors import EngineError
+
+__all__ = ["WorldActor"]
+
+
+class WorldActor(Actor):
+    """The only actor that touches the engine."""
+
+    topics = ("world.observe", "world.act", "world.ready", "world.close")
+    capacity = 1 << 16
+
+    def __init__(self, engine: Engine, ticks: int, seed: int, pace_s: float = 0.0) -> None:
+        self.engine = engine
+        self.ticks = ticks
+        self.seed = seed
+        self.pace_s = pace_s
+        self.tick = 0
+        self._ready = False
+        self._engaged: set[int] = set()
+        self._acts: dict[int, tuple[Envelope, Act]] = {}
+        self._closed: dict[int, str] = {}
+        self._tick_started = 0.0
+        self.finished = False
+
+    async def on_start(self) -> None:
+        self.engine.reset(self.seed)
+        self.tick = 0
+        await self._start_tick()
+
+    async def receive(self, envelope: Envelope) -> None:
+        match envelope.message:
+            case Act() as act:
+                await self._on_act(envelope, act)
+            case Observe(unengaged=unengaged):
+                view = self._view(unengaged)
+                projections = tuple(self.engine.projection(o.id) for o in view.opponents)
+                self.reply(envelope, Sighting(view, projections))
+            case TickReady(tick=tick, engage=engage) if tick == self.tick:
+                self._engaged.update(engage)
+                self._ready = True
+                await self._maybe_resolve()
+            case CloseEncounter(encounter=encounter, reason=reason):
+                self._engaged.discard(encounter)
+                self._closed[encounter] = reason
+                pending = self._acts.pop(encounter, None)
+                if pending is not None:
+                    self.bus.reply_error(pending[0], EngineError(f"encounter closed: {reason}"))
+                self.engine.close(encounter)
+                await self._maybe_resolve()
+            case other:
+                raise TypeError(f"the world cannot handle {type(other).__name__}")
+
+    async def _on_act(self, envelope: Envelope, act: Act) -> None:
+        if self.finished:
+            return  # the match is over: the TIP waits until the runtime stops it
+        if act.encounter in self._closed:
+            self.bus.reply_error(envelope, EngineError(f"encounter {act.encounter} is closed"))
+            return
+        if act.encounter in self._acts:
+            self.bus.reply_error(envelope, EngineError(f"two actions for {act.encounter}"))
+            return
+        self._engaged.add(act.encounter)
+        self._acts[act.encounter] = (envelope, act)
+        await self._maybe_resolve()
+
+    def _view(self, unengaged: bool) -> WorldView:
+        view = self.engine.observe()
+        if not unengaged or not self._engaged:
+            return view
+        engaged = self._engaged
+        return WorldView(
+            tick=self.tick,
+            self_state=view.self_state,
+            opponents=tuple(o for o in view.opponents if o.id not in engaged),
+        )
+
+    async def _maybe_resolve(self) -> None:
+        if self.finished or not self._ready or len(self._acts) < len(self._engaged):
+            return
+        if any(e not in self._acts for e in self._engaged):
+            return
+        await self._resolve()
+
+    async def _resolve(self) -> None:
+        engine = self.engine
+        acts = sorted(self._acts.items())
+        self._acts = {}
+        shots: dict[int, ShotOutcome | Exception] = {}
+        for encounter, (_, act) in acts:
+            try:
+                engine.move(encounter, act.move_to)
+                engine.look_at(encounter, act.aim_offset)
+                shots[encounter] = (
+                    engine.shoot(encounter)
+                    if act.fire
+                    else ShotOutcome(encounter, False, False, 0.0, 0.0, 0.0)
+                )
+            except EngineError as exc:
+                shots[encounter] = exc
+        reports = {r.encounter: r for r in engine.advance()}
+        for encounter, (envelope, _) in acts:
+            shot = shots[encounter]
+            report = reports.get(encounter)
+            if isinstance(shot, Exception) or report is None:
+                reason = shot if isinstance(shot, Exception) else "no report from the engine"
+                self.bus.reply_error(envelope, EngineError(f"encounter {encounter}: {reason}"))
+                self._engaged.discard(encounter)
+                continue
+            if report.done:
+                self._engaged.discard(encounter)
+            self.reply(envelope, ActResult(self.tick, shot, report))
+        for report in reports.values():
+            if report.done:
+                self._engaged.discard(report.encounter)
+                self._closed.pop(report.encounter, None)
+        view = engine.observe()
+        await self.publish(
+            "event.world.tick",
+            TickEvent(
+                tick=self.tick,
+                self_node=view.self_state.node,
+                self_health=view.self_state.health,
+                opponents=len(view.opponents),
+                active_tips=len(self._engaged),
+            ),
+        )
+        self.tick += 1
+        if self.tick >= self.ticks:
+            self.finished = True
+            await self.publish("world.finished", WorldFinished(self.tick))
+            return
+        await self._start_tick()
+
+    async def _start_tick(self) -> None:
+        if self.ticks == 0:
+            self.finished = True
+            await self.publish("world.finished", WorldFinished(0))
+            return
+        if self.pace_s > 0:
+            loop = asyncio.get_running_loop()
+            wait = self._tick_started + self.pace_s - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._tick_started = loop.time()
+        self._ready = False
+        await self.publish("world.tick", WorldTick(self.tick))

@@ -1,0 +1,342 @@
+"""The in-process message bus: publish, subscribe with bounded mailboxes, request/reply.
+
+Every hop carries an msgpack frame: a message is encoded once per publish and decoded by
+each subscriber, so no two parties ever share a mutable object. Frames that do not decode
+become dead letters on ``bus.dead_letter``; the bus goes on delivering everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from bus.codec import Codec, Envelope
+from bus.errors import (
+    ActorStopped,
+    BusClosed,
+    DecodeError,
+    NoResponders,
+    RequestFailed,
+    RequestTimeout,
+)
+from bus.mailbox import Mailbox, Overflow
+from bus.messages import DeadLetter, ErrorReply
+from bus.registry import Registry
+from bus.topics import TopicTrie
+
+__all__ = ["DEAD_LETTER_TOPIC", "Bus", "BusStats", "Subscription"]
+
+log = logging.getLogger("bus")
+
+DEAD_LETTER_TOPIC = "bus.dead_letter"
+_DEAD_LETTER_SAMPLE = 256
+_bus_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class BusStats:
+    """Counters since the bus was made."""
+
+    published: int
+    delivered: int
+    dropped: int
+    dead_letters: int
+    decode_errors: int
+    requests: int
+    replies: int
+    timeouts: int
+    late_replies: int
+    subscriptions: int
+
+
+class Subscription:
+    """One subscriber's mailbox and patterns; ``get`` yields decoded envelopes."""
+
+    __slots__ = ("_bus", "_decode", "mailbox", "name", "patterns")
+
+    def __init__(self, bus: Bus, name: str, patterns: tuple[str, ...], mailbox: Mailbox) -> None:
+        self._bus = bus
+        self._decode = bus.codec.decode
+        self.name = name
+        self.patterns = patterns
+        self.mailbox = mailbox
+
+    async def get(self) -> Envelope:
+        """The next envelope; frames that fail to decode are dead-lettered and skipped."""
+        while True:
+            frame = await self.mailbox.get()
+            try:
+                return self._decode(frame)
+            except DecodeError as exc:
+                self._bus._dead_letter(self, frame, exc)
+
+    def get_nowait(self) -> Envelope | None:
+        """The next envelope already waiting, or None."""
+        while True:
+            frame = self.mailbox.get_nowait()
+            if frame is None:
+                return None
+            try:
+                return self._decode(frame)
+            except DecodeError as exc:
+                self._bus._dead_letter(self, frame, exc)
+
+    def __aiter__(self) -> AsyncIterator[Envelope]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Envelope]:
+        while True:
+            yield await self.get()
+
+    def close(self) -> list[bytes]:
+        """Unsubscribe and return the frames that were still waiting."""
+        return self._bus.unsubscribe(self)
+
+    def __repr__(self) -> str:
+        return f"Subscription({self.name!r}, {self.patterns!r}, waiting={len(self.mailbox)})"
+
+
+class Bus:
+    """Topics, subscriptions and request/reply for one event loop."""
+
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        max_frame_size: int = 16 << 20,
+        timeout_resolution: float = 0.005,
+    ) -> None:
+        self.codec = Codec(registry, max_frame_size)
+        self.registry = self.codec.registry
+        self.inbox = f"_INBOX.{next(_bus_ids)}"
+        self._trie: TopicTrie[Subscription] = TopicTrie()
+        self._subs: set[Subscription] = set()
+        self._seq = 0
+        self._corr = 0
+        self._pending: dict[int, asyncio.Future[bytes]] = {}
+        self._outstanding: dict[int, int] = {}
+        self._buckets: dict[int, list[tuple[int, str]]] = {}
+        self._resolution = timeout_resolution
+        self._closed = False
+        self._published = 0
+        self._delivered = 0
+        self._dropped_gone = 0
+        self._dead_letters = 0
+        self._decode_errors = 0
+        self._requests = 0
+        self._replies = 0
+        self._timeouts = 0
+        self._late_replies = 0
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe(
+        self,
+        *patterns: str,
+        name: str = "",
+        capacity: int = 1024,
+        overflow: Overflow = Overflow.BLOCK,
+    ) -> Subscription:
+        """A new mailbox receiving every topic matching any of ``patterns``."""
+        if self._closed:
+            raise BusClosed("the bus is closed")
+        sub = Subscription(self, name or f"sub{len(self._subs)}", (), Mailbox(capacity, overflow))
+        self._subs.add(sub)
+        for pattern in patterns:
+            self.add_pattern(sub, pattern)
+        return sub
+
+    def add_pattern(self, sub: Subscription, pattern: str) -> None:
+        """Let an existing subscription also receive ``pattern``."""
+        self._trie.add(pattern, sub)
+        sub.patterns = (*sub.patterns, pattern)
+
+    def unsubscribe(self, sub: Subscription) -> list[bytes]:
+        """Remove ``sub`` everywhere; returns the frames still waiting in its mailbox."""
+        if sub not in self._subs:
+            return []
+        for pattern in sub.patterns:
+            self._trie.remove(pattern, sub)
+        self._subs.discard(sub)
+        frames = sub.mailbox.drain()
+        sub.mailbox.close()
+        self._dropped_gone += sub.mailbox.dropped
+        return frames
+
+    def _route(self, topic: str) -> tuple[Subscription, ...]:
+        if self._closed:
+            raise BusClosed("the bus is closed")
+        return self._trie.lookup(topic)
+
+    # ------------------------------------------------------------------ publish
+
+    async def publish(self, topic: str, message: Any, *, sender: str = "") -> int:
+        """Deliver ``message`` to every matching subscriber; returns how many got it."""
+        subs = self._route(topic)
+        self._seq += 1
+        frame = self.codec.encode(topic, sender, self._seq, 0, "", message)
+        self._published += 1
+        for sub in subs:
+            if not sub.mailbox.offer(frame):
+                await sub.mailbox.put(frame)
+        self._delivered += len(subs)
+        return len(subs)
+
+    def publish_nowait(self, topic: str, message: Any, *, sender: str = "") -> int:
+        """Like ``publish`` but never waits: a full blocking mailbox loses the frame (counted)."""
+        subs = self._route(topic)
+        self._seq += 1
+        frame = self.codec.encode(topic, sender, self._seq, 0, "", message)
+        self._published += 1
+        return self._offer_all(subs, frame)
+
+    async def publish_raw(self, topic: str, frame: bytes) -> int:
+        """Deliver an already encoded frame (bridges, replays, tests) to ``topic``'s subscribers."""
+        subs = self._route(topic)
+        self._published += 1
+        for sub in subs:
+            if not sub.mailbox.offer(frame):
+                await sub.mailbox.put(frame)
+        self._delivered += len(subs)
+        return len(subs)
+
+    def _offer_all(self, subs: tuple[Subscription, ...], frame: bytes) -> int:
+        delivered = 0
+        for sub in subs:
+            if sub.mailbox.offer(frame):
+                delivered += 1
+            else:
+                sub.mailbox.dropped += 1
+        self._delivered += delivered
+        return delivered
+
+    # ------------------------------------------------------------------ request / reply
+
+    async def request(self, topic: str, message: Any, *, timeout: float, sender: str = "") -> Any:
+        """Send ``message`` and wait for the first reply; fails at once if nobody listens."""
+        subs = self._route(topic)
+        if not subs:
+            raise NoResponders(f"no subscriber answers requests on {topic!r}")
+        if not timeout or timeout <= 0:
+            raise ValueError("a request needs a positive timeout")
+        self._seq += 1
+        self._corr += 1
+        corr = self._corr
+        frame = self.codec.encode(topic, sender, self._seq, corr, self.inbox, message)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
+        self._pending[corr] = future
+        if len(subs) > 1:
+            self._outstanding[corr] = len(subs)
+        # Deadlines are grouped into buckets of `timeout_resolution` seconds with one timer
+        # each, so arming a timeout costs a list append, not a timer per request.
+        key = int((loop.time() + timeout) / self._resolution) + 1
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            self._buckets[key] = [(corr, topic)]
+            loop.call_at(key * self._resolution, self._expire, key)
+        else:
+            bucket.append((corr, topic))
+        self._requests += 1
+        self._published += 1
+        try:
+            for sub in subs:
+                if not sub.mailbox.offer(frame):
+                    await sub.mailbox.put(frame)
+            self._delivered += len(subs)
+            reply = await future
+        finally:
+            del self._pending[corr]
+            if len(subs) > 1:
+                self._outstanding.pop(corr, None)
+        msg = self.codec.decode(reply).message
+        if type(msg) is ErrorReply:
+            error = ActorStopped if msg.error_type == "ActorStopped" else RequestFailed
+            raise error(f"request on {topic!r} failed: {msg.error_type}: {msg.error}")
+        return msg
+
+    def reply(self, envelope: Envelope, message: Any, *, sender: str = "") -> bool:
+        """Answer a request; False when the requester is gone (timed out or cancelled)."""
+        future = self._pending.get(envelope.corr)
+        if future is None or future.done():
+            self._late_replies += 1
+            return False
+        self._seq += 1
+        frame = self.codec.encode(envelope.reply_to, sender, self._seq, envelope.corr, "", message)
+        future.set_result(frame)
+        self._replies += 1
+        return True
+
+    def reply_error(self, envelope: Envelope, error: BaseException, *, sender: str = "") -> bool:
+        """Answer a request with an error the requester will raise as ``RequestFailed``."""
+        return self.reply(envelope, ErrorReply(type(error).__name__, str(error)), sender=sender)
+
+    def fail_request(self, corr: int, error: BaseException) -> None:
+        """One recipient of request ``corr`` will never answer; fail it once none is left."""
+        future = self._pending.get(corr)
+        if future is None or future.done():
+            return
+        left = self._outstanding.get(corr, 1) - 1
+        if left > 0:
+            self._outstanding[corr] = left
+            return
+        future.set_exception(error)
+
+    def _expire(self, key: int) -> None:
+        for corr, topic in self._buckets.pop(key, ()):
+            future = self._pending.get(corr)
+            if future is not None and not future.done():
+                self._timeouts += 1
+                future.set_exception(RequestTimeout(f"no reply on {topic!r} within the timeout"))
+
+    # ------------------------------------------------------------------ dead letters
+
+    def _dead_letter(self, sub: Subscription, frame: bytes, error: DecodeError) -> None:
+        self._decode_errors += 1
+        self._dead_letters += 1
+        topic, corr = self.codec.peek_header(frame)
+        log.warning("dead letter for %s on %r: %s", sub.name, topic, error)
+        if corr:
+            self.fail_request(corr, RequestFailed(f"request on {topic!r} did not decode: {error}"))
+        if topic == DEAD_LETTER_TOPIC:
+            return  # a dead letter about a dead letter would loop
+        letter = DeadLetter(topic, sub.name, str(error), len(frame), frame[:_DEAD_LETTER_SAMPLE])
+        self.publish_nowait(DEAD_LETTER_TOPIC, letter, sender="bus")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def stats(self) -> BusStats:
+        """A snapshot of the counters."""
+        dropped = self._dropped_gone + sum(s.mailbox.dropped for s in self._subs)
+        return BusStats(
+            published=self._published,
+            delivered=self._delivered,
+            dropped=dropped,
+            dead_letters=self._dead_letters,
+            decode_errors=self._decode_errors,
+            requests=self._requests,
+            replies=self._replies,
+            timeouts=self._timeouts,
+            late_replies=self._late_replies,
+            subscriptions=len(self._subs),
+        )
+
+    @property
+    def pending_requests(self) -> int:
+        """Requests still waiting for a reply."""
+        return len(self._pending)
+
+    def close(self) -> None:
+        """Fail pending requests and refuse further traffic."""
+        if self._closed:
+            return
+        self._closed = True
+        for future in list(self._pending.values()):
+            if not future.done():
+                future.set_exception(BusClosed("the bus closed before the reply"))
+        for sub in list(self._subs):
+            self.unsubscribe(sub)

@@ -1,0 +1,188 @@
+"""Composition: builds the bus and the actors for a RunConfig, runs the match, returns a summary.
+
+    summary = fom.app.run(RunConfig(ticks=300, tips=4, seed=1))
+
+Actors start in this order (and stop in reverse): EventLog, Dashboard, ULP, CoreAgent,
+Perception, WalkerPool, World. The World starts the clock, so everything else is subscribed by
+then; it stops first, and the EventLog last, after it has written every event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from actors import Actor, Runtime
+from actors import run as run_loop
+from actors.channels import LevelInfo, RunFinished, RunStarted, RunSummary, SummaryRequest
+from actors.core_agent import CoreAgent
+from actors.event_log import EventLog
+from actors.perception import Perception
+from actors.propagator import Propagator
+from actors.tip import Tip, TipSettings
+from actors.world import WorldActor
+from bus import Bus, Envelope
+from fom.config import RunConfig
+from fom.engines import make_engine
+from fom.engines.base import Engine
+from fom.events import EventWriter, open_event_writer
+from fom.learners.monolithic import MonolithicQ
+from fom.level import CanonicalLevel
+from fom.patterns import PatternStore, load_patterns
+
+__all__ = ["RunResult", "run", "run_async"]
+
+EventListener = Callable[[dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What a run produced: the summary, whether it was interrupted, and its event count."""
+
+    summary: RunSummary
+    interrupted: bool
+    events: int
+    failures: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _level_info(level: CanonicalLevel) -> LevelInfo:
+    return LevelInfo(
+        positions=tuple(tuple(p) for p in level.positions.tolist()),
+        cover=tuple(level.cover.tolist()),
+        edges=tuple((int(a), int(b)) for a, b in level.edges),
+        floor_height=float(level.floor_height),
+    )
+
+
+def _initial_store(config: RunConfig) -> PatternStore:
+    if config.load is None:
+        return PatternStore(alpha=config.merge_rate)
+    loaded = load_patterns(config.load)
+    state = loaded.to_state()
+    state["alpha"] = config.merge_rate
+    return PatternStore.from_state(state)
+
+
+async def run_async(
+    config: RunConfig,
+    *,
+    engine: Engine | None = None,
+    tip_factory: Callable[[TipSettings], Tip] = Tip,
+    listeners: tuple[EventListener, ...] = (),
+    handle_signals: bool = False,
+) -> RunResult:
+    """Play one match as ``config`` says; inputs are checked before any actor starts."""
+    config.validate()
+    store = _initial_store(config)
+    writer: EventWriter | None = (
+        open_event_writer(config.events, config.events_format) if config.events else None
+    )
+    engine = engine or make_engine(config.world, config.seed, config.tips)
+    level = engine.level
+    settings = TipSettings(
+        learner=config.learner,
+        planner=config.planner,
+        level=level,
+        request_timeout=config.request_timeout,
+        shared_learner=(
+            MonolithicQ(np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(2,))))
+            if config.learner == "monolithic"
+            else None
+        ),
+    )
+    dashboard = None
+    if config.dashboard or config.live:
+        from actors.dashboard import DashboardActor
+
+        dashboard = DashboardActor(png=config.dashboard, live=config.live)
+
+    bus = Bus()
+    interrupted = False
+    started = time.perf_counter()
+    log = EventLog(writer, listeners=listeners)
+    try:
+        async with Runtime(bus, stop_timeout=10.0) as rt:
+            if handle_signals:
+                rt.install_signal_handlers()
+            watcher = _EndWatcher()
+            rt.spawn(watcher, name="end-watcher")
+            rt.spawn(log, name="event-log")
+            if dashboard is not None:
+                rt.spawn(dashboard, name="dashboard")
+            rt.spawn(Propagator(store, config.save), name="ulp")
+            rt.spawn(
+                CoreAgent(
+                    max_tips=config.tips,
+                    run_seed=config.seed,
+                    defaults=store,
+                    tip_factory=lambda: tip_factory(settings),
+                ),
+                name="core",
+            )
+            rt.spawn(Perception(config.request_timeout), name="perception")
+            if config.planner == "fmc":
+                from actors.walker_pool import WalkerPool
+
+                rt.spawn(
+                    WalkerPool(level, walkers=config.walkers, horizon=config.horizon,
+                               seed=config.seed),
+                    name="walker-pool",
+                )
+            if not config.quiet:
+                from actors.progress import Progress
+
+                progress = Progress.for_stderr(config.ticks)
+                if progress is not None:
+                    rt.spawn(progress, name="progress")
+            await bus.publish(
+                "event.run.started",
+                RunStarted(
+                    tick=0,
+                    config=config.public(),
+                    level=_level_info(level),
+                    patterns={sig: p.as_dict() for sig, p in store.all().items()},
+                ),
+            )
+            rt.spawn(WorldActor(engine, config.ticks, config.seed, config.pace_s), name="world")
+            await rt.shutdown_requested.wait()
+            interrupted = not watcher.finished
+            if handle_signals:
+                rt.remove_signal_handlers()
+            if not interrupted:
+                await rt.settle()  # let the last tick's TIPs report before the summary
+            wall_s = time.perf_counter() - started
+            summary: RunSummary = await bus.request(
+                "core.summary", SummaryRequest(wall_s), timeout=config.request_timeout
+            )
+            await bus.publish(
+                "event.run.finished",
+                RunFinished(tick=summary.ticks, interrupted=interrupted, summary=summary),
+            )
+            failures = rt.failures
+    finally:
+        if writer is not None:
+            writer.close()  # idempotent: the EventLog closes it when it stops
+    return RunResult(summary=summary, interrupted=interrupted, events=log.seq, failures=failures)
+
+
+class _EndWatcher(Actor):
+    """Turns the world's last tick into the runtime's shutdown request."""
+
+    topics = ("world.finished",)
+
+    def __init__(self) -> None:
+        self.finished = False
+
+    async def receive(self, envelope: Envelope) -> None:
+        self.finished = True
+        self.runtime.request_shutdown()
+
+
+def run(config: RunConfig, **options: Any) -> RunResult:
+    """``run_async`` on a fresh event loop (uvloop unless ``config.uvloop`` is False)."""
+    return run_loop(run_async(config, **options), use_uvloop=config.uvloop)

@@ -1,0 +1,115 @@
+"""RunConfig: everything one run of the agent depends on, checked before anything starts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fom.errors import ConfigError
+from fom.learners.base import LEARNERS
+
+__all__ = ["EVENT_FORMATS", "PLANNERS", "WORLDS", "RunConfig"]
+
+WORLDS: tuple[str, ...] = ("dummy", "enhanced")
+PLANNERS: tuple[str, ...] = ("fmc", "graph")
+EVENT_FORMATS: tuple[str, ...] = ("jsonl", "msgpack")
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """One run of the bot in a simulated world (the fields of ``fom-run``)."""
+
+    ticks: int = 300
+    """World ticks to play; the match then ends and the summary is printed."""
+    tips: int = 4
+    """Encounters (TIPs) running at once in steady state; the world keeps that many enemies."""
+    seed: int = 0
+    """Seed of every random draw of the run (world, TIPs, planner)."""
+    world: Literal["dummy", "enhanced"] = "enhanced"
+    """Simulated world: ``dummy`` (shotgun/rocket, an enemy every other tick) or ``enhanced``."""
+    learner: Literal["fom", "static", "monolithic"] = "fom"
+    """How TIPs learn: per-pattern deltas (fom), never (static), one shared Q-network."""
+    planner: Literal["fmc", "graph"] = "fmc"
+    """How TIPs choose their moves: the FMC walker pool, or flank-biased Dijkstra (graph)."""
+    walkers: int = 32
+    """FMC walkers per plan request."""
+    horizon: int = 8
+    """FMC horizon in ticks."""
+    alpha: float | None = None
+    """ULP merge rate in theta <- theta + alpha * delta; default 1 / tips."""
+    events: str | None = None
+    """Write the event stream to this path, or ``-`` for stdout (the summary then goes to stderr)."""
+    events_format: Literal["jsonl", "msgpack"] = "jsonl"
+    """Event stream format: one JSON object per line, or msgpack maps back to back."""
+    save: str | None = None
+    """Save the pattern parameters here at the end (msgpack; temporary file, then rename)."""
+    load: str | None = None
+    """Start from pattern parameters saved by an earlier run."""
+    dashboard: str | None = None
+    """Draw the dashboard's final frame to this PNG at the end (headless)."""
+    live: bool = False
+    """Show the dashboard in a window, refreshed twice a second (needs a display)."""
+    tick_ms: float | None = None
+    """Minimum wall time per tick in ms; default 250 with ``--live``, else as fast as possible."""
+    uvloop: bool = True
+    """Run on uvloop when it is installed."""
+    quiet: bool = False
+    """No progress display."""
+    request_timeout: float = 30.0
+    """Seconds a request between actors may wait before it fails."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """Reserved for engines and learners plugged in by users (name -> value)."""
+
+    def validate(self) -> RunConfig:
+        """Raise ConfigError (one clear line) for any value out of range; return self."""
+        if self.ticks < 0:
+            raise ConfigError(f"--ticks must be >= 0, got {self.ticks}")
+        if self.tips < 1:
+            raise ConfigError(f"--tips must be >= 1, got {self.tips}")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        if self.world not in WORLDS:
+            raise ConfigError(f"unknown world {self.world!r}; choose one of {', '.join(WORLDS)}")
+        if self.learner not in LEARNERS:
+            raise ConfigError(
+                f"unknown learner {self.learner!r}; choose one of {', '.join(LEARNERS)}"
+            )
+        if self.planner not in PLANNERS:
+            raise ConfigError(
+                f"unknown planner {self.planner!r}; choose one of {', '.join(PLANNERS)}"
+            )
+        if self.walkers < 2:
+            raise ConfigError(f"--walkers must be >= 2, got {self.walkers}")
+        if self.horizon < 1:
+            raise ConfigError(f"--horizon must be >= 1, got {self.horizon}")
+        if self.alpha is not None and not 0.0 < self.alpha <= 10.0:
+            raise ConfigError(f"--alpha must be in (0, 10], got {self.alpha}")
+        if self.events_format not in EVENT_FORMATS:
+            raise ConfigError(f"unknown events format {self.events_format!r}")
+        if self.tick_ms is not None and self.tick_ms < 0:
+            raise ConfigError(f"--tick-ms must be >= 0, got {self.tick_ms}")
+        if self.request_timeout <= 0:
+            raise ConfigError("request_timeout must be > 0")
+        return self
+
+    @property
+    def merge_rate(self) -> float:
+        """The ULP's alpha: as configured, else 1 / tips (concurrent deltas average)."""
+        return self.alpha if self.alpha is not None else 1.0 / self.tips
+
+    @property
+    def pace_s(self) -> float:
+        """Minimum wall seconds per tick."""
+        if self.tick_ms is not None:
+            return self.tick_ms / 1000.0
+        return 0.25 if self.live else 0.0
+
+    def public(self) -> dict[str, str | int | float | bool | None]:
+        """The fields as plain values, for the ``run.started`` event."""
+        out: dict[str, str | int | float | bool | None] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str | int | float | bool) or value is None:
+                out[f.name] = value
+        return out

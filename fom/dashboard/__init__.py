@@ -1,0 +1,36 @@
+"""The FOM dashboard: fold events into a state, draw it (headless or live), replay recordings.
+
+Pure and synchronous: no asyncio and no bus here; the dashboard actor and the CLI feed it events
+(plain dicts as in the event schema). Only `live` imports pyplot.
+"""
+
+from fom.dashboard.errors import (
+    DashboardError,
+    EventStreamWarning,
+    MalformedEventWarning,
+    TruncatedStreamWarning,
+)
+from fom.dashboard.live import LiveWindow, has_display, interactive_backend
+from fom.dashboard.render import AXIS_TITLES, Dashboard, save_png
+from fom.dashboard.replay import RenderResult, detect_format, read_events, render_file
+from fom.dashboard.state import DashboardState, LevelView, weapon_of
+
+__all__ = [
+    "AXIS_TITLES",
+    "Dashboard",
+    "DashboardError",
+    "DashboardState",
+    "EventStreamWarning",
+    "LevelView",
+    "LiveWindow",
+    "MalformedEventWarning",
+    "RenderResult",
+    "TruncatedStreamWarning",
+    "detect_format",
+    "has_display",
+    "interactive_backend",
+    "read_events",
+    "render_file",
+    "save_png",
+    "weapon_of",
+]

@@ -1,0 +1,499 @@
+"""Fractal Monte Carlo (FMC): a planner that decides by cloning a swarm of walkers.
+
+A swarm of ``walkers`` copies of the current (root) state is pushed forward with random
+actions. After every step each walker compares its *virtual reward* with a random alive
+companion's and may clone onto it, so walkers gather where reward is high and where the
+swarm is sparse. Every walker carries the action it took at the root; the decision is the
+most common root action among the final walkers (discrete) or their mean (continuous).
+
+The implementation is vectorised over walkers *and* over independent problems:
+:func:`plan_batch` runs ``groups`` FMC problems at once on ``groups * walkers`` rows, and
+:class:`FractalMonteCarlo` is ``plan_batch`` with one group. Walkers are a struct of arrays
+(state batch, observations, cumulative rewards, death flags, root actions, depths); a step
+of all walkers is a handful of numpy calls whatever their number.
+
+Randomness: every clone phase draws exactly one uniform per walker for the clone test, and
+one more per walker for each of the companion and the distance partner. All draws are made
+for the full ``groups x walkers`` grid even after some groups finish, so a group's draws,
+and hence its decision, never depend on what happens in other groups (for deterministic
+simulators; a stochastic simulator's own noise is its business).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "BatchSimulator",
+    "Decision",
+    "FractalMonteCarlo",
+    "MonteCarlo",
+    "SeedLike",
+    "Simulator",
+    "clone_targets",
+    "make_rng",
+    "plan_batch",
+    "relativize",
+]
+
+BatchT = TypeVar("BatchT")
+SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+
+EPS = 1e-8
+"""Floor of a walker's own virtual reward in the clone probability (avoids dividing by 0)."""
+
+
+class Simulator(Protocol[BatchT]):
+    """What FMC needs from a world: copy the root, act at random, step, observe, gather rows.
+
+    A *batch* is an opaque set of ``n`` states (rows). Rows must be independent: ``step``,
+    ``observe`` and ``take`` work row by row, so any per-row context (for example which
+    root a row started from) must live inside the batch.
+    """
+
+    discrete: bool
+    """True when actions are ints (``(n,)`` arrays), False for float vectors ``(n, k)``."""
+
+    def roots(self, n: int) -> BatchT:
+        """Return ``n`` copies of the current root state."""
+        ...
+
+    def sample_actions(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Return ``n`` uniformly random actions."""
+        ...
+
+    def step(
+        self, batch: BatchT, actions: np.ndarray, rng: np.random.Generator
+    ) -> tuple[BatchT, np.ndarray, np.ndarray]:
+        """Advance every row one step; return (next batch, rewards ``(n,)``, dead ``(n,)`` bool)."""
+        ...
+
+    def observe(self, batch: BatchT) -> np.ndarray:
+        """Return an ``(n, d)`` float array; Euclidean distances between rows use it."""
+        ...
+
+    def take(self, batch: BatchT, index: np.ndarray) -> BatchT:
+        """Return the rows ``index`` of ``batch`` (with repetitions): this is cloning."""
+        ...
+
+
+BatchSimulator = Simulator
+"""A Simulator used by :func:`plan_batch`: ``roots(groups * walkers)`` returns the roots of
+``groups`` problems, rows ``g*walkers .. (g+1)*walkers - 1`` belonging to group ``g``."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Decision:
+    """The outcome of one FMC (or MC) planning call, with diagnostics.
+
+    Equality compares every field (a continuous action by value), so runs can be compared.
+    """
+
+    action: Any
+    """The chosen action: an ``int`` (discrete) or a float ``np.ndarray`` (continuous)."""
+    samples: int
+    """Walker-steps (simulator transitions) spent on this decision."""
+    walkers: int
+    """Number of walkers used."""
+    steps: int
+    """Number of swarm steps run (each walker moved once per step)."""
+    depth: float
+    """Mean number of steps the final walkers' paths survived from the root."""
+    mean_reward: float
+    """Mean cumulative reward since the root of the final walkers."""
+    best_reward: float
+    """Highest cumulative reward since the root among the final walkers."""
+    clone_rate: float
+    """Mean fraction of walkers that cloned per clone phase (dead walkers included)."""
+    alive_fraction: float
+    """Mean fraction of walkers alive right after each step."""
+    counts: tuple[int, ...] = ()
+    """Discrete only: how many final walkers hold each root action (index = action)."""
+
+    def __eq__(self, other: object) -> bool:
+        """Field-wise equality; array actions are compared by value."""
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, name), getattr(other, name))
+            for name in (f.name for f in fields(self))
+        )
+
+
+def make_rng(seed: SeedLike) -> np.random.Generator:
+    """Return a Generator from an int, a SeedSequence, a Generator (used as is) or None."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def relativize(x: ArrayLike, mask: np.ndarray | None = None) -> np.ndarray:
+    """Map values to positive scores by their z-score along the last axis: the FMC scaling.
+
+    ``z = (x - mean) / std``; the score is ``1 + ln(1 + z)`` where ``z > 0`` and ``exp(z)``
+    elsewhere, so it is positive, non-decreasing in ``x`` and 1 at the mean. A row whose
+    values are all equal (to a relative 1e-12) maps to ones. With ``mask`` (bool, same shape)
+    a row's statistics use only its masked entries; every entry still gets a score.
+    """
+    values = np.asarray(x, dtype=np.float64)
+    if mask is None:
+        mean = values.mean(axis=-1, keepdims=True)
+        centred = values - mean
+        var = (centred * centred).mean(axis=-1, keepdims=True)
+    else:
+        weight = mask.astype(np.float64)
+        count = np.maximum(weight.sum(axis=-1, keepdims=True), 1.0)
+        mean = (values * weight).sum(axis=-1, keepdims=True) / count
+        centred = values - mean
+        var = (centred * centred * weight).sum(axis=-1, keepdims=True) / count
+    std = np.sqrt(var)
+    flat = std <= 1e-12 * np.abs(mean)
+    z = centred / np.where(flat, 1.0, std)
+    scores = np.where(z > 0.0, 1.0 + np.log1p(np.abs(z)), np.exp(np.minimum(z, 0.0)))
+    return np.where(flat, 1.0, scores)
+
+
+def clone_targets(
+    reward: np.ndarray,
+    obs: np.ndarray,
+    dead: np.ndarray,
+    uniform: np.ndarray,
+    clone_uniform: np.ndarray,
+    reward_scale: float = 1.0,
+    distance_scale: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One clone phase for ``(groups, walkers)`` walkers: return (clone mask, companion).
+
+    ``reward`` is the reward since the root, ``obs`` ``(groups, walkers, d)`` observations,
+    ``dead`` the death flags; every group must hold an alive walker. ``uniform[0]`` picks
+    each walker's distance partner and ``uniform[1]`` its companion, both among the alive
+    walkers of its group; ``clone_uniform`` is the one clone draw per walker. Virtual reward
+    ``VR = rel(R)**reward_scale * rel(d)**distance_scale`` (statistics over alive walkers);
+    a walker clones when ``(VR_c - VR_i) / max(VR_i, eps) > u``, and always when dead.
+    """
+    groups, walkers = dead.shape
+    blocks = np.arange(groups)[:, None]
+    mask: np.ndarray | None = None
+    if dead.any():
+        mask = ~dead
+        n_alive = mask.sum(axis=1, keepdims=True)
+        alive_first = np.argsort(dead, axis=1, kind="stable")
+        chosen = np.minimum((uniform * n_alive[None]).astype(np.int64), n_alive[None] - 1)
+        pair, companion = alive_first[blocks, chosen[0]], alive_first[blocks, chosen[1]]
+    else:
+        pair, companion = np.minimum((uniform * walkers).astype(np.int64), walkers - 1)
+    diff = obs - obs[blocks, pair]
+    distance = np.sqrt(np.einsum("gwd,gwd->gw", diff, diff))
+    virtual = relativize(reward, mask) ** reward_scale * relativize(distance, mask) ** (
+        distance_scale
+    )
+    score = (virtual[blocks, companion] - virtual) / np.maximum(virtual, EPS)
+    return dead | (score > clone_uniform), companion
+
+
+def _budget(walkers: int, horizon: int, max_samples: int | None) -> tuple[int, int]:
+    """Validate the sizes; return (walkers actually used, swarm steps) for the budget.
+
+    The budget is ``min(max_samples, walkers * horizon)`` walker-steps, spent in whole steps
+    of every walker; if it is below ``walkers`` the swarm shrinks to ``budget`` walkers.
+    """
+    if walkers < 1 or horizon < 1:
+        raise ValueError(f"walkers and horizon must be >= 1, got {walkers} and {horizon}")
+    budget = walkers * horizon
+    if max_samples is not None:
+        if max_samples < 1:
+            raise ValueError(f"max_samples must be >= 1 or None, got {max_samples}")
+        budget = min(budget, max_samples)
+    walkers = min(walkers, budget)
+    return walkers, budget // walkers
+
+
+def _decide(roots: np.ndarray, discrete: bool) -> tuple[Any, tuple[int, ...]]:
+    """Return the decision of one group: mode of the root actions, or their mean."""
+    if discrete:
+        counts = np.bincount(roots.astype(np.int64).ravel())
+        return int(np.argmax(counts)), tuple(int(c) for c in counts)
+    return roots.astype(np.float64).mean(axis=0), ()
+
+
+def plan_batch(
+    sim: Simulator[Any],
+    groups: int,
+    walkers: int,
+    horizon: int,
+    max_samples: int | None = None,
+    reward_scale: float = 1.0,
+    distance_scale: float = 1.0,
+    rng: SeedLike = None,
+) -> list[Decision]:
+    """Run ``groups`` independent FMC problems in one vectorised pass; one Decision each.
+
+    ``sim.roots(groups * walkers)`` must lay the problems out in contiguous blocks of
+    ``walkers`` rows (see :data:`BatchSimulator`). Companions and distance partners are
+    drawn within a group. Each group spends at most ``min(max_samples, walkers * horizon)``
+    walker-steps and stops early when all its walkers are dead.
+    """
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    gen = make_rng(rng)
+    walkers, steps = _budget(walkers, horizon, max_samples)
+    shape = (groups, walkers)
+    batch = sim.roots(groups * walkers)
+
+    active = np.arange(groups)  # original group of each block of rows still running
+    within = np.arange(walkers)[None, :]
+    reward = np.zeros(shape)
+    depth = np.zeros(shape, dtype=np.int64)
+    root: np.ndarray | None = None  # (active, walkers[, k]) root actions
+
+    samples = np.zeros(groups, dtype=np.int64)
+    steps_run = np.zeros(groups, dtype=np.int64)
+    clone_sum = np.zeros(groups)
+    clone_phases = np.zeros(groups, dtype=np.int64)
+    alive_sum = np.zeros(groups)
+    final: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    for _ in range(steps):
+        drawn = sim.sample_actions(groups * walkers, gen)
+        actions = _active(drawn.reshape((*shape, *drawn.shape[1:])), active, groups)
+        n_active = len(active)
+        batch, step_reward, dead_flat = sim.step(
+            batch, actions.reshape((n_active * walkers, *actions.shape[2:])), gen
+        )
+        if root is None:
+            root = actions
+        dead = np.asarray(dead_flat, dtype=bool).reshape(n_active, walkers)
+        reward += np.asarray(step_reward, dtype=np.float64).reshape(n_active, walkers)
+        depth += ~dead
+        alive = ~dead
+        n_alive = alive.sum(axis=1)
+        samples[active] += walkers
+        steps_run[active] += 1
+        alive_sum[active] += n_alive / walkers
+
+        # One uniform per walker for each of: distance partner and companion; clone test.
+        uniform = _active(gen.random((2, groups, walkers)), active, groups, axis=1)
+        clone_u = _active(gen.random(shape), active, groups)
+
+        done = n_alive == 0
+        if done.any():
+            for pos in np.flatnonzero(done):
+                final[int(active[pos])] = (root[pos], reward[pos], depth[pos])
+            keep = ~done
+            active, reward, depth, root = active[keep], reward[keep], depth[keep], root[keep]
+            dead, uniform, clone_u = dead[keep], uniform[:, keep], clone_u[keep]
+            if len(active) == 0:
+                break
+            batch = sim.take(batch, (np.flatnonzero(keep)[:, None] * walkers + within).ravel())
+            n_active = len(active)
+
+        obs = np.asarray(sim.observe(batch), dtype=np.float64).reshape(n_active, walkers, -1)
+        clone, companion = clone_targets(
+            reward, obs, dead, uniform, clone_u, reward_scale, distance_scale
+        )
+        clone_sum[active] += clone.mean(axis=1)
+        clone_phases[active] += 1
+        if clone.any():
+            blocks = np.arange(n_active)[:, None]
+            source = np.where(clone, companion, within)
+            reward = reward[blocks, source]
+            depth = depth[blocks, source]
+            root = root[blocks, source]
+            batch = sim.take(batch, (blocks * walkers + source).ravel())
+
+    for pos, group in enumerate(active):
+        assert root is not None
+        final[int(group)] = (root[pos], reward[pos], depth[pos])
+    return [
+        _summary(
+            sim.discrete,
+            *final[g],
+            walkers=walkers,
+            samples=int(samples[g]),
+            steps=int(steps_run[g]),
+            clone_rate=float(clone_sum[g]) / max(int(clone_phases[g]), 1),
+            alive_sum=float(alive_sum[g]),
+        )
+        for g in range(groups)
+    ]
+
+
+def _active(full: np.ndarray, active: np.ndarray, groups: int, axis: int = 0) -> np.ndarray:
+    """Keep the blocks of the groups still running (no copy while all of them are)."""
+    return full if len(active) == groups else np.take(full, active, axis=axis)
+
+
+def _summary(
+    discrete: bool,
+    root: np.ndarray,
+    reward: np.ndarray,
+    depth: np.ndarray,
+    *,
+    walkers: int,
+    samples: int,
+    steps: int,
+    clone_rate: float,
+    alive_sum: float,
+) -> Decision:
+    """Build one group's Decision from its final walkers and accumulated statistics."""
+    action, counts = _decide(root, discrete)
+    return Decision(
+        action=action,
+        samples=samples,
+        walkers=walkers,
+        steps=steps,
+        depth=float(depth.mean()),
+        mean_reward=float(reward.mean()),
+        best_reward=float(reward.max()),
+        clone_rate=clone_rate,
+        alive_fraction=alive_sum / max(steps, 1),
+        counts=counts,
+    )
+
+
+class FractalMonteCarlo:
+    """FMC planner for one root: ``decide()`` is :func:`plan_batch` with one group.
+
+    With ``balance=True`` the walkers and the sample budget adapt between calls like the
+    reference implementation, so the mean depth of the swarm tracks ``horizon``: short of the
+    horizon, it first raises the budget (up to ``max_samples``, or ``walkers * horizon``),
+    then lowers the number of walkers; past it, it regrows the walkers, then trims the budget.
+    In that mode the swarm may look further than ``horizon`` with fewer walkers, never
+    spending more than the budget cap.
+    """
+
+    def __init__(
+        self,
+        sim: Simulator[Any],
+        walkers: int = 64,
+        horizon: int = 16,
+        max_samples: int | None = None,
+        reward_scale: float = 1.0,
+        distance_scale: float = 1.0,
+        seed: SeedLike = None,
+        balance: bool = False,
+    ) -> None:
+        """Store the settings; ``seed`` is an int, a SeedSequence, a Generator or None."""
+        _budget(walkers, horizon, max_samples)
+        self.sim = sim
+        self.walkers = walkers
+        self.horizon = horizon
+        self.max_samples = max_samples
+        self.reward_scale = reward_scale
+        self.distance_scale = distance_scale
+        self.balance = balance
+        self.rng = make_rng(seed)
+        self._cap = walkers * horizon if max_samples is None else max_samples
+        self._walkers = walkers
+        self._samples = min(self._cap, walkers * horizon)
+
+    def decide(self) -> Decision:
+        """Plan from the simulator's current root and return the decision."""
+        if not self.balance:
+            return plan_batch(
+                self.sim,
+                1,
+                self.walkers,
+                self.horizon,
+                self.max_samples,
+                self.reward_scale,
+                self.distance_scale,
+                self.rng,
+            )[0]
+        walkers = min(self._walkers, self._samples)
+        steps = max(1, self._samples // walkers)
+        decision = plan_batch(
+            self.sim,
+            1,
+            walkers,
+            steps,
+            self._samples,
+            self.reward_scale,
+            self.distance_scale,
+            self.rng,
+        )[0]
+        self._rebalance(decision.depth / self.horizon)
+        return decision
+
+    def _rebalance(self, ratio: float) -> None:
+        """Adjust walkers and budget from ratio = mean depth / horizon (reference rule)."""
+        if ratio >= 1.0:
+            if self._walkers >= self.walkers:
+                self._samples = int(np.clip(math.ceil(self._samples / ratio), 2, self._cap))
+            else:
+                self._walkers = int(np.clip(math.ceil(self._walkers * ratio), 2, self.walkers))
+        elif self._samples >= self._cap:
+            self._walkers = int(
+                np.clip(math.ceil(self._walkers * max(ratio, 0.1)), 2, self.walkers)
+            )
+        else:
+            self._samples = int(np.clip(math.ceil(self._samples / max(ratio, 0.1)), 2, self._cap))
+
+
+class MonteCarlo:
+    """Uniform random shooting with FMC's budget: ``walkers`` independent rollouts of
+    ``horizon`` steps from the root (a rollout stops when it dies).
+
+    Decision: the root action of the rollout with the best return, ties broken by the longer
+    survival and then by the lower index (root actions are i.i.d., so that is a fair coin).
+    In deterministic worlds this is the strongest use of the rollouts: the best one is a real,
+    achievable plan. ``samples`` counts the walker-steps actually run (dead rollouts stop).
+    """
+
+    def __init__(
+        self, sim: Simulator[Any], walkers: int = 64, horizon: int = 16, seed: SeedLike = None
+    ) -> None:
+        """Store the settings; ``seed`` is an int, a SeedSequence, a Generator or None."""
+        _budget(walkers, horizon, None)
+        self.sim = sim
+        self.walkers = walkers
+        self.horizon = horizon
+        self.rng = make_rng(seed)
+
+    def decide(self) -> Decision:
+        """Roll ``walkers`` random paths out from the root and return the decision."""
+        sim, walkers, gen = self.sim, self.walkers, self.rng
+        batch = sim.roots(walkers)
+        rows = np.arange(walkers)  # rollout of each row still running
+        ret = np.zeros(walkers)
+        survived = np.zeros(walkers, dtype=np.int64)
+        root: np.ndarray | None = None
+        samples = steps = 0
+        alive_sum = 0.0
+        for _ in range(self.horizon):
+            actions = sim.sample_actions(len(rows), gen)
+            if root is None:
+                root = actions
+            batch, step_reward, dead_flat = sim.step(batch, actions, gen)
+            dead = np.asarray(dead_flat, dtype=bool)
+            ret[rows] += np.asarray(step_reward, dtype=np.float64)
+            survived[rows] += ~dead
+            samples += len(rows)
+            steps += 1
+            alive_sum += float((~dead).sum()) / walkers
+            if dead.all():
+                break
+            if dead.any():
+                batch = sim.take(batch, np.flatnonzero(~dead))
+                rows = rows[~dead]
+        assert root is not None
+        best = int(np.lexsort((np.arange(walkers), -survived, -ret))[0])
+        action: Any = int(root[best]) if sim.discrete else np.asarray(root[best], float)
+        counts = tuple(int(c) for c in np.bincount(root.astype(np.int64))) if sim.discrete else ()
+        return Decision(
+            action=action,
+            samples=samples,
+            walkers=walkers,
+            steps=steps,
+            depth=float(survived.mean()),
+            mean_reward=float(ret.mean()),
+            best_reward=float(ret.max()),
+            clone_rate=0.0,
+            alive_fraction=alive_sum / max(steps, 1),
+            counts=counts,
+        )

@@ -1,0 +1,82 @@
+"""The FOM learner: the seed's per-pattern SGD-style rule, learned locally and merged as a delta.
+
+aim: after every fired shot, ``aim_offset += lr * error`` where error = drift + noise - aim_offset
+is the signed miss the shooter sees, so aim_offset is an exponential average of the hidden
+drift (stochastic gradient descent on E[error^2] / 2).
+flank: ``flank_bias += flank_lr * (damage_taken / 100) * exposure`` on every tick (damage taken
+at exposed nodes pushes paths into cover) and ``flank_bias -= flank_decay * flank_bias``
+(slow forgetting, so the bias relaxes when fights stop hurting).
+delta() is the working parameters minus the starting ones: what this encounter learned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fom.engines.base import ShotOutcome, StepReport
+from fom.errors import ConfigError
+from fom.learners.base import AimDecision, EncounterObservation
+from fom.patterns import PatternParams
+
+__all__ = ["FomLearner"]
+
+
+class FomLearner:
+    """Per-encounter SGD on the pattern's aim_offset and flank_bias (other entries untouched)."""
+
+    def __init__(
+        self,
+        params: PatternParams,
+        rng: np.random.Generator | None = None,
+        lr: float = 0.25,
+        flank_lr: float = 1.0,
+        flank_decay: float = 0.02,
+    ) -> None:
+        if not (0 < lr <= 1 and flank_lr >= 0 and 0 <= flank_decay < 1):
+            raise ConfigError("need 0 < lr <= 1, flank_lr >= 0 and 0 <= flank_decay < 1")
+        names = params.names
+        if "aim_offset" not in names or "flank_bias" not in names:
+            raise ConfigError(f"the fom learner needs aim_offset and flank_bias, got {names}")
+        self.params = params
+        self.lr = float(lr)
+        self.flank_lr = float(flank_lr)
+        self.flank_decay = float(flank_decay)
+        self._start = np.array(params.values, dtype=np.float64)
+        self._theta = self._start.copy()
+        self._aim = names.index("aim_offset")
+        self._flank = names.index("flank_bias")
+        self.compute_flops = 0
+        self.shots = 0
+
+    @property
+    def aim_offset(self) -> float:
+        """The working aim offset."""
+        return float(self._theta[self._aim])
+
+    @property
+    def flank_bias(self) -> float:
+        """The working flank bias."""
+        return float(self._theta[self._flank])
+
+    def act(self, observation: EncounterObservation) -> AimDecision:
+        """The working parameters (the rule is model-free: it ignores the observation)."""
+        return AimDecision(aim_offset=self.aim_offset, flank_bias=self.flank_bias)
+
+    def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
+        """One SGD step on aim (if a shot fired) and one on flank bias (from the tick's damage)."""
+        theta = self._theta
+        if outcome is not None and outcome.fired and math.isfinite(outcome.error):
+            theta[self._aim] += self.lr * outcome.error
+            self.compute_flops += 2
+            self.shots += 1
+        if report is not None:
+            hurt = max(float(report.damage_taken), 0.0) / 100.0 * float(report.exposure)
+            theta[self._flank] += self.flank_lr * hurt - self.flank_decay * theta[self._flank]
+            self.compute_flops += 6
+
+    def delta(self) -> np.ndarray:
+        """Working parameters minus the starting ones."""
+        self.compute_flops += self._theta.size
+        return self._theta - self._start
