@@ -141,6 +141,16 @@ class Runtime:
                     return True
         return False
 
+    def waiting(self, name: str) -> list[Envelope]:
+        """Take every envelope already queued for actor ``name`` (for micro-batching)."""
+        cell = self._cells.get(name)
+        if cell is None:
+            raise ActorNotFound(f"no actor named {name!r}")
+        taken: list[Envelope] = []
+        while (envelope := cell.sub.get_nowait()) is not None:
+            taken.append(envelope)
+        return taken
+
     # -------------------------------------------------------------- spawning
 
     def spawn(

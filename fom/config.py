@@ -113,3 +113,59 @@ class RunConfig:
             if isinstance(value, str | int | float | bool) or value is None:
                 out[f.name] = value
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class FmcConfig:
+    """One Atari game played by the FMC planner (the fields of ``fom-fmc``)."""
+
+    game: str = "pong"
+    """The game's name, as ale-py knows it (``pong``, ``Boxing``, ``space_invaders`` ...)."""
+    walkers: int = 32
+    """FMC walkers."""
+    horizon: int = 15
+    """FMC horizon in decisions (each decision lasts ``frameskip`` frames)."""
+    max_samples: int | None = None
+    """Cap on walker-steps per decision; default walkers * horizon."""
+    steps: int = 200
+    """Decisions to play (the episode may end first)."""
+    frameskip: int = 5
+    """Frames per decision: the planner's reaction time."""
+    seed: int = 0
+    """Seed of the game and the planner."""
+    events: str | None = None
+    """Write events (plan.done per step, the final summary) to this path, or ``-`` for stdout."""
+    events_format: Literal["jsonl", "msgpack"] = "jsonl"
+    """Event stream format."""
+    uvloop: bool = True
+    """Run on uvloop when it is installed."""
+
+    def validate(self) -> FmcConfig:
+        """Raise ConfigError for any value out of range; return self."""
+        if self.walkers < 2:
+            raise ConfigError(f"--walkers must be >= 2, got {self.walkers}")
+        if self.horizon < 1:
+            raise ConfigError(f"--horizon must be >= 1, got {self.horizon}")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ConfigError(f"--max-samples must be >= 1, got {self.max_samples}")
+        if self.steps < 0:
+            raise ConfigError(f"--steps must be >= 0, got {self.steps}")
+        if self.frameskip < 1:
+            raise ConfigError(f"--frameskip must be >= 1, got {self.frameskip}")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        if self.events_format not in EVENT_FORMATS:
+            raise ConfigError(f"unknown events format {self.events_format!r}")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class DashConfig:
+    """Drawing the dashboard from a recorded event stream (the fields of ``fom-dash``)."""
+
+    events: str = ""
+    """The recorded JSONL or msgpack event stream."""
+    output: str = "dashboard.png"
+    """Where to draw: .png (a frame), .gif or .mp4 (the run animated)."""
+    at: int | None = None
+    """Draw the state at this tick instead of the last frame."""

@@ -43,21 +43,24 @@ def v_dist(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     return v_len(v_sub(a, b))
 
 
-def fold(p: ArrayLike, h: float) -> np.ndarray:
-    """Map points into the canonical floor: (x, y, z mod h), with z in [0, h)."""
+def _floor_divmod(z: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """(floor, z mod h) computed together so that floor * h + rest == z, rest in [0, h)."""
     if not h > 0:
         raise ValueError(f"floor height must be positive, got {h}")
-    arr = _vec(p).copy()
-    z = np.mod(arr[..., 2], h)
+    q, r = np.divmod(z, h)
     # float mod can round up to exactly h for tiny negative z; keep the half-open interval.
-    arr[..., 2] = np.where(z >= h, 0.0, z)
+    up = r >= h
+    return np.where(up, q + 1, q), np.where(up, 0.0, r)
+
+
+def fold(p: ArrayLike, h: float) -> np.ndarray:
+    """Map points into the canonical floor: (x, y, z mod h), with z in [0, h)."""
+    arr = _vec(p).copy()
+    arr[..., 2] = _floor_divmod(arr[..., 2], h)[1]
     return arr
 
 
 def floor_index(p: ArrayLike, h: float) -> np.ndarray | int:
     """Which floor a point is on: floor(z / h) as int (an int array for many points)."""
-    if not h > 0:
-        raise ValueError(f"floor height must be positive, got {h}")
-    z = _vec(p)[..., 2]
-    idx = np.floor(z / h).astype(np.int64)
+    idx = _floor_divmod(_vec(p)[..., 2], h)[0].astype(np.int64)
     return int(idx) if idx.ndim == 0 else idx

@@ -22,11 +22,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Corridor", "PointMass", "TrapGrid", "play_episodes"]
+__all__ = ["Corridor", "PointMass", "TrapGrid", "VectorWorld", "play_episodes"]
 
 
-class _RootedWorld:
-    """Root bookkeeping shared by the worlds: ``G`` real states the planners start from."""
+class VectorWorld:
+    """Base of the test worlds: ``G`` real root states, row-wise batches, ``act`` to play.
+
+    Subclasses set ``start`` and ``discrete`` and implement ``sample_actions``, ``step`` and
+    ``observe``; worlds are deterministic, so ``act`` needs no real randomness.
+    """
 
     discrete: bool = True
     start: np.ndarray
@@ -78,7 +82,7 @@ class _RootedWorld:
         raise NotImplementedError
 
 
-class Corridor(_RootedWorld):
+class Corridor(VectorWorld):
     """1-D corridor: cliff at x < 0, a pit every ``pit_every`` cells, goal at ``length``.
 
     Actions: 0 jump back (-2), 1 back (-1), 2 forward (+1), 3 jump forward (+2). Landing in a
@@ -121,7 +125,7 @@ class Corridor(_RootedWorld):
         return batch.astype(np.float64)[:, None]
 
 
-class TrapGrid(_RootedWorld):
+class TrapGrid(VectorWorld):
     """2-D ``size`` x ``size`` grid: start in one corner, goal in the opposite one, traps.
 
     Actions: 0 up, 1 down, 2 left, 3 right; walls block (the walker stays). Stepping on a
@@ -190,11 +194,11 @@ class TrapGrid(_RootedWorld):
         return batch.astype(np.float64)
 
 
-class PointMass(_RootedWorld):
+class PointMass(VectorWorld):
     """A continuous 1-D point mass: state (x, v), action a force in [-1, 1].
 
-    Reward ``-|x - target|`` per step (shifted to be positive: ``1 / (1 + |x - target|)``);
-    it dies when ``|x|`` exceeds ``wall``. Used to test continuous (mean) decisions.
+    Reward ``1 / (1 + |x - target|)`` per step, highest at the target; it dies when ``|x|``
+    exceeds ``wall``. Used to test continuous (mean) decisions.
     """
 
     discrete = False
@@ -225,7 +229,7 @@ class PointMass(_RootedWorld):
         return batch.astype(np.float64)
 
 
-def play_episodes(world: _RootedWorld, decide: Callable[[], list[Any]], steps: int) -> np.ndarray:
+def play_episodes(world: VectorWorld, decide: Callable[[], list[Any]], steps: int) -> np.ndarray:
     """Play ``world.groups`` episodes for ``steps`` steps; return each episode's return.
 
     ``decide()`` returns one action per root (for example the actions of

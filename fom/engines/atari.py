@@ -18,7 +18,7 @@ from functools import cache
 from typing import Literal
 
 import numpy as np
-from ale_py import ALEInterface, ALEState, LoggerMode, roms
+from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 
 from fom.errors import UnknownGame
 
@@ -112,7 +112,7 @@ class AtariSimulator:
         self._ale.setInt("max_num_frames_per_episode", max_episode_frames)
         self._rom_path = str(roms.get_rom_path(self.game))
         self._seed: int | None = None
-        self._actions: list = []  # the minimal action set, read when the ROM loads
+        self._actions: list[Action] = []  # the minimal action set, read when the ROM loads
         self._screen = np.empty(SCREEN_SHAPE, dtype=np.uint8)
         self.reset(seed)
 
@@ -266,8 +266,15 @@ class AtariSimulator:
             out[0] = self._downsample(self._screen[None])[0]
 
     def _downsample(self, screens: np.ndarray) -> np.ndarray:
-        """Average ``(n, 210, 160)`` grey screens over blocks; return ``(n, d)`` uint8."""
+        """Average ``(n, 210, 160)`` grey screens over blocks; return ``(n, d)`` uint8.
+
+        Sums strided slices (``block`` adds per axis) rather than reducing a 5-D view,
+        which is several times faster for small blocks.
+        """
         b = self.pixel_block
         rows, cols = SCREEN_SHAPE[0] // b, SCREEN_SHAPE[1] // b
-        cropped = screens[:, : rows * b, : cols * b].reshape(len(screens), rows, b, cols, b)
-        return cropped.mean(axis=(2, 4)).astype(np.uint8).reshape(len(screens), -1)
+        wide = np.uint16 if b * b * 255 <= np.iinfo(np.uint16).max else np.uint32
+        grey = screens[:, : rows * b, : cols * b].astype(wide)
+        grey = sum(grey[:, i::b] for i in range(b))
+        grey = sum(grey[:, :, j::b] for j in range(b))
+        return (grey // (b * b)).astype(np.uint8).reshape(len(screens), -1)

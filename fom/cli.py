@@ -1,0 +1,156 @@
+"""Command-line entry points: parse flags into a config dataclass and call the public API.
+
+Flags are made from the config's fields (name, type, default, docstring), so the dataclass is
+the single place a flag is defined. Bad input is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any, NoReturn, TypeVar
+
+from fom.config import DashConfig, FmcConfig, RunConfig
+from fom.errors import FomError
+
+__all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
+
+C = TypeVar("C")
+
+_POSITIONAL = {FmcConfig: ("game",), DashConfig: ("events",)}
+_SHORT = {(DashConfig, "output"): "-o"}
+_HIDDEN = {"extra", "request_timeout"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """The docstring under each field of a dataclass (attribute docstrings, read from source)."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, nxt in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def build_parser(cls: type, prog: str) -> argparse.ArgumentParser:
+    """An argument parser whose flags are ``cls``'s fields."""
+    parser = _Parser(prog=prog, description=(cls.__doc__ or "").strip())
+    docs = _field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in _HIDDEN:
+            continue
+        hint = hints[f.name]
+        default = f.default
+        help_text = docs.get(f.name, "")
+        if f.name in _POSITIONAL.get(cls, ()):
+            parser.add_argument(f.name, help=help_text)
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        names = [flag, *([_SHORT[(cls, f.name)]] if (cls, f.name) in _SHORT else [])]
+        if hint is bool:
+            if default:  # a feature on by default is turned off with --no-<name>
+                parser.add_argument(
+                    "--no-" + f.name.replace("_", "-"), dest=f.name, action="store_false",
+                    help=f"do not: {help_text[0].lower()}{help_text[1:]}",
+                )
+            else:
+                parser.add_argument(*names, dest=f.name, action="store_true", help=help_text)
+            continue
+        kind, choices = _scalar(hint)
+        parser.add_argument(
+            *names, dest=f.name, type=kind, choices=choices, default=default,
+            metavar=None if choices else f.name.upper(),
+            help=f"{help_text} (default: {default})" if default is not None else help_text,
+        )
+    return parser
+
+
+def _scalar(hint: Any) -> tuple[type, list[Any] | None]:
+    """The argparse type and choices of a field's type (optional and Literal unwrapped)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _scalar(inner[0])
+    if origin is typing.Literal:
+        values = list(typing.get_args(hint))
+        return type(values[0]), values
+    return hint, None
+
+
+def parse(cls: type[C], prog: str, argv: Sequence[str] | None) -> C:
+    """Parse ``argv`` into a ``cls`` instance."""
+    args = build_parser(cls, prog).parse_args(argv)
+    return cls(**vars(args))
+
+
+def _fail(prog: str, error: BaseException) -> NoReturn:
+    print(f"{prog}: error: {error}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def run_main(argv: Sequence[str] | None = None) -> None:
+    """``fom-run``: play the simulated match headless and print the summary."""
+    from fom.app import run
+    from fom.report import format_summary
+
+    config = parse(RunConfig, "fom-run", argv)
+    try:
+        config.validate()
+        if config.live:
+            from fom.dashboard.live import has_display
+
+            if not has_display():
+                raise FomError("--live needs a display; use --dashboard out.png to draw headless")
+        result = run(config, handle_signals=True)
+    except FomError as exc:
+        _fail("fom-run", exc)
+    out = sys.stderr if config.events == "-" else sys.stdout
+    print(format_summary(result.summary, interrupted=result.interrupted), file=out)
+    if result.interrupted:
+        raise SystemExit(130)
+
+
+def fmc_main(argv: Sequence[str] | None = None) -> None:
+    """``fom-fmc``: play an Atari game by name with the FMC planner."""
+    from fom.atari_app import format_fmc_result, play
+
+    config = parse(FmcConfig, "fom-fmc", argv)
+    try:
+        result = play(config.validate())
+    except FomError as exc:
+        _fail("fom-fmc", exc)
+    out = sys.stderr if config.events == "-" else sys.stdout
+    print(format_fmc_result(result), file=out)
+
+
+def dash_main(argv: Sequence[str] | None = None) -> None:
+    """``fom-dash``: draw the dashboard from a recorded event stream."""
+    from fom.dashboard import render_file
+
+    config = parse(DashConfig, "fom-dash", argv)
+    try:
+        result = render_file(config.events, config.output, at_tick=config.at)
+    except FomError as exc:
+        _fail("fom-dash", exc)
+    print(f"{result.path}: {result.frames} frame(s), tick {result.tick}")

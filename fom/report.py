@@ -1,0 +1,43 @@
+"""The console summary of a run: per pattern, totals, latency and throughput (a top layer,
+like app.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the summary record lives with the messages; only its shape is used here
+    from actors.channels import RunSummary
+
+__all__ = ["format_summary"]
+
+
+def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
+    """A plain-text table of a RunSummary."""
+    lines = []
+    if interrupted:
+        lines.append("run interrupted: summary of what was played")
+    patterns = s.patterns
+    names = sorted({n for p in patterns.values() for n in p.params})
+    head = f"{'pattern':18} {'encounters':>10} {'shots':>7} {'hits':>7} {'accuracy':>8}"
+    head += "".join(f" {n:>11}" for n in names)
+    lines.append(head)
+    lines.append("-" * len(head))
+    for sig, p in patterns.items():
+        row = f"{sig:18} {p.encounters:10d} {p.shots:7d} {p.hits:7d} {p.accuracy:8.1%}"
+        row += "".join(f" {p.params.get(n, float('nan')):11.4f}" for n in names)
+        lines.append(row)
+    lines.append("-" * len(head))
+    lines.append(
+        f"{'total':18} {s.encounters:10d} {s.shots:7d} {s.hits:7d} {s.accuracy:8.1%}"
+    )
+    lat = s.latency_ms
+    lines += [
+        "",
+        f"ticks {s.ticks}   damage taken {s.damage_taken:.0f}   deaths {s.deaths}   "
+        f"mean exposure {s.exposure:.3f}",
+        f"TIPs: most active at once {s.max_active_tips}   unfinished {s.unfinished}   "
+        f"failed {s.failed_tips}",
+        f"decisions {s.decisions}   {s.decisions_per_s:,.0f}/s   "
+        f"latency p50 {lat.p50:.3f} ms   p99 {lat.p99:.3f} ms   wall {s.wall_s:.2f} s",
+    ]
+    return "\n".join(lines)

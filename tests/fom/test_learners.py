@@ -1,0 +1,182 @@
+"""Learners (fom, static, monolithic) and the pure-model learning experiment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fom.engines import EnhancedDummyGame, ShotOutcome, StepReport
+from fom.errors import ConfigError
+from fom.hitmodel import WEAPONS, hit_probability
+from fom.learners import (
+    LEARNERS,
+    EncounterObservation,
+    FomLearner,
+    Learner,
+    MonolithicLearner,
+    MonolithicQ,
+    StaticLearner,
+    make_learner,
+)
+from fom.patterns import PatternStore
+from fom.simulate import run_encounters
+
+SIG = "combat/shotgun"
+OBS = EncounterObservation(7, "shotgun", 0, 4, 10.0, 100.0, 100.0, 0.5)
+
+
+def _shot(error: float, hit: bool = False, fired: bool = True) -> ShotOutcome:
+    return ShotOutcome(7, fired, hit, error, 35.0 if hit else 0.0, 10.0)
+
+
+def _report(damage: float = 0.0, exposure: float = 0.5) -> StepReport:
+    return StepReport(7, damage, exposure, 100.0 - damage, 100.0, 0, 4, False, "")
+
+
+def _params(aim: float = 0.0, flank: float = 0.0):
+    store = PatternStore(initial={"aim_offset": aim, "flank_bias": flank})
+    return store.get(SIG)
+
+
+def test_make_learner_builds_every_kind() -> None:
+    rng = np.random.default_rng(0)
+    kinds = {kind: make_learner(kind, _params(), rng) for kind in LEARNERS}
+    assert type(kinds["fom"]) is FomLearner
+    assert type(kinds["static"]) is StaticLearner
+    assert type(kinds["monolithic"]) is MonolithicLearner
+    assert all(isinstance(learner, Learner) for learner in kinds.values())
+    with pytest.raises(ConfigError, match="unknown learner"):
+        make_learner("dqn", _params(), rng)
+    with pytest.raises(ConfigError):
+        make_learner("monolithic", _params(), rng, shared=object())
+
+
+def test_static_never_learns() -> None:
+    learner = StaticLearner(_params(0.2, 1.0))
+    for _ in range(5):
+        d = learner.act(OBS)
+        learner.update(_shot(0.5), _report(30.0, 1.0))
+    assert (d.aim_offset, d.flank_bias) == (0.2, 1.0)
+    assert np.array_equal(learner.delta(), [0.0, 0.0])
+    assert learner.compute_flops == 0
+
+
+def test_fom_aim_rule_is_sgd_on_the_signed_error() -> None:
+    learner = FomLearner(_params(0.1), lr=0.25)
+    learner.update(_shot(0.4), None)
+    assert learner.act(OBS).aim_offset == pytest.approx(0.2)
+    learner.update(_shot(0.0, fired=False), None)  # no shot, no aim update
+    assert learner.aim_offset == pytest.approx(0.2)
+    assert learner.delta() == pytest.approx([0.1, 0.0])
+    assert learner.compute_flops > 0
+
+
+def test_fom_aim_converges_to_the_hidden_drift() -> None:
+    rng = np.random.default_rng(3)
+    drift, noise = 0.35, 0.1
+    learner = FomLearner(_params())
+    for _ in range(12):
+        error = drift + noise * rng.normal() - learner.aim_offset
+        learner.update(_shot(error), None)
+    assert learner.aim_offset == pytest.approx(drift, abs=0.1)
+
+
+def test_fom_flank_bias_rises_with_exposed_damage_and_decays() -> None:
+    learner = FomLearner(_params(flank=0.0))
+    learner.update(None, _report(damage=20.0, exposure=0.9))
+    hurt = learner.flank_bias
+    assert hurt > 0
+    covered = FomLearner(_params(flank=0.0))
+    covered.update(None, _report(damage=20.0, exposure=0.1))
+    assert 0 < covered.flank_bias < hurt  # damage taken in cover says less about the path
+    for _ in range(10):
+        learner.update(None, _report(damage=0.0))
+    assert 0 < learner.flank_bias < hurt
+    assert learner.delta()[1] == pytest.approx(learner.flank_bias)
+
+
+def test_fom_delta_merged_reproduces_the_working_parameters() -> None:
+    store = PatternStore()
+    learner = FomLearner(store.get(SIG))
+    learner.update(_shot(0.3), _report(10.0, 0.8))
+    learner.update(_shot(0.2), _report(0.0, 0.8))
+    merged = store.merge(SIG, learner.delta())
+    assert merged.get("aim_offset") == pytest.approx(learner.aim_offset)
+    assert merged.get("flank_bias") == pytest.approx(learner.flank_bias)
+
+
+def test_monolithic_shares_one_network_and_learns_in_place() -> None:
+    rng = np.random.default_rng(0)
+    net = MonolithicQ(rng)
+    a = make_learner("monolithic", _params(), rng, net)
+    b = make_learner("monolithic", _params(), rng, net)
+    x = net.features(OBS)
+    q0 = net.q_values(x).copy()
+    dec = a.act(OBS)
+    assert dec.aim_offset in net.offsets
+    a.update(_shot(0.0, hit=True), _report())
+    b.act(OBS)
+    b.update(_shot(0.0, fired=False), _report())  # not fired: no training
+    assert net.updates == 1
+    assert not np.array_equal(net.q_values(x), q0)  # b sees what a taught the network
+    assert np.array_equal(a.delta(), [0.0, 0.0]) and np.array_equal(b.delta(), [0.0, 0.0])
+    assert a.compute_flops > 1000 > FomLearner(_params()).compute_flops
+
+
+def test_monolithic_bandit_finds_the_offset_near_the_drift() -> None:
+    rng = np.random.default_rng(1)
+    net = MonolithicQ(rng, epsilon=0.2)
+    spec = WEAPONS["rocket"]
+    obs = EncounterObservation(0, "rocket", 0, 1, 10.0, 100.0, 100.0, 0.5)
+    for _ in range(1500):
+        learner = MonolithicLearner(_params(), rng, net)
+        aim = learner.act(obs).aim_offset
+        error = spec.drift + spec.noise * rng.normal() - aim
+        hit = bool(rng.random() < hit_probability(error, 10.0, spec.range))
+        learner.update(_shot(error, hit=hit), _report())
+    assert net.greedy_offset(obs) == pytest.approx(spec.drift, abs=0.15)
+
+
+def test_run_encounters_statistics_are_consistent() -> None:
+    stats = run_encounters(EnhancedDummyGame(0, 4), "fom", 40, seed=0, concurrency=4)
+    assert stats.encounters == 40 == len(stats.encounter_ids) == len(set(stats.encounter_ids))
+    assert stats.shots == stats.encounter_shots.sum() and stats.hits == stats.encounter_hits.sum()
+    assert 0 < stats.hits <= stats.shots
+    assert stats.kills + stats.deaths + stats.timeouts == 40
+    assert sum(p.encounters for p in stats.patterns.values()) == 40
+    assert set(stats.patterns) == {"combat/shotgun", "combat/rocket", "combat/railgun"}
+    assert stats.compute_flops > 0 and 0 <= stats.exposure <= 1
+    assert stats.accuracy_over(40) == pytest.approx(stats.accuracy)
+    again = run_encounters(EnhancedDummyGame(0, 4), "fom", 40, seed=0, concurrency=4)
+    assert np.array_equal(again.encounter_hits, stats.encounter_hits)  # deterministic
+    with pytest.raises(ConfigError):
+        run_encounters(EnhancedDummyGame(0, 1), "nope", 5, seed=0)
+
+
+def test_fom_learner_beats_static_over_the_first_120_encounters() -> None:
+    """The pure-model learning check: 5 seeds, accuracy over 120 encounters, paired by seed."""
+    fom, static, mono = [], [], []
+    learned: dict[str, list[float]] = {}
+    for seed in range(5):
+        f = run_encounters(EnhancedDummyGame(seed, 1), "fom", 120, seed)
+        s = run_encounters(EnhancedDummyGame(seed, 1), "static", 120, seed)
+        m = run_encounters(EnhancedDummyGame(seed, 1), "monolithic", 120, seed)
+        fom.append(f.accuracy)
+        static.append(s.accuracy)
+        mono.append(m.accuracy)
+        for sig, p in f.patterns.items():
+            learned.setdefault(sig, []).append(p.params["aim_offset"])
+        # the static bot keeps its accuracy: no trend between the halves
+        first, second = s.accuracy_over(60), s.accuracy
+        assert abs(first - second) < 0.1
+        assert all(p.params == {"aim_offset": 0.0, "flank_bias": 0.0} for p in s.patterns.values())
+        assert f.deaths <= s.deaths and f.damage_taken < s.damage_taken
+        assert m.compute_flops > 100 * f.compute_flops
+    diff = np.array(fom) - np.array(static)
+    stderr = diff.std(ddof=1) / np.sqrt(len(diff))
+    assert diff.mean() > 3 * stderr and diff.mean() > 0.15
+    mono_diff = np.array(mono) - np.array(static)
+    assert mono_diff.mean() > 3 * mono_diff.std(ddof=1) / np.sqrt(len(mono_diff))
+    for sig, offsets in learned.items():  # aim_offset converged to the hidden drift
+        drift = WEAPONS[sig.split("/")[1]].drift
+        assert np.mean(offsets) == pytest.approx(drift, abs=0.08)
