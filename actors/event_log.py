@@ -17,7 +17,7 @@ from actors.actor import Actor
 from bus import DEAD_LETTER_TOPIC, Envelope
 from fom.events import EventWriter
 
-__all__ = ["EventLog", "event_fields"]
+__all__ = ["EventLog", "event_fields", "event_record"]
 
 
 def event_fields(value: Any) -> Any:
@@ -33,6 +33,15 @@ def event_fields(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     return value
+
+
+def event_record(message: Any, tag: str, seq: int, tick: int, time_s: float) -> dict[str, Any]:
+    """The event-stream form of a telemetry record: header fields first, then its own fields."""
+    event: dict[str, Any] = {"seq": seq, "tick": tick, "time": time_s, "type": tag}
+    for f in dataclasses.fields(message):
+        if f.name != "tick":
+            event[f.name] = event_fields(getattr(message, f.name))
+    return event
 
 
 class EventLog(Actor):
@@ -65,15 +74,7 @@ class EventLog(Actor):
             self.tick = max(self.tick, tick)
         else:
             tick = self.tick
-        event: dict[str, Any] = {
-            "seq": self.seq,
-            "tick": tick,
-            "time": round(time.perf_counter() - self._t0, 6),
-            "type": tag,
-        }
-        for f in dataclasses.fields(msg):
-            if f.name != "tick":
-                event[f.name] = event_fields(getattr(msg, f.name))
+        event = event_record(msg, tag, self.seq, tick, round(time.perf_counter() - self._t0, 6))
         self.seq += 1
         if self.writer is not None:
             self.writer.write(event)

@@ -12,13 +12,14 @@ import time
 import numpy as np
 
 from actors.actor import Actor
-from actors.channels import PlanDone, PlanReply, PlanRequest
+from actors.channels import AtariPlanReply, AtariPlanRequest, PlanDone, PlanReply, PlanRequest
 from bus import Envelope
+from fom.engines.atari import AtariSimulator
 from fom.fmc import plan_batch
 from fom.level import CanonicalLevel
 from fom.planning import EncounterRoot, EncounterSimulator, decode_action
 
-__all__ = ["PLAN_STREAM", "WalkerPool"]
+__all__ = ["PLAN_STREAM", "AtariWalkerPool", "WalkerPool"]
 
 PLAN_STREAM = 3
 """First spawn-key word of the planner's random streams: SeedSequence(seed, (PLAN_STREAM, n))."""
@@ -64,7 +65,7 @@ class WalkerPool(Actor):
         decisions = plan_batch(sim, len(roots), self.walkers, self.horizon, rng=rng)
         for (_, _, e), root, d in zip(requests, roots, decisions, strict=True):
             move_to, fire = decode_action(self.level, root.self_node, int(d.action))
-            self.reply(e, PlanReply(move_to, fire, d.samples, int(round(d.depth))))
+            self.reply(e, PlanReply(move_to, fire, d.samples, round(d.depth)))
         await self.publish(
             "event.plan.done",
             PlanDone(
@@ -77,3 +78,50 @@ class WalkerPool(Actor):
                 elapsed_ms=(time.perf_counter() - started) * 1e3,
             ),
         )
+
+
+class AtariWalkerPool(Actor):
+    """FMC over an Atari game: plans each decision from the state the game actor sends.
+
+    It runs its own emulator of the same game, so planning never touches the real game.
+    """
+
+    topics = ("atari.plan",)
+
+    def __init__(
+        self,
+        sim: AtariSimulator,
+        *,
+        walkers: int,
+        horizon: int,
+        max_samples: int | None,
+        seed: int,
+    ) -> None:
+        self.sim = sim
+        self.walkers = walkers
+        self.horizon = horizon
+        self.max_samples = max_samples
+        self.seed = seed
+
+    async def receive(self, envelope: Envelope) -> None:
+        match envelope.message:
+            case AtariPlanRequest(step=step, state=state):
+                started = time.perf_counter()
+                self.sim.import_root(state)
+                rng = np.random.default_rng(
+                    np.random.SeedSequence(self.seed, spawn_key=(PLAN_STREAM, step))
+                )
+                (decision,) = plan_batch(
+                    self.sim, 1, self.walkers, self.horizon, self.max_samples, rng=rng
+                )
+                self.reply(
+                    envelope,
+                    AtariPlanReply(
+                        action=int(decision.action),
+                        samples=decision.samples,
+                        depth=decision.depth,
+                        elapsed_ms=(time.perf_counter() - started) * 1e3,
+                    ),
+                )
+            case other:
+                raise TypeError(f"the Atari walker pool cannot handle {type(other).__name__}")

@@ -21,7 +21,7 @@ from actors.channels import (
     WorldFinished,
     WorldTick,
 )
-from actors.channels.model import ShotOutcome, StepReport, WorldView
+from actors.channels.model import ShotOutcome, WorldView
 from bus import Envelope
 from fom.engines.base import Engine
 from fom.errors import EngineError
@@ -47,6 +47,10 @@ class WorldActor(Actor):
         self._closed: dict[int, str] = {}
         self._tick_started = 0.0
         self.finished = False
+
+    def halt(self) -> None:
+        """Start no further tick (the run was interrupted); pending actions get no reply."""
+        self.finished = True
 
     async def on_start(self) -> None:
         self.engine.reset(self.seed)
@@ -147,7 +151,7 @@ class WorldActor(Actor):
                 self_node=view.self_state.node,
                 self_health=view.self_state.health,
                 opponents=len(view.opponents),
-                active_tips=len(self._engaged),
+                active_tips=len(acts),  # the TIPs that played this tick
             ),
         )
         self.tick += 1
@@ -168,5 +172,7 @@ class WorldActor(Actor):
             if wait > 0:
                 await asyncio.sleep(wait)
             self._tick_started = loop.time()
+        if self.finished:
+            return  # halted (an interrupted run): start no new tick
         self._ready = False
         await self.publish("world.tick", WorldTick(self.tick))

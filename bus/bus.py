@@ -19,6 +19,7 @@ from bus.errors import (
     ActorStopped,
     BusClosed,
     DecodeError,
+    EncodeError,
     NoResponders,
     RequestFailed,
     RequestTimeout,
@@ -26,7 +27,7 @@ from bus.errors import (
 from bus.mailbox import Mailbox, Overflow
 from bus.messages import DeadLetter, ErrorReply
 from bus.registry import Registry
-from bus.topics import TopicTrie
+from bus.topics import TopicTrie, validate_pattern
 
 __all__ = ["DEAD_LETTER_TOPIC", "Bus", "BusStats", "Subscription"]
 
@@ -144,6 +145,8 @@ class Bus:
         """A new mailbox receiving every topic matching any of ``patterns``."""
         if self._closed:
             raise BusClosed("the bus is closed")
+        for pattern in patterns:
+            validate_pattern(pattern)  # all of them first: no half-made subscription on error
         sub = Subscription(self, name or f"sub{len(self._subs)}", (), Mailbox(capacity, overflow))
         self._subs.add(sub)
         for pattern in patterns:
@@ -175,11 +178,16 @@ class Bus:
     # ------------------------------------------------------------------ publish
 
     async def publish(self, topic: str, message: Any, *, sender: str = "") -> int:
-        """Deliver ``message`` to every matching subscriber; returns how many got it."""
+        """Deliver ``message`` to every matching subscriber; returns how many got it.
+
+        With no subscriber nothing is encoded: telemetry nobody listens to costs a lookup.
+        """
         subs = self._route(topic)
         self._seq += 1
-        frame = self.codec.encode(topic, sender, self._seq, 0, "", message)
         self._published += 1
+        if not subs:
+            return 0
+        frame = self.codec.encode(topic, sender, self._seq, 0, "", message)
         for sub in subs:
             if not sub.mailbox.offer(frame):
                 await sub.mailbox.put(frame)
@@ -305,7 +313,15 @@ class Bus:
         if topic == DEAD_LETTER_TOPIC:
             return  # a dead letter about a dead letter would loop
         letter = DeadLetter(topic, sub.name, str(error), len(frame), frame[:_DEAD_LETTER_SAMPLE])
-        self.publish_nowait(DEAD_LETTER_TOPIC, letter, sender="bus")
+        try:
+            self.publish_nowait(DEAD_LETTER_TOPIC, letter, sender="bus")
+        except EncodeError:
+            # over a small max_frame_size: send the letter without its sample, never raise here
+            letter = DeadLetter(topic[:64], sub.name[:64], str(error)[:128], len(frame), b"")
+            try:
+                self.publish_nowait(DEAD_LETTER_TOPIC, letter, sender="bus")
+            except EncodeError:
+                log.error("dead letter for %s on %r is too large to publish", sub.name, topic)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -9,9 +9,11 @@ then; it stops first, and the EventLog last, after it has written every event.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ from bus import Bus, Envelope
 from fom.config import RunConfig
 from fom.engines import make_engine
 from fom.engines.base import Engine
+from fom.errors import StateFileError
 from fom.events import EventWriter, open_event_writer
 from fom.learners.monolithic import MonolithicQ
 from fom.level import CanonicalLevel
@@ -68,6 +71,18 @@ def _initial_store(config: RunConfig) -> PatternStore:
     return PatternStore.from_state(state)
 
 
+def _check_save_target(path: str) -> None:
+    """StateFileError now, not after the run, if the patterns could not be saved at ``path``."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise StateFileError(f"cannot save patterns to {target}: it is a directory")
+    if not directory.is_dir():
+        raise StateFileError(f"cannot save patterns to {target}: no directory {directory}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StateFileError(f"cannot save patterns to {target}: {directory} is not writable")
+
+
 async def run_async(
     config: RunConfig,
     *,
@@ -79,6 +94,8 @@ async def run_async(
     """Play one match as ``config`` says; inputs are checked before any actor starts."""
     config.validate()
     store = _initial_store(config)
+    if config.save:
+        _check_save_target(config.save)
     writer: EventWriter | None = (
         open_event_writer(config.events, config.events_format) if config.events else None
     )
@@ -111,7 +128,8 @@ async def run_async(
                 rt.install_signal_handlers()
             watcher = _EndWatcher()
             rt.spawn(watcher, name="end-watcher")
-            rt.spawn(log, name="event-log")
+            if writer is not None or listeners:
+                rt.spawn(log, name="event-log")
             if dashboard is not None:
                 rt.spawn(dashboard, name="dashboard")
             rt.spawn(Propagator(store, config.save), name="ulp")
@@ -148,13 +166,15 @@ async def run_async(
                     patterns={sig: p.as_dict() for sig, p in store.all().items()},
                 ),
             )
-            rt.spawn(WorldActor(engine, config.ticks, config.seed, config.pace_s), name="world")
+            world = WorldActor(engine, config.ticks, config.seed, config.pace_s)
+            rt.spawn(world, name="world")
             await rt.shutdown_requested.wait()
             interrupted = not watcher.finished
             if handle_signals:
                 rt.remove_signal_handlers()
-            if not interrupted:
-                await rt.settle()  # let the last tick's TIPs report before the summary
+            if interrupted:
+                world.halt()  # no new tick, so run.finished is the stream's last event
+            await rt.settle()  # let the last tick's TIPs report before the summary
             wall_s = time.perf_counter() - started
             summary: RunSummary = await bus.request(
                 "core.summary", SummaryRequest(wall_s), timeout=config.request_timeout

@@ -39,7 +39,7 @@ class RunConfig:
     alpha: float | None = None
     """ULP merge rate in theta <- theta + alpha * delta; default 1 / tips."""
     events: str | None = None
-    """Write the event stream to this path, or ``-`` for stdout (the summary then goes to stderr)."""
+    """Write the event stream to this path, or ``-`` for stdout (summary then on stderr)."""
     events_format: Literal["jsonl", "msgpack"] = "jsonl"
     """Event stream format: one JSON object per line, or msgpack maps back to back."""
     save: str | None = None

@@ -21,7 +21,15 @@ __all__ = [
 ]
 
 WALLCLOCK_FIELDS = frozenset(
-    {"time", "elapsed_ms", "decisions_per_s", "latency_ms", "wall_s", "traceback"}
+    {
+        "time",
+        "elapsed_ms",
+        "decisions_per_s",
+        "latency_ms",
+        "wall_s",
+        "walker_steps_per_s",
+        "traceback",
+    }
 )
 """Fields whose values depend on the machine, not on the seed (dropped to compare runs)."""
 

@@ -1,6 +1,7 @@
 """FOM's messages, one module per channel; importing this registers them all with the bus."""
 
 from actors.channels.agent import Percept, SummaryRequest, TipReport, TipStart
+from actors.channels.atari import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
 from actors.channels.events import (
     LatencySummary,
     LevelInfo,
@@ -32,7 +33,11 @@ from actors.channels.world import (
 __all__ = [
     "Act",
     "ActResult",
+    "AtariPlanReply",
+    "AtariPlanRequest",
     "CloseEncounter",
+    "GameFinished",
+    "GameStep",
     "LatencySummary",
     "LevelInfo",
     "Observe",

@@ -12,8 +12,8 @@ from bus import message
 __all__ = [
     "LatencySummary",
     "LevelInfo",
-    "PatternRejected",
     "PatternMerged",
+    "PatternRejected",
     "PatternSummary",
     "PlanDone",
     "RunFinished",

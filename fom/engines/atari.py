@@ -192,6 +192,15 @@ class AtariSimulator:
         self._capture_root(self._score + reward)
         return reward, self._game_over
 
+    def export_root(self) -> bytes:
+        """The real game's current state (emulator RNG included) as bytes, to plan elsewhere."""
+        return bytes(self._root_state.serialize())
+
+    def import_root(self, state: bytes, score: float = 0.0) -> None:
+        """Make ``state`` (from ``export_root`` of the same game) the root to plan from."""
+        self._ale.restoreState(ALEState(state))
+        self._capture_root(score)
+
     def _capture_root(self, score: float) -> None:
         """Save the emulator's current state as the real game's root."""
         ale = self._ale

@@ -1,0 +1,66 @@
+"""The game actor of ``fom-fmc``: owns the real Atari game and plays what the walker pool plans."""
+
+from __future__ import annotations
+
+import time
+
+from actors.actor import Actor
+from actors.channels import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
+from bus import Envelope
+from fom.engines.atari import AtariSimulator
+
+__all__ = ["AtariGame"]
+
+
+class AtariGame(Actor):
+    """Plays ``steps`` decisions (or until game over), one plan request per decision."""
+
+    def __init__(self, game: AtariSimulator, *, steps: int, request_timeout: float) -> None:
+        self.game = game
+        self.steps = steps
+        self.request_timeout = request_timeout
+        self.result: GameFinished | None = None
+
+    async def on_start(self) -> None:
+        started = time.perf_counter()
+        game = self.game
+        samples = 0
+        step = 0
+        while step < self.steps and not game.game_over:
+            plan: AtariPlanReply = await self.request(
+                "atari.plan", AtariPlanRequest(step, game.export_root()),
+                timeout=self.request_timeout,
+            )
+            reward, _ = game.act(plan.action)
+            samples += plan.samples
+            await self.publish(
+                "event.atari.step",
+                GameStep(
+                    tick=step,
+                    action=plan.action,
+                    reward=reward,
+                    score=game.score,
+                    lives=game.lives,
+                    samples=plan.samples,
+                    depth=plan.depth,
+                    elapsed_ms=plan.elapsed_ms,
+                ),
+            )
+            step += 1
+        wall = time.perf_counter() - started
+        self.result = GameFinished(
+            tick=step,
+            game=game.game,
+            score=game.score,
+            steps=step,
+            game_over=game.game_over,
+            samples=samples,
+            samples_per_step=samples / step if step else 0.0,
+            walker_steps_per_s=samples / wall if wall > 0 else 0.0,
+            wall_s=wall,
+        )
+        await self.publish("event.atari.finished", self.result)
+        self.runtime.request_shutdown()
+
+    async def receive(self, envelope: Envelope) -> None:
+        raise TypeError(f"the game actor takes no messages, got {type(envelope.message).__name__}")

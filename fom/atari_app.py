@@ -1,0 +1,66 @@
+"""``fom-fmc``: an Atari game played by FMC through the actor system (game actor + walker pool)."""
+
+from __future__ import annotations
+
+from actors import Runtime
+from actors import run as run_loop
+from actors.atari_game import AtariGame
+from actors.channels import GameFinished
+from actors.event_log import EventLog
+from actors.walker_pool import AtariWalkerPool
+from bus import Bus
+from fom.config import FmcConfig
+from fom.engines.atari import AtariSimulator, resolve_game
+from fom.events import open_event_writer
+
+__all__ = ["format_fmc_result", "play", "play_async"]
+
+
+async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> GameFinished:
+    """Play ``config.game``; an unknown name raises UnknownGame before anything starts."""
+    config.validate()
+    game_id = resolve_game(config.game)
+    writer = open_event_writer(config.events, config.events_format) if config.events else None
+    game = AtariSimulator(game_id, frameskip=config.frameskip, seed=config.seed)
+    planner_sim = AtariSimulator(game_id, frameskip=config.frameskip, seed=config.seed)
+    actor = AtariGame(game, steps=config.steps, request_timeout=600.0)
+    try:
+        async with Runtime(Bus()) as rt:
+            if handle_signals:
+                rt.install_signal_handlers()
+            rt.spawn(EventLog(writer), name="event-log")
+            rt.spawn(
+                AtariWalkerPool(
+                    planner_sim,
+                    walkers=config.walkers,
+                    horizon=config.horizon,
+                    max_samples=config.max_samples,
+                    seed=config.seed,
+                ),
+                name="walker-pool",
+            )
+            rt.spawn(actor, name="game")
+            await rt.shutdown_requested.wait()
+            if handle_signals:
+                rt.remove_signal_handlers()
+    finally:
+        if writer is not None:
+            writer.close()
+    if actor.result is None:  # interrupted before the first decision finished
+        return GameFinished(0, game_id, game.score, 0, game.game_over, 0, 0.0, 0.0, 0.0)
+    return actor.result
+
+
+def play(config: FmcConfig, *, handle_signals: bool = True) -> GameFinished:
+    """``play_async`` on a fresh event loop."""
+    return run_loop(play_async(config, handle_signals=handle_signals), use_uvloop=config.uvloop)
+
+
+def format_fmc_result(r: GameFinished) -> str:
+    """The console lines of ``fom-fmc``."""
+    end = "game over" if r.game_over else "steps done"
+    return (
+        f"{r.game}: score {r.score:g} after {r.steps} steps ({end})\n"
+        f"samples per step {r.samples_per_step:,.1f}   walker-steps/s {r.walker_steps_per_s:,.0f}"
+        f"   wall {r.wall_s:.1f} s"
+    )

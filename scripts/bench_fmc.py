@@ -1,0 +1,217 @@
+"""FMC throughput and quality, each against its baseline, measured in one run.
+
+    python scripts/bench_fmc.py [--quick] [--json] [--skip-episode]
+
+(a) walker-steps/s of ``plan_batch`` on the simulated world (encounters), at 64, 1024 and
+    16,384 walkers (blocks of 64 walkers, one block per encounter planned together);
+(b) on Atari (Pong, Boxing): FMC's walker-steps/s against a bare loop of restoreState + act +
+    cloneState (+ reading the RAM) on the same game from the same state;
+(c) FMC against MonteCarlo (random shooting) at equal budgets on the test worlds and on
+    Boxing: mean score with a 95% interval over seeds;
+(d) one full Boxing episode with FMC: score and wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fom.engines.atari import AtariSimulator
+from fom.fmc import FractalMonteCarlo, MonteCarlo, plan_batch
+from fom.level import default_level
+from fom.planning import EncounterRoot, EncounterSimulator
+from fom.testing_worlds import Corridor, TrapGrid, VectorWorld, play_episodes
+
+
+def _ci95(x: np.ndarray) -> tuple[float, float]:
+    """Mean and half-width of a normal 95% interval."""
+    mean = float(np.mean(x))
+    half = 1.96 * float(np.std(x, ddof=1)) / np.sqrt(len(x)) if len(x) > 1 else 0.0
+    return mean, half
+
+
+# ------------------------------------------------------------------------------- (a) sim
+
+
+def sim_rate(rows: int, walkers: int = 64, horizon: int = 8, repeats: int = 3) -> float:
+    """Walker-steps per second of plan_batch over rows // walkers encounters (best of repeats)."""
+    level = default_level()
+    groups = rows // walkers
+    roots = [
+        EncounterRoot(["shotgun", "rocket", "railgun"][g % 3], g % level.n, 100.0,
+                      (g + 4) % level.n, 100.0, 0.5)
+        for g in range(groups)
+    ]  # fmt: skip
+    best = 0.0
+    for r in range(repeats):
+        sim = EncounterSimulator(level, roots, walkers)
+        start = time.perf_counter()
+        decisions = plan_batch(sim, groups, walkers, horizon, rng=r)
+        elapsed = time.perf_counter() - start
+        best = max(best, sum(d.samples for d in decisions) / elapsed)
+    return best
+
+
+# ------------------------------------------------------------------------------- (b) atari
+
+
+def atari_rates(game: str, walkers: int, horizon: int, decisions: int) -> dict[str, float]:
+    """FMC's walker-steps/s and the bare loop's on the same game, from the same states."""
+    sim = AtariSimulator(game, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(60):  # into the game, away from the title frames
+        sim.act(int(rng.integers(sim.n_actions)))
+    start_state = sim.export_root()
+
+    sim.import_root(start_state)
+    samples = 0
+    t0 = time.perf_counter()
+    for i in range(decisions):
+        d = FractalMonteCarlo(sim, walkers=walkers, horizon=horizon, seed=i).decide()
+        samples += d.samples
+    fmc_time = time.perf_counter() - t0
+
+    ale = sim.ale
+    sim.import_root(start_state)
+    actions = list(ale.getMinimalActionSet())
+    state = ale.cloneState(include_rng=True)
+    ram = np.empty(128, dtype=np.uint8)
+    picks = rng.integers(len(actions), size=samples).tolist()
+    t0 = time.perf_counter()
+    for a in picks:
+        ale.restoreState(state)
+        ale.act(actions[a])
+        ale.getRAM(ram)
+        state = ale.cloneState(include_rng=True)
+        if ale.game_over():
+            state = ale.cloneState(include_rng=True)
+    bare_time = time.perf_counter() - t0
+    fmc = samples / fmc_time
+    bare = samples / bare_time
+    return {"fmc": fmc, "bare": bare, "ratio": fmc / bare}
+
+
+# ------------------------------------------------------------------------------- (c) quality
+
+
+def _decider(
+    planner: type, world: VectorWorld, walkers: int, horizon: int, seed: int
+) -> Callable[[], list[Any]]:
+    """A ``decide()`` for play_episodes: one fresh plan per step, seeded by (seed, step)."""
+    steps = iter(range(1 << 30))
+
+    def decide() -> list[Any]:
+        plan = planner(world, walkers=walkers, horizon=horizon, seed=[seed, next(steps)])
+        return [plan.decide().action]
+
+    return decide
+
+
+def worlds_vs(world_cls: type[VectorWorld], seeds: int, walkers: int, horizon: int,
+              steps: int) -> dict[str, Any]:  # fmt: skip
+    """FMC and MonteCarlo, equal budgets, one episode per seed."""
+    fmc_scores, mc_scores = [], []
+    for seed in range(seeds):
+        for planner, scores in ((FractalMonteCarlo, fmc_scores), (MonteCarlo, mc_scores)):
+            world = world_cls()
+            decide = _decider(planner, world, walkers, horizon, seed)
+            scores.append(float(play_episodes(world, decide, steps)[0]))
+    fmc_mean, fmc_ci = _ci95(np.array(fmc_scores))
+    mc_mean, mc_ci = _ci95(np.array(mc_scores))
+    return {"fmc": fmc_mean, "fmc_ci95": fmc_ci, "mc": mc_mean, "mc_ci95": mc_ci,
+            "budget": walkers * horizon, "seeds": seeds, "steps": steps}  # fmt: skip
+
+
+def boxing_vs(seeds: int, walkers: int, horizon: int, steps: int) -> dict[str, Any]:
+    """FMC and MonteCarlo on Boxing: score after ``steps`` decisions, equal budgets."""
+    out: dict[str, list[float]] = {"fmc": [], "mc": []}
+    for seed in range(seeds):
+        for name, planner in (("fmc", FractalMonteCarlo), ("mc", MonteCarlo)):
+            sim = AtariSimulator("boxing", seed=seed)
+            for i in range(steps):
+                if sim.game_over:
+                    break
+                d = planner(sim, walkers=walkers, horizon=horizon, seed=[seed, i]).decide()
+                sim.act(int(d.action))
+            out[name].append(sim.score)
+    fmc_mean, fmc_ci = _ci95(np.array(out["fmc"]))
+    mc_mean, mc_ci = _ci95(np.array(out["mc"]))
+    return {"fmc": fmc_mean, "fmc_ci95": fmc_ci, "mc": mc_mean, "mc_ci95": mc_ci,
+            "budget": walkers * horizon, "seeds": seeds, "steps": steps}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------- (d) episode
+
+
+def boxing_episode(walkers: int, horizon: int, seed: int = 0) -> dict[str, Any]:
+    """One full Boxing episode (until the game ends) played by FMC."""
+    sim = AtariSimulator("boxing", seed=seed)
+    samples = steps = 0
+    t0 = time.perf_counter()
+    while not sim.game_over:
+        d = FractalMonteCarlo(sim, walkers=walkers, horizon=horizon, seed=[seed, steps]).decide()
+        sim.act(int(d.action))
+        samples += d.samples
+        steps += 1
+    wall = time.perf_counter() - t0
+    return {
+        "score": sim.score,
+        "steps": steps,
+        "wall_s": wall,
+        "samples_per_step": samples / steps,
+        "walkers": walkers,
+        "horizon": horizon,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the four parts and print tables (or one JSON object)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small budgets (a smoke run)")
+    parser.add_argument("--skip-episode", action="store_true", help="skip (d), a full episode")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    q = args.quick
+    say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
+    r: dict[str, Any] = {}
+
+    r["sim_walker_steps_per_s"] = {str(n): sim_rate(n) for n in (64, 1024, 16_384)}
+    say("(a) simulated world, plan_batch (64 walkers per encounter, horizon 8)")
+    for n, rate in r["sim_walker_steps_per_s"].items():
+        say(f"    {int(n):6d} walkers  {rate:12,.0f} walker-steps/s")
+
+    r["atari"] = {g: atari_rates(g, 32, 10, 3 if q else 20) for g in ("pong", "boxing")}
+    r["atari_ratio"] = {g: v["ratio"] for g, v in r["atari"].items()}
+    say("(b) Atari, FMC (32 walkers, horizon 10) vs bare restore+act+clone loop")
+    for g, v in r["atari"].items():
+        say(f"    {g:8} FMC {v['fmc']:8,.0f}/s  bare {v['bare']:8,.0f}/s  ratio {v['ratio']:.2f}")
+
+    seeds = 5 if q else 20
+    r["fmc_vs_mc"] = {
+        "corridor": worlds_vs(Corridor, seeds, 64, 15, 40),
+        "trapgrid": worlds_vs(TrapGrid, seeds, 64, 25, 40),
+        "boxing": boxing_vs(2 if q else 5, 16, 8, 20 if q else 150),
+    }
+    say("(c) FMC vs MonteCarlo at equal budgets (mean score, 95% interval over seeds)")
+    say(f"    {'environment':12} {'budget':>7} {'seeds':>5} {'FMC':>16} {'MonteCarlo':>16}")
+    for env, v in r["fmc_vs_mc"].items():
+        say(f"    {env:12} {v['budget']:7d} {v['seeds']:5d} {v['fmc']:8.1f} ± {v['fmc_ci95']:5.1f}"
+            f" {v['mc']:8.1f} ± {v['mc_ci95']:5.1f}")  # fmt: skip
+
+    if not args.skip_episode:
+        r["boxing_episode"] = boxing_episode(16 if q else 30, 5 if q else 15)
+        e = r["boxing_episode"]
+        say(f"(d) one Boxing episode, FMC {e['walkers']} walkers horizon {e['horizon']}: "
+            f"score {e['score']:g} in {e['steps']} steps, {e['wall_s']:.0f} s, "
+            f"{e['samples_per_step']:.0f} samples/step")  # fmt: skip
+    if args.json:
+        print(json.dumps(r, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""``fom-run`` as a user runs it: a subprocess, its exit status, stdout, stderr and files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from fom.dashboard.replay import read_events
+from fom.patterns import load_patterns
+
+_SCRIPT = shutil.which("fom-run")
+_VIA_PYTHON = [sys.executable, "-c", "from fom.cli import run_main; run_main()"]
+FOM_RUN = [_SCRIPT] if _SCRIPT else _VIA_PYTHON
+
+
+def fom_run(*args: str, timeout: float = 45) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FOM_RUN, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def assert_usage_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("fom-run: error:")
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0]
+    assert proc.stdout == ""
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_default_run_prints_the_summary() -> None:
+    proc = fom_run("--ticks", "300", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "combat/" in out and "accuracy" in out and "latency p50" in out
+    assert "p99" in out and "total" in out
+    rows = [line for line in out.splitlines() if line.startswith("combat/")]
+    assert len(rows) >= 2
+    assert "Traceback" not in proc.stderr
+
+
+def test_events_to_stdout_and_summary_to_stderr() -> None:
+    proc = fom_run("--ticks", "100", "--planner", "graph", "--events", "-", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events, "no events on stdout"
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert events[0]["type"] == "run.started" and events[-1]["type"] == "run.finished"
+    assert events[-1]["summary"]["ticks"] == 100
+    assert "accuracy" in proc.stderr and "latency p50" in proc.stderr
+    assert "combat/" in proc.stderr
+    assert "latency p50" not in proc.stdout
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--tips", "0"], ["--tips"]),
+        (["--ticks", "-1"], ["--ticks"]),
+        (["--learner", "bogus"], ["--learner", "bogus"]),
+        (["--events", "/nonexistent/dir/x.jsonl"], ["/nonexistent/dir/x.jsonl"]),
+        (["--frobnicate"], ["--frobnicate"]),
+        (["--tips", "many"], ["--tips"]),
+        (["--save", "/nonexistent/dir/state.msgpack"], ["/nonexistent/dir/state.msgpack"]),
+    ],
+    ids=["tips-0", "ticks-neg", "learner", "events-dir", "unknown-flag", "tips-nan", "save-dir"],
+)
+def test_bad_input_is_one_line_and_status_2(args: list[str], needles: list[str]) -> None:
+    assert_usage_error(fom_run("--ticks", "5", "--quiet", *args), *needles)
+
+
+# ---------------------------------------------------------------- save / load
+
+
+def test_save_then_load_continues_learning(tmp_path: Path) -> None:
+    state = tmp_path / "state.msgpack"
+    first_events = tmp_path / "first.jsonl"
+    proc = fom_run("--ticks", "150", "--planner", "graph", "--seed", "1", "--quiet",
+                   "--events", str(first_events), "--save", str(state))
+    assert proc.returncode == 0, proc.stderr
+    # Atomic save: the target and the events file, no temporary file left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.jsonl", "state.msgpack"]
+    raw = msgpack.unpackb(state.read_bytes(), raw=False)
+    assert raw["format"] == "fom.patterns"
+    saved = load_patterns(state).all()
+    first = list(read_events(first_events))
+    final = first[-1]["summary"]["patterns"]
+    assert set(saved) == set(final) and saved
+    for sig, params in saved.items():
+        assert params.as_dict() == final[sig]["params"]
+
+    second_events = tmp_path / "second.jsonl"
+    proc = fom_run("--ticks", "60", "--planner", "graph", "--seed", "2", "--quiet",
+                   "--events", str(second_events), "--load", str(state))
+    assert proc.returncode == 0, proc.stderr
+    second = list(read_events(second_events))
+    assert second[0]["type"] == "run.started"
+    assert second[0]["patterns"] == {sig: p.as_dict() for sig, p in saved.items()}
+    # The first TIP of each pattern starts from the loaded parameters ...
+    for e in second:
+        if e["type"] == "tip.started" and e["signature"] in saved:
+            assert e["params"] == saved[e["signature"]].as_dict()
+            break
+    else:
+        pytest.fail("no TIP started on a loaded pattern")
+    # ... and merges continue the loaded history (version and merge count go on).
+    merged = [e for e in second if e["type"] == "pattern.merged" and e["signature"] in saved]
+    assert merged
+    for sig, params in saved.items():
+        mine = [e for e in merged if e["signature"] == sig]
+        if mine:
+            assert mine[0]["version"] == params.version + 1
+            assert mine[0]["merges"] == params.merges + 1
+    after = second[-1]["summary"]["patterns"]
+    assert any(after[sig]["params"] != saved[sig].as_dict() for sig in saved if sig in after)
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt", "foreign"])
+def test_bad_load_file_fails_and_does_not_touch_the_save_target(
+    tmp_path: Path, kind: str
+) -> None:
+    load = tmp_path / "in.msgpack"
+    if kind == "corrupt":
+        load.write_bytes(b"\xc1 this is not msgpack \x00\xff")
+    elif kind == "foreign":
+        load.write_bytes(msgpack.packb({"format": "something-else", "version": 1}))
+    save = tmp_path / "out.msgpack"
+    save.write_bytes(b"precious")
+    events = tmp_path / "events.jsonl"
+    proc = fom_run("--ticks", "20", "--planner", "graph", "--quiet", "--load", str(load),
+                   "--save", str(save), "--events", str(events))
+    assert_usage_error(proc, str(load))
+    assert save.read_bytes() == b"precious"
+    assert not events.exists()
+    leftovers = {p.name for p in tmp_path.iterdir()} - {"in.msgpack", "out.msgpack"}
+    assert leftovers == set()
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_stops_gracefully(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    state = tmp_path / "state.msgpack"
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--ticks", "1000000", "--planner", "graph", "--events", str(events),
+         "--save", str(state), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (events.exists() and events.stat().st_size > 0):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no events written within 30 s"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted" in out and "accuracy" in out
+    data = events.read_bytes()
+    assert data.endswith(b"\n")
+    lines = data.splitlines()
+    parsed = [json.loads(line) for line in lines]
+    assert [e["seq"] for e in parsed] == list(range(len(parsed)))
+    last = parsed[-1]
+    assert last["type"] == "run.finished" and last["interrupted"] is True
+    assert 0 < last["summary"]["ticks"] < 1000000
+    assert sum(e["type"] == "run.finished" for e in parsed) == 1
+    saved = {sig: p.as_dict() for sig, p in load_patterns(state).all().items()}
+    assert saved
+    assert saved == {sig: p["params"] for sig, p in last["summary"]["patterns"].items()}
+    assert {p.name for p in tmp_path.iterdir()} == {"events.jsonl", "state.msgpack"}
