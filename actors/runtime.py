@@ -49,7 +49,17 @@ class ActorRef:
 
 
 class _Cell:
-    __slots__ = ("actor", "current", "factory", "ref", "stopping", "sub", "task", "window")
+    __slots__ = (
+        "actor",
+        "current",
+        "factory",
+        "ref",
+        "started",
+        "stopping",
+        "sub",
+        "task",
+        "window",
+    )
 
     def __init__(
         self,
@@ -65,6 +75,7 @@ class _Cell:
         self.sub = sub
         self.window = RestartWindow(policy)
         self.stopping = False
+        self.started = False
         self.current: Envelope | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -207,7 +218,14 @@ class Runtime:
             return
         cell.stopping = True
         task = cell.task
-        if task is not None and task is not asyncio.current_task() and not task.done():
+        # A task cancelled before its first step never enters _run, so it would skip the
+        # cleanup (on_stop, unsubscribe, failing requests); one not started yet sees `stopping`.
+        if (
+            task is not None
+            and cell.started
+            and task is not asyncio.current_task()
+            and not task.done()
+        ):
             task.cancel()
 
     async def stop(self, name: str | ActorRef, timeout: float | None = None) -> None:
@@ -240,6 +258,7 @@ class Runtime:
     # -------------------------------------------------------------- the actor task
 
     async def _run(self, cell: _Cell) -> None:
+        cell.started = True
         try:
             while True:
                 try:

@@ -13,8 +13,17 @@ from fom.config import RunConfig
 from fom.dashboard.replay import read_events
 
 SUMMARY_KEYS = {
-    "ticks", "encounters", "shots", "hits", "accuracy", "damage_taken", "exposure",
-    "max_active_tips", "decisions_per_s", "latency_ms", "patterns",
+    "ticks",
+    "encounters",
+    "shots",
+    "hits",
+    "accuracy",
+    "damage_taken",
+    "exposure",
+    "max_active_tips",
+    "decisions_per_s",
+    "latency_ms",
+    "patterns",
 }
 PATTERN_KEYS = {"encounters", "shots", "hits", "accuracy", "params"}
 
@@ -25,7 +34,12 @@ async def test_stream_is_contiguous_and_framed_by_run_started_and_finished(
 ) -> None:
     path = tmp_path / f"events.{fmt}"
     config = RunConfig(
-        ticks=120, tips=4, seed=2, planner="graph", quiet=True, events=str(path),
+        ticks=120,
+        tips=4,
+        seed=2,
+        planner="graph",
+        quiet=True,
+        events=str(path),
         events_format=fmt,
     )
     result = await run_async(config)
