@@ -50,7 +50,7 @@ class RunStarted:
 
 @message("world.tick")
 class TickEvent:
-    """One tick resolved: where the bot is and how busy it is."""
+    """One tick resolved: where the bot is, how many opponents are alive, how many TIPs acted."""
 
     tick: int
     self_node: int
