@@ -11,7 +11,7 @@ import logging
 from actors.actor import Actor
 from actors.channels import PatternDelta, PatternMerged, PatternRejected, PatternUpdated
 from bus import Envelope
-from fom.errors import InvalidDelta
+from fom.errors import InvalidDelta, StateFileError
 from fom.patterns import PatternStore, save_patterns
 
 __all__ = ["Propagator"]
@@ -28,6 +28,7 @@ class Propagator(Actor):
     def __init__(self, store: PatternStore, save_path: str | None = None) -> None:
         self.store = store
         self.save_path = save_path
+        self.save_error: str | None = None
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
@@ -57,6 +58,12 @@ class Propagator(Actor):
                 raise TypeError(f"the ULP cannot handle {type(other).__name__}")
 
     async def on_stop(self) -> None:
-        if self.save_path:
+        if not self.save_path:
+            return
+        try:
             save_patterns(self.store, self.save_path)
+        except (OSError, StateFileError) as exc:
+            self.save_error = f"cannot save patterns to {self.save_path}: {exc}"
+            log.error(self.save_error)
+        else:
             log.info("patterns saved to %s", self.save_path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ class RunResult:
     interrupted: bool
     events: int
     failures: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    save_error: str | None = None
+    """Why ``--save`` failed at the end (the run itself completed), or None."""
 
 
 def _level_info(level: CanonicalLevel) -> LevelInfo:
@@ -132,7 +133,8 @@ async def run_async(
                 rt.spawn(log, name="event-log")
             if dashboard is not None:
                 rt.spawn(dashboard, name="dashboard")
-            rt.spawn(Propagator(store, config.save), name="ulp")
+            ulp = Propagator(store, config.save)
+            rt.spawn(ulp, name="ulp")
             rt.spawn(
                 CoreAgent(
                     max_tips=config.tips,
@@ -187,7 +189,13 @@ async def run_async(
     finally:
         if writer is not None:
             writer.close()  # idempotent: the EventLog closes it when it stops
-    return RunResult(summary=summary, interrupted=interrupted, events=log.seq, failures=failures)
+    return RunResult(
+        summary=summary,
+        interrupted=interrupted,
+        events=log.seq,
+        failures=failures,
+        save_error=ulp.save_error,
+    )
 
 
 class _EndWatcher(Actor):

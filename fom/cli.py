@@ -128,6 +128,8 @@ def run_main(argv: Sequence[str] | None = None) -> None:
         _fail("fom-run", exc)
     out = sys.stderr if config.events == "-" else sys.stdout
     print(format_summary(result.summary, interrupted=result.interrupted), file=out)
+    if result.save_error:
+        _fail("fom-run", FomError(result.save_error))
     if result.interrupted:
         raise SystemExit(130)
 
