@@ -6,7 +6,6 @@ machine's speed; everything else is a function of the seed and the configuration
 
 from __future__ import annotations
 
-from actors.channels.model import PatternParams
 from bus import message
 
 __all__ = [
@@ -24,9 +23,6 @@ __all__ = [
     "TipShot",
     "TipStarted",
 ]
-
-_ = PatternParams  # registered by actors.channels.model before any record nests it
-
 
 @message("run.level")
 class LevelInfo:
