@@ -5,7 +5,8 @@
 (a) walker-steps/s of ``plan_batch`` on the simulated world (encounters), at 64, 1024 and
     16,384 walkers (blocks of 64 walkers, one block per encounter planned together);
 (b) on Atari (Pong, Boxing): FMC's walker-steps/s against a bare loop of restoreState + act +
-    cloneState (+ reading the RAM) on the same game from the same state;
+    cloneState (+ reading the RAM) over as many independent states as FMC has walkers, on the
+    same game from the same state (best of interleaved rounds);
 (c) FMC against MonteCarlo (random shooting) at equal budgets on the test worlds and on
     Boxing: mean score with a 95% interval over seeds;
 (d) one full Boxing episode with FMC: score and wall time.
@@ -60,40 +61,45 @@ def sim_rate(rows: int, walkers: int = 64, horizon: int = 8, repeats: int = 3) -
 # ------------------------------------------------------------------------------- (b) atari
 
 
-def atari_rates(game: str, walkers: int, horizon: int, decisions: int) -> dict[str, float]:
-    """FMC's walker-steps/s and the bare loop's on the same game, from the same states."""
+def atari_rates(
+    game: str, walkers: int, horizon: int, decisions: int, rounds: int = 3
+) -> dict[str, float]:
+    """FMC's walker-steps/s and the bare loop's, best of interleaved rounds.
+
+    The bare loop does what FMC cannot avoid, with the same access pattern: ``walkers``
+    independent emulator states, each step restoring one, acting, reading its RAM and cloning
+    it back; FMC adds choosing actions, distances, virtual rewards and cloning walkers.
+    """
     sim = AtariSimulator(game, seed=0)
     rng = np.random.default_rng(0)
     for _ in range(60):  # into the game, away from the title frames
         sim.act(int(rng.integers(sim.n_actions)))
     start_state = sim.export_root()
-
-    sim.import_root(start_state)
-    samples = 0
-    t0 = time.perf_counter()
-    for i in range(decisions):
-        d = FractalMonteCarlo(sim, walkers=walkers, horizon=horizon, seed=i).decide()
-        samples += d.samples
-    fmc_time = time.perf_counter() - t0
-
     ale = sim.ale
-    sim.import_root(start_state)
     actions = list(ale.getMinimalActionSet())
-    state = ale.cloneState(include_rng=True)
     ram = np.empty(128, dtype=np.uint8)
-    picks = rng.integers(len(actions), size=samples).tolist()
-    t0 = time.perf_counter()
-    for a in picks:
-        ale.restoreState(state)
-        ale.act(actions[a])
-        ale.getRAM(ram)
-        state = ale.cloneState(include_rng=True)
-        if ale.game_over():
-            state = ale.cloneState(include_rng=True)
-    bare_time = time.perf_counter() - t0
-    fmc = samples / fmc_time
-    bare = samples / bare_time
-    return {"fmc": fmc, "bare": bare, "ratio": fmc / bare}
+    best_fmc = best_bare = 0.0
+    for r in range(rounds):
+        sim.import_root(start_state)
+        samples = 0
+        t0 = time.perf_counter()
+        for i in range(decisions):
+            d = FractalMonteCarlo(sim, walkers=walkers, horizon=horizon, seed=[r, i]).decide()
+            samples += d.samples
+        best_fmc = max(best_fmc, samples / (time.perf_counter() - t0))
+
+        sim.import_root(start_state)
+        states = [ale.cloneState(include_rng=True)] * walkers
+        picks = rng.integers(len(actions), size=(samples // walkers, walkers)).tolist()
+        t0 = time.perf_counter()
+        for row in picks:
+            for w, a in enumerate(row):
+                ale.restoreState(states[w])
+                ale.act(actions[a])
+                ale.getRAM(ram)
+                states[w] = ale.cloneState(include_rng=True)
+        best_bare = max(best_bare, len(picks) * walkers / (time.perf_counter() - t0))
+    return {"fmc": best_fmc, "bare": best_bare, "ratio": best_fmc / best_bare}
 
 
 # ------------------------------------------------------------------------------- (c) quality
@@ -185,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     for n, rate in r["sim_walker_steps_per_s"].items():
         say(f"    {int(n):6d} walkers  {rate:12,.0f} walker-steps/s")
 
-    r["atari"] = {g: atari_rates(g, 32, 10, 3 if q else 20) for g in ("pong", "boxing")}
+    r["atari"] = {g: atari_rates(g, 32, 10, 3 if q else 10) for g in ("pong", "boxing")}
     r["atari_ratio"] = {g: v["ratio"] for g, v in r["atari"].items()}
     say("(b) Atari, FMC (32 walkers, horizon 10) vs bare restore+act+clone loop")
     for g, v in r["atari"].items():
