@@ -1,16 +1,33 @@
 """The dashboard actor: folds the event stream into a DashboardState and draws it.
 
 It subscribes with a drop-oldest mailbox, so a slow draw sheds telemetry instead of holding
-the simulation back (the bus counts what was dropped).
+the simulation back (the bus counts what was dropped). It shares the simulation's event loop,
+so folding must be cheap: each wake-up takes every envelope already waiting and folds the
+decoded records straight into the state's typed updates (no event dict, no per-field checks:
+the codec has checked the types); only rare records (`run.started`, `run.finished`, anything
+unknown) go through the event-dict path. Drawing happens at most every ``refresh_s`` (live)
+and once at the end (PNG).
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from actors.actor import Actor
-from actors.event_log import event_record
+from actors.channels.events import (
+    PatternMerged,
+    PatternRejected,
+    PlanDone,
+    TickEvent,
+    TipFinished,
+    TipShot,
+    TipStarted,
+)
+from actors.event_log import event_fields
+from actors.messages import ActorFailed
 from bus import DEAD_LETTER_TOPIC, Envelope, Overflow
+from bus.messages import DeadLetter
 from fom.dashboard import DashboardState, LiveWindow, save_png
 
 __all__ = ["DashboardActor"]
@@ -31,8 +48,6 @@ class DashboardActor(Actor):
         self.state = DashboardState()
         self.window: LiveWindow | None = None
         self._tags: dict[type, str] = {}
-        self._tick = 0
-        self._seq = 0
         self._last_draw = 0.0
         self._t0 = time.perf_counter()
 
@@ -41,20 +56,65 @@ class DashboardActor(Actor):
             self.window = LiveWindow("FOM dashboard")
 
     async def receive(self, envelope: Envelope) -> None:
-        msg = envelope.message
-        tag = self._tags.get(type(msg))
-        if tag is None:
-            tag = self._tags[type(msg)] = self.bus.registry.tag_of(type(msg))
-        tick = getattr(msg, "tick", None)
-        if isinstance(tick, int):
-            self._tick = max(self._tick, tick)
+        """Fold this envelope and every one already waiting, then maybe refresh the window."""
+        waiting = self.runtime.waiting(self.name) if self.name else []
+        self._fold(envelope.message)
+        for other in waiting:
+            self._fold(other.message)
         now = time.perf_counter()
-        self.state.apply(event_record(msg, tag, self._seq, self._tick, now - self._t0))
-        self._seq += 1
+        self.state.received(1 + len(waiting), now - self._t0)
         if self.window is not None and now - self._last_draw >= self.refresh_s:
             self._last_draw = now
             if not self.window.refresh(self.state):
                 self.window = None  # closed by hand: the run goes on headless
+
+    def _fold(self, msg: Any) -> None:
+        """Fold one decoded record's fields (not its envelope) into the state, by record type."""
+        state = self.state
+        match msg:  # the most frequent first
+            case TipShot():
+                state.at_tick(msg.tick)
+                state.fold_tip_shot(
+                    msg.tip, msg.encounter, msg.signature, msg.hit, msg.damage_taken,
+                    msg.self_node, msg.enemy_node, msg.path,
+                )
+            case TipStarted():
+                state.at_tick(msg.tick)
+                state.fold_tip_started(
+                    msg.tip, msg.encounter, msg.signature, msg.weapon, msg.self_node,
+                    msg.enemy_node, msg.floor,
+                )
+            case TipFinished():
+                state.at_tick(msg.tick)
+                state.fold_tip_finished(msg.tip, msg.encounter, msg.signature)
+            case PatternMerged():
+                state.at_tick(msg.tick)
+                state.fold_pattern(msg.signature, msg.params, msg.version)
+            case TickEvent():
+                state.at_tick(msg.tick)
+                state.fold_world_tick(
+                    msg.self_node, msg.self_health, msg.opponents, msg.active_tips
+                )
+            case PlanDone():
+                state.at_tick(msg.tick)
+                state.fold_plan_done(msg.requests, msg.elapsed_ms)
+            case PatternRejected():
+                state.at_tick(msg.tick)
+                state.fold_pattern_rejected()
+            case ActorFailed():
+                state.fold_actor_failed()
+            case DeadLetter():
+                state.fold_dead_letter()
+            case _:  # run.started, run.finished, anything else: the event-dict path
+                cls = type(msg)
+                tag = self._tags.get(cls)
+                if tag is None:
+                    tag = self._tags[cls] = self.bus.registry.tag_of(cls)
+                tick = getattr(msg, "tick", None)
+                if isinstance(tick, int):
+                    state.at_tick(tick)
+                fields = event_fields(msg)
+                state.fold_fields(tag, fields if isinstance(fields, dict) else {})
 
     async def on_stop(self) -> None:
         if self.png:

@@ -1,8 +1,9 @@
-"""The walker pool: answers ``plan.request`` with Fractal Monte Carlo.
+"""The walker pool: answers ``plan.request`` with Fractal Monte Carlo (or, as a baseline,
+uniform random shooting at the same budget).
 
 Requests already waiting when the pool wakes up (in the lockstep world: every TIP's request of
-the tick) are planned together in one vectorised ``plan_batch`` run, sorted by encounter so
-the batch does not depend on arrival order.
+the tick) are planned together in one vectorised ``plan_batch`` (``plan_batch_mc`` for the
+``mc`` planner) run, sorted by encounter so the batch does not depend on arrival order.
 """
 
 from __future__ import annotations
@@ -15,23 +16,39 @@ from actors.actor import Actor
 from actors.channels import AtariPlanReply, AtariPlanRequest, PlanDone, PlanReply, PlanRequest
 from bus import Envelope
 from fom.engines.atari import AtariSimulator
-from fom.fmc import plan_batch
+from fom.fmc import plan_batch, plan_batch_mc
 from fom.level import CanonicalLevel
 from fom.planning import EncounterRoot, EncounterSimulator, decode_action
 
-__all__ = ["PLAN_STREAM", "AtariWalkerPool", "WalkerPool"]
+__all__ = ["PLAN_STREAM", "POOL_PLANNERS", "AtariWalkerPool", "WalkerPool"]
 
 PLAN_STREAM = 3
 """First spawn-key word of the planner's random streams: SeedSequence(seed, (PLAN_STREAM, n))."""
 
+POOL_PLANNERS: tuple[str, ...] = ("fmc", "mc")
+"""Planners the walker pool runs: Fractal Monte Carlo, or uniform random shooting (Monte Carlo)."""
+
 
 class WalkerPool(Actor):
-    """FMC for every TIP; one micro-batch per wake-up."""
+    """FMC (or MC, ``planner="mc"``) for every TIP; one micro-batch per wake-up."""
 
     topics = ("plan.request",)
     capacity = 1 << 16
 
-    def __init__(self, level: CanonicalLevel, *, walkers: int, horizon: int, seed: int) -> None:
+    def __init__(
+        self,
+        level: CanonicalLevel,
+        *,
+        walkers: int,
+        horizon: int,
+        seed: int,
+        planner: str = "fmc",
+    ) -> None:
+        if planner not in POOL_PLANNERS:
+            raise ValueError(
+                f"the walker pool plans with {' or '.join(POOL_PLANNERS)}, not {planner!r}"
+            )
+        self.planner = planner
         self.level = level
         self.walkers = walkers
         self.horizon = horizon
@@ -62,7 +79,10 @@ class WalkerPool(Actor):
             np.random.SeedSequence(self.seed, spawn_key=(PLAN_STREAM, self.batches))
         )
         self.batches += 1
-        decisions = plan_batch(sim, len(roots), self.walkers, self.horizon, rng=rng)
+        if self.planner == "mc":
+            decisions = plan_batch_mc(sim, len(roots), self.walkers, self.horizon, rng=rng)
+        else:
+            decisions = plan_batch(sim, len(roots), self.walkers, self.horizon, rng=rng)
         for (_, _, e), root, d in zip(requests, roots, decisions, strict=True):
             move_to, fire = decode_action(self.level, root.self_node, int(d.action))
             self.reply(e, PlanReply(move_to, fire, d.samples, round(d.depth)))
@@ -70,7 +90,7 @@ class WalkerPool(Actor):
             "event.plan.done",
             PlanDone(
                 tick=max(e.message.tick for _, _, e in requests),
-                planner="fmc",
+                planner=self.planner,
                 requests=len(requests),
                 walkers=self.walkers,
                 samples=sum(d.samples for d in decisions),

@@ -145,12 +145,12 @@ async def run_async(
                 name="core",
             )
             rt.spawn(Perception(config.request_timeout), name="perception")
-            if config.planner == "fmc":
+            if config.planner in ("fmc", "mc"):
                 from actors.walker_pool import WalkerPool
 
                 rt.spawn(
                     WalkerPool(level, walkers=config.walkers, horizon=config.horizon,
-                               seed=config.seed),
+                               seed=config.seed, planner=config.planner),
                     name="walker-pool",
                 )
             if not config.quiet:

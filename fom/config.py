@@ -12,7 +12,7 @@ from fom.learners.base import LEARNERS
 __all__ = ["EVENT_FORMATS", "PLANNERS", "WORLDS", "RunConfig"]
 
 WORLDS: tuple[str, ...] = ("dummy", "enhanced")
-PLANNERS: tuple[str, ...] = ("fmc", "graph")
+PLANNERS: tuple[str, ...] = ("fmc", "mc", "graph")
 EVENT_FORMATS: tuple[str, ...] = ("jsonl", "msgpack")
 
 
@@ -30,12 +30,13 @@ class RunConfig:
     """Simulated world: ``dummy`` (shotgun/rocket, an enemy every other tick) or ``enhanced``."""
     learner: Literal["fom", "static", "monolithic"] = "fom"
     """How TIPs learn: per-pattern deltas (fom), never (static), one shared Q-network."""
-    planner: Literal["fmc", "graph"] = "fmc"
-    """How TIPs choose their moves: the FMC walker pool, or flank-biased Dijkstra (graph)."""
+    planner: Literal["fmc", "mc", "graph"] = "fmc"
+    """How TIPs choose their moves: the FMC walker pool, uniform random shooting at FMC's budget
+    in the same pool (mc), or flank-biased Dijkstra (graph)."""
     walkers: int = 32
-    """FMC walkers per plan request."""
+    """FMC (or MC) walkers per plan request."""
     horizon: int = 8
-    """FMC horizon in ticks."""
+    """FMC (or MC) horizon in ticks."""
     alpha: float | None = None
     """ULP merge rate in theta <- theta + alpha * delta; default 1 / tips."""
     events: str | None = None

@@ -8,7 +8,9 @@ most common root action among the final walkers (discrete) or their mean (contin
 
 The implementation is vectorised over walkers *and* over independent problems:
 :func:`plan_batch` runs ``groups`` FMC problems at once on ``groups * walkers`` rows, and
-:class:`FractalMonteCarlo` is ``plan_batch`` with one group. Walkers are a struct of arrays
+:class:`FractalMonteCarlo` is ``plan_batch`` with one group. The baseline, uniform random
+shooting at the same budget, is batched the same way: :func:`plan_batch_mc`, of which
+:class:`MonteCarlo` is the one-group case. Walkers are a struct of arrays
 (state batch, observations, cumulative rewards, death flags, root actions, depths); a step
 of all walkers is a handful of numpy calls whatever their number.
 
@@ -38,6 +40,7 @@ __all__ = [
     "clone_targets",
     "make_rng",
     "plan_batch",
+    "plan_batch_mc",
     "relativize",
 ]
 
@@ -339,9 +342,16 @@ def _summary(
     steps: int,
     clone_rate: float,
     alive_sum: float,
+    choice: int | None = None,
 ) -> Decision:
-    """Build one group's Decision from its final walkers and accumulated statistics."""
+    """Build one group's Decision from its final walkers and accumulated statistics.
+
+    The action is the mode (discrete) or mean (continuous) of the root actions, unless
+    ``choice`` names the walker whose root action is the decision (Monte Carlo's best rollout).
+    """
     action, counts = _decide(root, discrete)
+    if choice is not None:
+        action = int(root[choice]) if discrete else np.asarray(root[choice], dtype=np.float64)
     return Decision(
         action=action,
         samples=samples,
@@ -354,6 +364,84 @@ def _summary(
         alive_fraction=alive_sum / max(steps, 1),
         counts=counts,
     )
+
+
+def plan_batch_mc(
+    sim: Simulator[Any],
+    groups: int,
+    walkers: int,
+    horizon: int,
+    max_samples: int | None = None,
+    rng: SeedLike = None,
+) -> list[Decision]:
+    """Uniform random shooting for ``groups`` problems at once at FMC's budget; one Decision each.
+
+    Each group rolls ``walkers`` independent random paths of up to ``horizon`` steps out of its
+    root (the same contiguous block layout and ``min(max_samples, walkers * horizon)`` budget as
+    :func:`plan_batch`, so the two planners spend the same walker-steps); a rollout stops when it
+    dies, and ``samples`` counts the walker-steps actually run. Decision: the root action of the
+    group's rollout with the best return, ties broken by the longer survival and then by the
+    lower index (root actions are i.i.d., so that is a fair coin). Actions are drawn for the full
+    ``groups x walkers`` grid every step, so a group's draws never depend on the other groups.
+    """
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    gen = make_rng(rng)
+    walkers, steps = _budget(walkers, horizon, max_samples)
+    n = groups * walkers
+    batch = sim.roots(n)
+    rows = np.arange(n)  # original row of each row still running
+    ret = np.zeros(n)
+    survived = np.zeros(n, dtype=np.int64)
+    root: np.ndarray | None = None  # (n[, k]) root actions
+
+    samples = np.zeros(groups, dtype=np.int64)
+    steps_run = np.zeros(groups, dtype=np.int64)
+    alive_sum = np.zeros(groups)
+    for _ in range(steps):
+        drawn = sim.sample_actions(n, gen)
+        if root is None:
+            root = drawn
+        actions = drawn if len(rows) == n else drawn[rows]
+        batch, step_reward, dead_flat = sim.step(batch, actions, gen)
+        dead = np.asarray(dead_flat, dtype=bool)
+        ret[rows] += np.asarray(step_reward, dtype=np.float64)
+        survived[rows] += ~dead
+        group = rows // walkers
+        stepped = np.bincount(group, minlength=groups)
+        samples += stepped
+        steps_run += stepped > 0
+        alive_sum += np.bincount(group, weights=(~dead).astype(np.float64), minlength=groups) / (
+            walkers
+        )
+        if dead.all():
+            break
+        if dead.any():
+            batch = sim.take(batch, np.flatnonzero(~dead))
+            rows = rows[~dead]
+
+    assert root is not None
+    within = np.tile(np.arange(walkers), groups)
+    order = np.lexsort((within, -survived, -ret, np.repeat(np.arange(groups), walkers)))
+    best = order[np.arange(groups) * walkers] - np.arange(groups) * walkers
+    shape = (groups, walkers)
+    roots = root.reshape((*shape, *root.shape[1:]))
+    rets, depths = ret.reshape(shape), survived.reshape(shape)
+    return [
+        _summary(
+            sim.discrete,
+            roots[g],
+            rets[g],
+            depths[g],
+            walkers=walkers,
+            samples=int(samples[g]),
+            steps=int(steps_run[g]),
+            clone_rate=0.0,
+            alive_sum=float(alive_sum[g]),
+            choice=int(best[g]),
+        )
+        for g in range(groups)
+    ]
 
 
 class FractalMonteCarlo:
@@ -437,7 +525,8 @@ class FractalMonteCarlo:
 
 class MonteCarlo:
     """Uniform random shooting with FMC's budget: ``walkers`` independent rollouts of
-    ``horizon`` steps from the root (a rollout stops when it dies).
+    ``horizon`` steps from the root (a rollout stops when it dies); ``decide()`` is
+    :func:`plan_batch_mc` with one group.
 
     Decision: the root action of the rollout with the best return, ties broken by the longer
     survival and then by the lower index (root actions are i.i.d., so that is a fair coin).
@@ -457,43 +546,4 @@ class MonteCarlo:
 
     def decide(self) -> Decision:
         """Roll ``walkers`` random paths out from the root and return the decision."""
-        sim, walkers, gen = self.sim, self.walkers, self.rng
-        batch = sim.roots(walkers)
-        rows = np.arange(walkers)  # rollout of each row still running
-        ret = np.zeros(walkers)
-        survived = np.zeros(walkers, dtype=np.int64)
-        root: np.ndarray | None = None
-        samples = steps = 0
-        alive_sum = 0.0
-        for _ in range(self.horizon):
-            actions = sim.sample_actions(len(rows), gen)
-            if root is None:
-                root = actions
-            batch, step_reward, dead_flat = sim.step(batch, actions, gen)
-            dead = np.asarray(dead_flat, dtype=bool)
-            ret[rows] += np.asarray(step_reward, dtype=np.float64)
-            survived[rows] += ~dead
-            samples += len(rows)
-            steps += 1
-            alive_sum += float((~dead).sum()) / walkers
-            if dead.all():
-                break
-            if dead.any():
-                batch = sim.take(batch, np.flatnonzero(~dead))
-                rows = rows[~dead]
-        assert root is not None
-        best = int(np.lexsort((np.arange(walkers), -survived, -ret))[0])
-        action: Any = int(root[best]) if sim.discrete else np.asarray(root[best], float)
-        counts = tuple(int(c) for c in np.bincount(root.astype(np.int64))) if sim.discrete else ()
-        return Decision(
-            action=action,
-            samples=samples,
-            walkers=walkers,
-            steps=steps,
-            depth=float(survived.mean()),
-            mean_reward=float(ret.mean()),
-            best_reward=float(ret.max()),
-            clone_rate=0.0,
-            alive_fraction=alive_sum / max(steps, 1),
-            counts=counts,
-        )
+        return plan_batch_mc(self.sim, 1, self.walkers, self.horizon, rng=self.rng)[0]

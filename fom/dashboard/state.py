@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import numbers
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -36,6 +36,11 @@ def weapon_of(signature: str) -> str:
 
 def _int(value: object) -> int | None:
     """An int from an event field, or None when absent or of the wrong type."""
+    t = type(value)
+    if t is int:
+        return value  # type: ignore[return-value]
+    if value is None or t is str:
+        return None
     if isinstance(value, bool | np.bool_):
         return int(value)
     if isinstance(value, numbers.Integral):
@@ -49,6 +54,12 @@ def _int(value: object) -> int | None:
 
 def _float(value: object) -> float | None:
     """A finite float from an event field, or None when absent, non-finite or of the wrong type."""
+    t = type(value)
+    if t is float or t is int:
+        f = float(value)  # type: ignore[arg-type]
+        return f if math.isfinite(f) else None
+    if value is None or t is str:
+        return None
     if isinstance(value, numbers.Real):
         f = float(value)
         return f if math.isfinite(f) else None
@@ -79,6 +90,18 @@ def _params(value: object) -> dict[str, float]:
         if isinstance(name, str) and f is not None:
             out[name] = f
     return out
+
+
+def _path(value: object) -> tuple[int, ...] | None:
+    """The valid node indices of a `path` field, or None when it is not a list."""
+    if not isinstance(value, list | tuple):
+        return None
+    return tuple(n for n in (_int(x) for x in value) if n is not None)
+
+
+def _finite(value: float | None) -> TypeGuard[float]:
+    """Whether `value` is a finite number (not None, NaN or infinite)."""
+    return value is not None and math.isfinite(value)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -231,12 +254,18 @@ class PlannedPath:
 
 
 class DashboardState:
-    """Everything the dashboard draws, folded from events with `apply(event)`.
+    """Everything the dashboard draws, folded from events.
 
-    Unknown event types and fields are ignored and missing or mistyped fields never raise; the
-    envelope (`seq`, `tick`, `time`) is tracked for every event. Memory is bounded: curves are
-    decimated, only the last `keep_paths` planned paths and at most `MAX_ENGAGED` engaged enemies
-    are kept. The `run.finished` summary, when seen, overrides the derived totals.
+    Two ways in, one folding logic. `apply(event)` takes an event as a plain dict (a replayed
+    JSONL/msgpack stream): it tracks the envelope (`seq`, `tick`, `time`), checks the fields
+    (unknown event types and fields are ignored, missing or mistyped fields never raise) and
+    hands them to the typed `fold_*` methods. A live feed whose values are already typed (the
+    dashboard actor, from the decoded bus records) calls `at_tick`, the `fold_*` methods and
+    `received` directly, without building a dict or checking each field again.
+
+    Memory is bounded: curves are decimated, only the last `keep_paths` planned paths and at
+    most `MAX_ENGAGED` engaged enemies are kept. The `run.finished` summary, when seen,
+    overrides the derived totals.
     """
 
     def __init__(
@@ -261,10 +290,14 @@ class DashboardState:
         self.self_health: float | None = None
         self.visible_opponents: int | None = None
         self.enemies: dict[object, EngagedEnemy] = {}
-        self.paths: deque[PlannedPath] = deque(maxlen=max(0, keep_paths))
+        # (tick, encounter, weapon, nodes): PlannedPath objects are made when `paths` is read
+        self._paths: deque[tuple[int, int | None, str, Sequence[int]]] = deque(
+            maxlen=max(0, keep_paths)
+        )
         self.curves: dict[str, Curve] = {}
         self.patterns: dict[str, PatternStats] = {}
         self.weapons: list[str] = []
+        self._weapon_of: dict[str, str] = {}
         self.shots = 0
         self.hits = 0
         self.encounters = 0
@@ -279,7 +312,7 @@ class DashboardState:
         self.planned_requests = 0
         self._plan_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self.summary: dict[str, Any] | None = None
-        self._handlers = {
+        self._handlers: dict[str, Callable[[Mapping[str, Any]], None]] = {
             "run.started": self._on_run_started,
             "world.tick": self._on_world_tick,
             "tip.started": self._on_tip_started,
@@ -293,7 +326,15 @@ class DashboardState:
             "run.finished": self._on_run_finished,
         }
 
-    # ------------------------------------------------------------------ folding
+    @property
+    def paths(self) -> tuple[PlannedPath, ...]:
+        """The last `keep_paths` planned paths, oldest first."""
+        return tuple(
+            PlannedPath(tick, encounter, weapon, tuple(nodes))
+            for tick, encounter, weapon, nodes in self._paths
+        )
+
+    # -------------------------------------------------------------- event dicts
 
     @classmethod
     def from_events(
@@ -320,39 +361,64 @@ class DashboardState:
         return applied
 
     def apply(self, event: Mapping[str, Any]) -> None:
-        """Fold one event into the state; anything unknown or malformed is ignored."""
+        """Fold one event dict, envelope and fields; anything unknown or malformed is ignored."""
         if not isinstance(event, Mapping):
             return
         kind = event.get("type")
         if not isinstance(kind, str):
             return
         self.events += 1
-        self._envelope(event)
+        self._sequence(_int(event.get("seq")))
+        self.at_tick(_int(event.get("tick")))
+        self.at_time(_float(event.get("time")))
+        self.fold_fields(kind, event)
+
+    def fold_fields(self, kind: str, event: Mapping[str, Any]) -> None:
+        """Fold the fields of one event of type `kind`; its envelope keys are not looked at."""
         handler = self._handlers.get(kind)
         if handler is None:
             self.unknown_events += 1
             return
         handler(event)
 
-    def _envelope(self, event: Mapping[str, Any]) -> None:
-        """Track seq (gaps, reordering), tick and wall-clock time common to every event."""
-        seq = _int(event.get("seq"))
-        if seq is not None:
-            if self.last_seq is None:
-                self.lost_events += max(0, seq)
-                self.last_seq = seq
-            elif seq > self.last_seq:
-                self.lost_events += seq - self.last_seq - 1
-                self.last_seq = seq
-            else:
-                self.reordered_events += 1
-        tick = _int(event.get("tick"))
-        if tick is not None:
-            self.tick = tick if self.tick is None else max(self.tick, tick)
-        t = _float(event.get("time"))
-        if t is not None:
-            self.first_time = t if self.first_time is None else min(self.first_time, t)
-            self.time = t if self.time is None else max(self.time, t)
+    # ----------------------------------------------------------------- envelope
+
+    def _sequence(self, seq: int | None) -> None:
+        """Track the event sequence number: gaps are lost events, going back is reordering."""
+        if seq is None:
+            return
+        if self.last_seq is None:
+            self.lost_events += max(0, seq)
+            self.last_seq = seq
+        elif seq > self.last_seq:
+            self.lost_events += seq - self.last_seq - 1
+            self.last_seq = seq
+        else:
+            self.reordered_events += 1
+
+    def at_tick(self, tick: int | None) -> None:
+        """Advance the current tick to `tick` (it never goes back); call before folding fields."""
+        if tick is not None and (self.tick is None or tick > self.tick):
+            self.tick = tick
+
+    def at_time(self, time: float | None) -> None:
+        """Widen the wall-clock span (seconds) of the events seen to include `time`."""
+        if time is None:
+            return
+        if self.first_time is None or time < self.first_time:
+            self.first_time = time
+        if self.time is None or time > self.time:
+            self.time = time
+
+    def received(self, count: int, time: float | None = None) -> None:
+        """Count `count` more events of a gap-free live feed, the last seen at `time` (s)."""
+        if count <= 0:
+            return
+        self.events += count
+        self.last_seq = count - 1 if self.last_seq is None else self.last_seq + count
+        self.at_time(time)
+
+    # ------------------------------------------------------------------ helpers
 
     def _now(self) -> int:
         """The current tick (0 before any tick was seen)."""
@@ -360,10 +426,13 @@ class DashboardState:
 
     def _weapon(self, weapon: str | None, signature: str | None) -> tuple[str, str]:
         """(weapon, signature) completed from each other, the weapon registered for colours."""
-        if weapon is None and signature is not None:
-            weapon = weapon_of(signature)
         if weapon is None:
-            weapon = "unknown"
+            if signature is None:
+                weapon = "unknown"
+            else:
+                weapon = self._weapon_of.get(signature)
+                if weapon is None:
+                    weapon = self._weapon_of[signature] = weapon_of(signature)
         if signature is None:
             signature = f"combat/{weapon}"
         if weapon not in self.weapons:
@@ -387,17 +456,152 @@ class DashboardState:
             curve = self.curves[signature] = Curve(self.max_curve_points)
         curve.add(self._now(), *(params.get(name, math.nan) for name in CURVE_PARAMS))
 
-    def _tip_key(self, event: Mapping[str, Any]) -> object | None:
-        """Key of an encounter: its encounter id, else its TIP id."""
-        encounter = _int(event.get("encounter"))
-        return encounter if encounter is not None else _str(event.get("tip"))
-
     def _set_active(self, count: int) -> None:
         """Record the number of active TIPs and its maximum."""
         self.active_tips = max(0, count)
         self.max_active_tips = max(self.max_active_tips, self.active_tips)
 
-    # ----------------------------------------------------------------- handlers
+    # ------------------------------------------------------------------ folding
+    #
+    # The typed updates both ways in share. Arguments are of the annotated types (None for a
+    # value the event did not carry); NaN or infinite numbers are ignored here.
+
+    def fold_world_tick(
+        self,
+        self_node: int | None,
+        self_health: float | None,
+        opponents: int | None,
+        active_tips: int | None,
+    ) -> None:
+        """`world.tick`: bot position and health, visible opponents, active TIPs."""
+        if self_node is not None:
+            self.self_node = self_node
+        if _finite(self_health):
+            self.self_health = self_health
+        if opponents is not None:
+            self.visible_opponents = opponents
+        if active_tips is not None:
+            self._set_active(active_tips)
+
+    def fold_tip_started(
+        self,
+        tip: str | None,
+        encounter: int | None,
+        signature: str | None,
+        weapon: str | None,
+        self_node: int | None,
+        enemy_node: int | None,
+        floor: int | None,
+    ) -> None:
+        """`tip.started`: a new engaged enemy and active TIP."""
+        weapon, signature = self._weapon(weapon, signature)
+        self._pattern(signature)
+        key = encounter if encounter is not None else tip
+        if key is not None:
+            enemies = self.enemies
+            enemies.pop(key, None)
+            enemies[key] = EngagedEnemy(
+                encounter, tip, weapon, signature, enemy_node, floor, self._now()
+            )
+            while len(enemies) > MAX_ENGAGED:
+                enemies.pop(next(iter(enemies)))
+        if self_node is not None:
+            self.self_node = self_node
+        if tip is not None:
+            tips = self._tips
+            tips[tip] = None
+            while len(tips) > MAX_ENGAGED:
+                tips.pop(next(iter(tips)))
+            self._set_active(len(tips))
+
+    def fold_tip_shot(
+        self,
+        tip: str | None,
+        encounter: int | None,
+        signature: str | None,
+        hit: bool | None,
+        damage_taken: float | None,
+        self_node: int | None,
+        enemy_node: int | None,
+        path: Sequence[int] | None,
+        weapon: str | None = None,
+    ) -> None:
+        """`tip.shot`: shot counters, bot and enemy position, the planned path (node indices)."""
+        weapon, signature = self._weapon(weapon, signature)
+        stats = self._pattern(signature)
+        self.shots += 1
+        stats.shots += 1
+        if hit:
+            self.hits += 1
+            stats.hits += 1
+        if _finite(damage_taken):
+            self.damage_taken += damage_taken
+        if self_node is not None:
+            self.self_node = self_node
+        key = encounter if encounter is not None else tip
+        if key is not None:
+            enemy = self.enemies.get(key)
+            if enemy is None and len(self.enemies) < MAX_ENGAGED:
+                enemy = self.enemies[key] = EngagedEnemy(
+                    encounter, tip, weapon, signature, enemy_node, None, self._now()
+                )
+            if enemy is not None and enemy_node is not None:
+                enemy.node = enemy_node
+        if path and self._paths.maxlen:
+            self._paths.append((self._now(), encounter, weapon, path))
+
+    def fold_tip_finished(
+        self,
+        tip: str | None,
+        encounter: int | None,
+        signature: str | None,
+        weapon: str | None = None,
+    ) -> None:
+        """`tip.finished`: the enemy leaves the map, the TIP is no longer active."""
+        _, signature = self._weapon(weapon, signature)
+        self._pattern(signature).encounters += 1
+        self.encounters += 1
+        for key in (encounter, tip):
+            if key is not None:
+                self.enemies.pop(key, None)
+        if tip is not None and tip in self._tips:
+            del self._tips[tip]
+            self._set_active(len(self._tips))
+
+    def fold_pattern(
+        self, signature: str, params: Mapping[str, object], version: int | None = None
+    ) -> None:
+        """A pattern's parameters (its starting ones, or after a merge): a learning-curve point.
+
+        Entries of `params` that are not finite numbers are ignored.
+        """
+        stats = self._pattern(signature)
+        if version is not None:
+            stats.version = version
+        clean = _params(params)
+        stats.params.update(clean)
+        self._curve_point(signature, clean)
+
+    def fold_plan_done(self, requests: int | None, elapsed_ms: float | None) -> None:
+        """`plan.done`: derived decision count and latency."""
+        self.plans += 1
+        self.planned_requests += requests if requests is not None and requests > 0 else 1
+        if _finite(elapsed_ms) and elapsed_ms >= 0:
+            self._plan_ms.append(elapsed_ms)
+
+    def fold_pattern_rejected(self) -> None:
+        """`pattern.rejected`: a rejected delta (counted)."""
+        self.rejected_deltas += 1
+
+    def fold_actor_failed(self) -> None:
+        """`actor.failed`: an actor crash (counted)."""
+        self.failures += 1
+
+    def fold_dead_letter(self) -> None:
+        """`bus.dead_letter`: a dead letter on the bus (counted)."""
+        self.dead_letters += 1
+
+    # ------------------------------------------------------- event-dict fields
 
     def _on_run_started(self, event: Mapping[str, Any]) -> None:
         """Level, config and initial pattern parameters."""
@@ -411,141 +615,77 @@ class DashboardState:
         if isinstance(patterns, Mapping):
             for signature, raw in patterns.items():
                 if isinstance(signature, str):
-                    params = _params(raw)
-                    self._pattern(signature).params.update(params)
-                    self._curve_point(signature, params)
+                    self.fold_pattern(signature, raw if isinstance(raw, Mapping) else {})
 
     def _on_world_tick(self, event: Mapping[str, Any]) -> None:
-        """Bot position and health, visible opponents, active TIPs."""
-        node = _int(event.get("self_node"))
-        if node is not None:
-            self.self_node = node
-        health = _float(event.get("self_health"))
-        if health is not None:
-            self.self_health = health
-        opponents = _int(event.get("opponents"))
-        if opponents is not None:
-            self.visible_opponents = opponents
-        active = _int(event.get("active_tips"))
-        if active is not None:
-            self._set_active(active)
+        """`world.tick` fields, checked."""
+        self.fold_world_tick(
+            _int(event.get("self_node")),
+            _float(event.get("self_health")),
+            _int(event.get("opponents")),
+            _int(event.get("active_tips")),
+        )
 
     def _on_tip_started(self, event: Mapping[str, Any]) -> None:
-        """A new engaged enemy and active TIP."""
-        weapon, signature = self._weapon(_str(event.get("weapon")), _str(event.get("signature")))
-        self._pattern(signature)
-        key = self._tip_key(event)
-        if key is not None:
-            self.enemies.pop(key, None)
-            self.enemies[key] = EngagedEnemy(
-                encounter=_int(event.get("encounter")),
-                tip=_str(event.get("tip")),
-                weapon=weapon,
-                signature=signature,
-                node=_int(event.get("enemy_node")),
-                floor=_int(event.get("floor")),
-                since=self._now(),
-            )
-            while len(self.enemies) > MAX_ENGAGED:
-                self.enemies.pop(next(iter(self.enemies)))
-        node = _int(event.get("self_node"))
-        if node is not None:
-            self.self_node = node
-        tip = _str(event.get("tip"))
-        if tip is not None:
-            self._tips[tip] = None
-            while len(self._tips) > MAX_ENGAGED:
-                self._tips.pop(next(iter(self._tips)))
-            self._set_active(len(self._tips))
+        """`tip.started` fields, checked."""
+        self.fold_tip_started(
+            _str(event.get("tip")),
+            _int(event.get("encounter")),
+            _str(event.get("signature")),
+            _str(event.get("weapon")),
+            _int(event.get("self_node")),
+            _int(event.get("enemy_node")),
+            _int(event.get("floor")),
+        )
 
     def _on_tip_shot(self, event: Mapping[str, Any]) -> None:
-        """Shot counters, bot and enemy position, planned path."""
-        weapon, signature = self._weapon(
-            _str(event.get("weapon")), _str(event.get("signature"))
+        """`tip.shot` fields, checked."""
+        self.fold_tip_shot(
+            _str(event.get("tip")),
+            _int(event.get("encounter")),
+            _str(event.get("signature")),
+            _bool(event.get("hit")),
+            _float(event.get("damage_taken")),
+            _int(event.get("self_node")),
+            _int(event.get("enemy_node")),
+            _path(event.get("path")),
+            weapon=_str(event.get("weapon")),
         )
-        stats = self._pattern(signature)
-        hit = _bool(event.get("hit"))
-        self.shots += 1
-        stats.shots += 1
-        if hit:
-            self.hits += 1
-            stats.hits += 1
-        damage = _float(event.get("damage_taken"))
-        if damage is not None:
-            self.damage_taken += damage
-        node = _int(event.get("self_node"))
-        if node is not None:
-            self.self_node = node
-        key = self._tip_key(event)
-        enemy_node = _int(event.get("enemy_node"))
-        if key is not None:
-            enemy = self.enemies.get(key)
-            if enemy is None and len(self.enemies) < MAX_ENGAGED:
-                enemy = self.enemies[key] = EngagedEnemy(
-                    encounter=_int(event.get("encounter")),
-                    tip=_str(event.get("tip")),
-                    weapon=weapon,
-                    signature=signature,
-                    node=enemy_node,
-                    floor=None,
-                    since=self._now(),
-                )
-            if enemy is not None and enemy_node is not None:
-                enemy.node = enemy_node
-        raw_path = event.get("path")
-        if isinstance(raw_path, list | tuple) and self.paths.maxlen:
-            nodes = tuple(n for n in (_int(x) for x in raw_path) if n is not None)
-            if len(nodes) >= 1:
-                self.paths.append(
-                    PlannedPath(self._now(), _int(event.get("encounter")), weapon, nodes)
-                )
 
     def _on_tip_finished(self, event: Mapping[str, Any]) -> None:
-        """The encounter ends: the enemy leaves the map, the TIP is no longer active."""
-        _, signature = self._weapon(_str(event.get("weapon")), _str(event.get("signature")))
-        self._pattern(signature).encounters += 1
-        self.encounters += 1
-        tip = _str(event.get("tip"))
-        for key in (_int(event.get("encounter")), tip):
-            if key is not None:
-                self.enemies.pop(key, None)
-        if tip is not None and tip in self._tips:
-            del self._tips[tip]
-            self._set_active(len(self._tips))
+        """`tip.finished` fields, checked."""
+        self.fold_tip_finished(
+            _str(event.get("tip")),
+            _int(event.get("encounter")),
+            _str(event.get("signature")),
+            weapon=_str(event.get("weapon")),
+        )
 
     def _on_pattern_merged(self, event: Mapping[str, Any]) -> None:
-        """New pattern parameters: a learning-curve point."""
+        """`pattern.merged` fields, checked."""
         signature = _str(event.get("signature"))
         if signature is None:
             return
-        stats = self._pattern(signature)
-        version = _int(event.get("version"))
-        if version is not None:
-            stats.version = version
-        params = _params(event.get("params"))
-        stats.params.update(params)
-        self._curve_point(signature, params)
+        params = event.get("params")
+        self.fold_pattern(
+            signature, params if isinstance(params, Mapping) else {}, _int(event.get("version"))
+        )
 
     def _on_pattern_rejected(self, event: Mapping[str, Any]) -> None:
-        """A rejected delta (counted)."""
-        self.rejected_deltas += 1
+        """`pattern.rejected`."""
+        self.fold_pattern_rejected()
 
     def _on_plan_done(self, event: Mapping[str, Any]) -> None:
-        """Planner batches: derived decision count and latency."""
-        self.plans += 1
-        requests = _int(event.get("requests"))
-        self.planned_requests += requests if requests is not None and requests > 0 else 1
-        elapsed = _float(event.get("elapsed_ms"))
-        if elapsed is not None and elapsed >= 0:
-            self._plan_ms.append(elapsed)
+        """`plan.done` fields, checked."""
+        self.fold_plan_done(_int(event.get("requests")), _float(event.get("elapsed_ms")))
 
     def _on_actor_failed(self, event: Mapping[str, Any]) -> None:
-        """An actor crash (counted)."""
-        self.failures += 1
+        """`actor.failed`."""
+        self.fold_actor_failed()
 
     def _on_dead_letter(self, event: Mapping[str, Any]) -> None:
-        """A dead letter on the bus (counted)."""
-        self.dead_letters += 1
+        """`bus.dead_letter`."""
+        self.fold_dead_letter()
 
     def _on_run_finished(self, event: Mapping[str, Any]) -> None:
         """The summary: authoritative totals, per-pattern counts and timings."""

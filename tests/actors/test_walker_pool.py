@@ -37,3 +37,13 @@ async def test_fmc_planner_takes_less_damage_than_it_would_standing_in_the_open(
     fmc = await run_async(RunConfig(ticks=200, tips=4, planner="fmc", seed=1, quiet=True))
     graph = await run_async(RunConfig(ticks=200, tips=4, planner="graph", seed=1, quiet=True))
     assert fmc.summary.exposure < graph.summary.exposure
+
+
+async def test_mc_planner_runs_in_the_pool_at_the_same_budget() -> None:
+    events: list[dict[str, Any]] = []
+    config = RunConfig(ticks=30, tips=4, planner="mc", walkers=8, horizon=3, seed=2, quiet=True)
+    result = await run_async(config, listeners=(events.append,))
+    plans = [e for e in events if e["type"] == "plan.done"]
+    assert plans and all(e["planner"] == "mc" and e["walkers"] == 8 for e in plans)
+    assert all(0 < e["samples"] <= e["requests"] * 8 * 3 for e in plans)  # dead rollouts stop
+    assert result.summary.decisions > 0 and result.failures == 0

@@ -313,7 +313,7 @@ msgpack_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     tag=st.sampled_from(sorted(default_registry.classes)),
     fields=st.lists(msgpack_values, max_size=8),

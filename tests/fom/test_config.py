@@ -23,7 +23,7 @@ def test_defaults_are_valid_and_match_the_design() -> None:
 
 def test_choices_are_the_documented_ones() -> None:
     assert set(WORLDS) == {"dummy", "enhanced"}
-    assert set(PLANNERS) == {"fmc", "graph"}
+    assert set(PLANNERS) == {"fmc", "mc", "graph"}
     assert set(EVENT_FORMATS) == {"jsonl", "msgpack"}
     assert {"fom", "static", "monolithic"} <= set(LEARNERS)
 

@@ -16,6 +16,7 @@ from fom.fmc import (
     MonteCarlo,
     clone_targets,
     plan_batch,
+    plan_batch_mc,
     relativize,
 )
 from fom.testing_worlds import Corridor, PointMass, TrapGrid, play_episodes
@@ -269,6 +270,28 @@ def test_plan_batch_matches_independent_worlds() -> None:
     decisions = plan_batch(world, 4, 16, 5, rng=1)
     assert len(decisions) == 4 and all(isinstance(d, Decision) for d in decisions)
     assert len({d.counts for d in decisions}) > 1  # different draws per group
+
+
+def test_plan_batch_mc_groups_are_independent() -> None:
+    base = plan_batch_mc(Tagged([(1.0, False), (1.0, False), (1.0, False)]), 3, 24, 8, rng=9)
+    other = plan_batch_mc(Tagged([(1.0, False), (-5.0, False), (0.0, True)]), 3, 24, 8, rng=9)
+    assert other[0] == base[0]
+    assert other[2].steps == 1 and other[2].samples == 24 and other[2].alive_fraction == 0.0
+    assert other[1] != base[1] and other[1].best_reward > 0  # -5 * x pays going left
+    assert all(d.clone_rate == 0.0 and d.samples == 24 * 8 for d in base)
+
+
+def test_monte_carlo_is_plan_batch_mc_with_one_group() -> None:
+    single = MonteCarlo(TrapGrid(), walkers=16, horizon=6, seed=5).decide()
+    assert single == plan_batch_mc(TrapGrid(), 1, 16, 6, rng=5)[0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 10), st.one_of(st.none(), st.integers(1, 200)))
+def test_plan_batch_mc_budget(walkers: int, horizon: int, max_samples: int | None) -> None:
+    budget = walkers * horizon if max_samples is None else min(max_samples, walkers * horizon)
+    for d in plan_batch_mc(TrapGrid(groups=3), 3, walkers, horizon, max_samples, rng=0):
+        assert 0 < d.samples <= budget and d.steps >= 1
 
 
 # ------------------------------------------------------------------- FMC beats MC

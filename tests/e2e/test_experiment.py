@@ -1,0 +1,53 @@
+"""``scripts/experiment.py --quick`` as a user runs it: files, the paper table, determinism."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "experiment.py"
+PNGS = ("learning_curves.png", "exposure.png", "planners.png", "compute.png", "latency.png")
+TIMING = re.compile(r"<!-- timing:begin -->.*?<!-- timing:end -->", re.S)
+
+
+def run_quick(out: Path) -> str:
+    """Run the smoke experiment into ``out``; return results.md."""
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return (out / "results.md").read_text()
+
+
+@pytest.mark.timeout(300)
+def test_quick_run_writes_the_report_and_is_deterministic(tmp_path: Path) -> None:
+    first = run_quick(tmp_path / "a")
+    for name in PNGS:
+        png = tmp_path / "a" / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert f"({name})" in first  # every plot is shown in the report
+
+    assert "## Paper vs ours" in first and "### Paper vs ours (timing)" in first
+    paper_table = first.split("## Paper vs ours", 1)[1].split("## Accuracy", 1)[0]
+    for claim in ("FOM accuracy after", "Static aim", "Monolithic Q-network", "Exposure change",
+                  "monolithic / FOM"):  # fmt: skip
+        assert claim in paper_table, claim
+    assert "81% +- 2.3" in paper_table and "-27%" in paper_table
+    assert re.search(r"\| \d+\.\d% \[\d+\.\d%, \d+\.\d%\] \| (agrees|disagrees)", paper_table)
+    assert "agree with the paper" in paper_table
+    timing = TIMING.search(first)
+    assert timing is not None
+    assert "1.6 ms" in timing.group(0) and re.search(r"\| 64 \| \d+ \| \d+\.\d{3} \|", first)
+    assert not re.search(r"\bnan\b|n/a|TODO", first, re.I)  # every figure was measured
+
+    second = run_quick(tmp_path / "b")
+    assert TIMING.sub("", first) == TIMING.sub("", second)
+    assert TIMING.search(second) is not None
