@@ -41,6 +41,9 @@ __all__ = ["RunResult", "run", "run_async"]
 
 EventListener = Callable[[dict[str, Any]], None]
 
+MONOLITHIC_STREAM = 2
+"""Spawn-key word of the monolithic baseline's network: SeedSequence(seed, (2,))."""
+
 
 @dataclass(slots=True)
 class RunResult:
@@ -84,6 +87,70 @@ def _check_save_target(path: str) -> None:
         raise StateFileError(f"cannot save patterns to {target}: {directory} is not writable")
 
 
+def _tip_settings(config: RunConfig, level: CanonicalLevel) -> TipSettings:
+    """What every TIP of the run shares (the monolithic baseline's one network included)."""
+    shared = None
+    if config.learner == "monolithic":
+        seed = np.random.SeedSequence(config.seed, spawn_key=(MONOLITHIC_STREAM,))
+        shared = MonolithicQ(np.random.default_rng(seed))
+    return TipSettings(
+        learner=config.learner,
+        planner=config.planner,
+        level=level,
+        request_timeout=config.request_timeout,
+        shared_learner=shared,
+    )
+
+
+def _spawn_agent(
+    rt: Runtime,
+    config: RunConfig,
+    store: PatternStore,
+    level: CanonicalLevel,
+    tip_factory: Callable[[TipSettings], Tip],
+) -> Propagator:
+    """Spawn the learning and deciding actors (in start order); return the ULP."""
+    settings = _tip_settings(config, level)
+    ulp = Propagator(store, config.save)
+    rt.spawn(ulp, name="ulp")
+    core = CoreAgent(
+        max_tips=config.tips,
+        run_seed=config.seed,
+        defaults=store,
+        tip_factory=lambda: tip_factory(settings),
+    )
+    rt.spawn(core, name="core")
+    rt.spawn(Perception(config.request_timeout), name="perception")
+    if config.planner in ("fmc", "mc"):
+        from actors.walker_pool import WalkerPool
+
+        pool = WalkerPool(
+            level,
+            walkers=config.walkers,
+            horizon=config.horizon,
+            seed=config.seed,
+            planner=config.planner,
+        )
+        rt.spawn(pool, name="walker-pool")
+    return ulp
+
+
+def _spawn_observers(rt: Runtime, config: RunConfig, log: EventLog, with_log: bool) -> None:
+    """Spawn the consumers of telemetry: event log, dashboard, progress line."""
+    if with_log:
+        rt.spawn(log, name="event-log")
+    if config.dashboard or config.live:
+        from actors.dashboard import DashboardActor
+
+        rt.spawn(DashboardActor(png=config.dashboard, live=config.live), name="dashboard")
+    if not config.quiet:
+        from actors.progress import Progress
+
+        progress = Progress.for_stderr(config.ticks)
+        if progress is not None:
+            rt.spawn(progress, name="progress")
+
+
 async def run_async(
     config: RunConfig,
     *,
@@ -97,79 +164,33 @@ async def run_async(
     store = _initial_store(config)
     if config.save:
         _check_save_target(config.save)
+    if config.dashboard or config.live:
+        import fom.dashboard  # noqa: F401 - matplotlib loads before the clock starts
     writer: EventWriter | None = (
         open_event_writer(config.events, config.events_format) if config.events else None
     )
     engine = engine or make_engine(config.world, config.seed, config.tips)
-    level = engine.level
-    settings = TipSettings(
-        learner=config.learner,
-        planner=config.planner,
-        level=level,
-        request_timeout=config.request_timeout,
-        shared_learner=(
-            MonolithicQ(np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(2,))))
-            if config.learner == "monolithic"
-            else None
-        ),
-    )
-    dashboard = None
-    if config.dashboard or config.live:
-        from actors.dashboard import DashboardActor
-
-        dashboard = DashboardActor(png=config.dashboard, live=config.live)
-
-    bus = Bus()
-    interrupted = False
-    started = time.perf_counter()
     log = EventLog(writer, listeners=listeners)
+    started = time.perf_counter()
     try:
-        async with Runtime(bus, stop_timeout=10.0) as rt:
+        async with Runtime(Bus(), stop_timeout=10.0) as rt:
             if handle_signals:
                 rt.install_signal_handlers()
             watcher = _EndWatcher()
             rt.spawn(watcher, name="end-watcher")
-            if writer is not None or listeners:
-                rt.spawn(log, name="event-log")
-            if dashboard is not None:
-                rt.spawn(dashboard, name="dashboard")
-            ulp = Propagator(store, config.save)
-            rt.spawn(ulp, name="ulp")
-            rt.spawn(
-                CoreAgent(
-                    max_tips=config.tips,
-                    run_seed=config.seed,
-                    defaults=store,
-                    tip_factory=lambda: tip_factory(settings),
-                ),
-                name="core",
-            )
-            rt.spawn(Perception(config.request_timeout), name="perception")
-            if config.planner in ("fmc", "mc"):
-                from actors.walker_pool import WalkerPool
-
-                rt.spawn(
-                    WalkerPool(level, walkers=config.walkers, horizon=config.horizon,
-                               seed=config.seed, planner=config.planner),
-                    name="walker-pool",
-                )
-            if not config.quiet:
-                from actors.progress import Progress
-
-                progress = Progress.for_stderr(config.ticks)
-                if progress is not None:
-                    rt.spawn(progress, name="progress")
-            await bus.publish(
+            _spawn_observers(rt, config, log, with_log=writer is not None or bool(listeners))
+            ulp = _spawn_agent(rt, config, store, engine.level, tip_factory)
+            await rt.bus.publish(
                 "event.run.started",
                 RunStarted(
                     tick=0,
                     config=config.public(),
-                    level=_level_info(level),
+                    level=_level_info(engine.level),
                     patterns={sig: p.as_dict() for sig, p in store.all().items()},
                 ),
             )
             world = WorldActor(engine, config.ticks, config.seed, config.pace_s)
-            rt.spawn(world, name="world")
+            rt.spawn(world, name="world")  # last: it starts the clock
             await rt.shutdown_requested.wait()
             interrupted = not watcher.finished
             if handle_signals:
@@ -177,11 +198,12 @@ async def run_async(
             if interrupted:
                 world.halt()  # no new tick, so run.finished is the stream's last event
             await rt.settle()  # let the last tick's TIPs report before the summary
-            wall_s = time.perf_counter() - started
-            summary: RunSummary = await bus.request(
-                "core.summary", SummaryRequest(wall_s), timeout=config.request_timeout
+            summary: RunSummary = await rt.bus.request(
+                "core.summary",
+                SummaryRequest(time.perf_counter() - started),
+                timeout=config.request_timeout,
             )
-            await bus.publish(
+            await rt.bus.publish(
                 "event.run.finished",
                 RunFinished(tick=summary.ticks, interrupted=interrupted, summary=summary),
             )

@@ -1,7 +1,8 @@
 """The FOM dashboard: fold events into a state, draw it (headless or live), replay recordings.
 
-Pure and synchronous: no asyncio and no bus here; the dashboard actor and the CLI feed it events
-(plain dicts as in the event schema). Only `live` imports pyplot.
+Pure and synchronous: no asyncio and no bus here. ``fom-dash`` feeds it plain event dicts (as
+in the event schema); the dashboard actor calls its typed ``fold_*`` methods with the decoded
+records. Only `live` imports pyplot.
 """
 
 from fom.dashboard.errors import (
