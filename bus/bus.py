@@ -253,9 +253,10 @@ class Bus:
         self._published += 1
         try:
             for sub in subs:
-                if not sub.mailbox.offer(frame):
-                    await sub.mailbox.put(frame)
-            self._delivered += len(subs)
+                # A full mailbox holds the request back, but never past its timeout.
+                if not sub.mailbox.offer(frame) and not await sub.mailbox.put(frame, until=future):
+                    break
+                self._delivered += 1
             reply = await future
         finally:
             del self._pending[corr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import deque
+from typing import Any
 
 __all__ = ["Mailbox", "Overflow"]
 
@@ -60,16 +61,21 @@ class Mailbox:
                 getter.set_result(None)
         return True
 
-    async def put(self, frame: bytes) -> None:
-        """Enqueue, waiting for room under BLOCK."""
+    async def put(self, frame: bytes, *, until: asyncio.Future[Any] | None = None) -> bool:
+        """Enqueue, waiting for room under BLOCK; False if ``until`` completes first."""
         while not self.offer(frame):
+            if until is not None and until.done():
+                return False
             waiter = asyncio.get_running_loop().create_future()
             self._putters.append(waiter)
+            if until is not None:
+                until.add_done_callback(lambda _, w=waiter: w.done() or w.set_result(None))
             try:
                 await waiter
             finally:
                 if waiter in self._putters:
                     self._putters.remove(waiter)
+        return True
 
     async def get(self) -> bytes:
         """The oldest frame, waiting for one if empty."""

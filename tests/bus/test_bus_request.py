@@ -221,11 +221,6 @@ async def test_request_that_does_not_decode_at_the_responder_fails_fast() -> Non
     assert bus.stats().dead_letters == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bus.request waits for room in a full BLOCK mailbox without its timeout "
-    "(bus/bus.py Bus.request: `await sub.mailbox.put(frame)` is not bounded)",
-)
 async def test_request_times_out_even_when_the_responders_mailbox_is_full() -> None:
     bus = Bus()
     bus.subscribe("svc", capacity=1)
