@@ -276,18 +276,28 @@ class Runtime:
     @staticmethod
     async def _loop(cell: _Cell) -> None:
         """Take frames from the mailbox, decode and hand them to ``receive``, one at a time."""
-        mailbox = cell.sub.mailbox
-        decode = cell.sub._bus.codec.decode
-        dead_letter = cell.sub._bus._dead_letter
+        sub = cell.sub
+        mailbox = sub.mailbox
+        decode = sub._bus.codec.decode
+        dead_letter = sub._bus._dead_letter
         receive = cell.actor.receive
+        # This is every actor's hot loop: frames already waiting are popped straight off the
+        # mailbox's deque, all of them before the next wait, rather than through a
+        # Mailbox.get_nowait call per message. A publisher blocked on the full mailbox is
+        # woken as get_nowait would; only an empty mailbox goes through `await mailbox.get()`.
+        items = mailbox._items
+        putters = mailbox._putters
         while not cell.stopping:
-            frame = mailbox.get_nowait()
-            if frame is None:
+            if items:
+                frame = items.popleft()
+                if putters:
+                    mailbox._wake_putter()
+            else:
                 frame = await mailbox.get()
             try:
                 envelope = decode(frame)
             except DecodeError as exc:
-                dead_letter(cell.sub, frame, exc)
+                dead_letter(sub, frame, exc)
                 continue
             cell.current = envelope
             await receive(envelope)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -115,12 +116,16 @@ class Bus:
         self.registry = self.codec.registry
         self.inbox = f"_INBOX.{next(_bus_ids)}"
         self._trie: TopicTrie[Subscription] = TopicTrie()
+        self._lookup = self._trie.lookup
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._subs: set[Subscription] = set()
         self._seq = 0
         self._corr = 0
         self._pending: dict[int, asyncio.Future[bytes]] = {}
         self._outstanding: dict[int, int] = {}
-        self._buckets: dict[int, list[tuple[int, str]]] = {}
+        self._buckets: dict[int, list[range]] = {}
+        self._runs: list[tuple[float, int]] = []
+        self._run_timeout: float | None = None
         self._resolution = timeout_resolution
         self._closed = False
         self._published = 0
@@ -128,7 +133,6 @@ class Bus:
         self._dropped_gone = 0
         self._dead_letters = 0
         self._decode_errors = 0
-        self._requests = 0
         self._replies = 0
         self._timeouts = 0
         self._late_replies = 0
@@ -182,17 +186,20 @@ class Bus:
 
         With no subscriber nothing is encoded: telemetry nobody listens to costs a lookup.
         """
-        subs = self._route(topic)
-        self._seq += 1
+        if self._closed:  # `_route`, inlined on the hot paths
+            raise BusClosed("the bus is closed")
+        subs = self._lookup(topic)
+        seq = self._seq = self._seq + 1
         self._published += 1
         if not subs:
             return 0
-        frame = self.codec.encode(topic, sender, self._seq, 0, "", message)
+        frame = self.codec.encode(topic, sender, seq, 0, "", message)
         for sub in subs:
             if not sub.mailbox.offer(frame):
                 await sub.mailbox.put(frame)
-        self._delivered += len(subs)
-        return len(subs)
+        count = len(subs)
+        self._delivered += count
+        return count
 
     def publish_nowait(self, topic: str, message: Any, *, sender: str = "") -> int:
         """Like ``publish`` but never waits: a full blocking mailbox loses the frame (counted)."""
@@ -226,31 +233,34 @@ class Bus:
 
     async def request(self, topic: str, message: Any, *, timeout: float, sender: str = "") -> Any:
         """Send ``message`` and wait for the first reply; fails at once if nobody listens."""
-        subs = self._route(topic)
+        if self._closed:
+            raise BusClosed("the bus is closed")
+        subs = self._lookup(topic)
         if not subs:
             raise NoResponders(f"no subscriber answers requests on {topic!r}")
         if not timeout or timeout <= 0:
             raise ValueError("a request needs a positive timeout")
-        self._seq += 1
-        self._corr += 1
-        corr = self._corr
-        frame = self.codec.encode(topic, sender, self._seq, corr, self.inbox, message)
-        loop = asyncio.get_running_loop()
+        seq = self._seq = self._seq + 1
+        corr = self._corr + 1
+        frame = self.codec.encode(topic, sender, seq, corr, self.inbox, message)
+        # The bus serves one event loop: remember it, and ask for the running loop again only
+        # when that one has stopped (a new asyncio.run). get_running_loop costs a getpid()
+        # system call on Python 3.11.
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
+            # deadlines armed on a loop that stopped would never fire here
+            self._runs, self._run_timeout = [], None
+            self._buckets.clear()
+        if timeout != self._run_timeout:  # else it joins the current run: see `_arm`
+            self._arm(loop, corr, timeout)
+        self._corr = corr  # each request sent takes the next id, so `_corr` counts them
         future: asyncio.Future[bytes] = loop.create_future()
-        self._pending[corr] = future
-        if len(subs) > 1:
-            self._outstanding[corr] = len(subs)
-        # Deadlines are grouped into buckets of `timeout_resolution` seconds with one timer
-        # each, so arming a timeout costs a list append, not a timer per request.
-        key = int((loop.time() + timeout) / self._resolution) + 1
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            self._buckets[key] = [(corr, topic)]
-            loop.call_at(key * self._resolution, self._expire, key)
-        else:
-            bucket.append((corr, topic))
-        self._requests += 1
-        self._published += 1
+        pending = self._pending
+        pending[corr] = future
+        count = len(subs)
+        if count > 1:
+            self._outstanding[corr] = count
         try:
             for sub in subs:
                 # A full mailbox holds the request back, but never past its timeout.
@@ -258,11 +268,13 @@ class Bus:
                     break
                 self._delivered += 1
             reply = await future
+        except RequestTimeout:
+            raise RequestTimeout(f"no reply on {topic!r} within the timeout") from None
         finally:
-            del self._pending[corr]
-            if len(subs) > 1:
+            del pending[corr]
+            if count > 1:
                 self._outstanding.pop(corr, None)
-        msg = self.codec.decode(reply).message
+        msg = self.codec.decode_message(reply)
         if type(msg) is ErrorReply:
             error = ActorStopped if msg.error_type == "ActorStopped" else RequestFailed
             raise error(f"request on {topic!r} failed: {msg.error_type}: {msg.error}")
@@ -274,8 +286,8 @@ class Bus:
         if future is None or future.done():
             self._late_replies += 1
             return False
-        self._seq += 1
-        frame = self.codec.encode(envelope.reply_to, sender, self._seq, envelope.corr, "", message)
+        seq = self._seq = self._seq + 1
+        frame = self.codec.encode(envelope.reply_to, sender, seq, envelope.corr, "", message)
         future.set_result(frame)
         self._replies += 1
         return True
@@ -295,12 +307,51 @@ class Bus:
             return
         future.set_exception(error)
 
+    def _arm(self, loop: asyncio.AbstractEventLoop, corr: int, timeout: float) -> None:
+        """Start a run of requests with ``timeout``, from request ``corr`` on.
+
+        Deadlines are grouped into buckets of `timeout_resolution` seconds with one timer each.
+        Rather than filing each request into its bucket, requests are armed in runs: the
+        consecutive requests (correlation ids) that share a timeout, the common case, make one
+        run, so arming a request costs a comparison. Once per loop iteration,
+        `_file_deadlines` files the runs armed since its last call, each as one ``range``.
+        """
+        if not timeout < math.inf:  # nor NaN
+            raise ValueError(f"a request needs a finite timeout, got {timeout}")
+        if not self._runs:
+            loop.call_soon(self._file_deadlines, loop)
+        self._runs.append((timeout, corr))
+        self._run_timeout = timeout
+
+    def _file_deadlines(self, loop: asyncio.AbstractEventLoop) -> None:
+        """File the runs armed since the last call into their deadline buckets.
+
+        A deadline so counts from a little after the request (at most the rest of that loop
+        iteration), never before. Buckets hold ranges, not an entry per request: what waits
+        in a bucket outlives most requests (and tuples, tracked by the garbage collector,
+        would set off collections that walk them all).
+        """
+        runs, self._runs, self._run_timeout = self._runs, [], None
+        now = loop.time()
+        end = self._corr + 1  # the last run goes up to the latest request
+        for timeout, first in reversed(runs):
+            key = int((now + timeout) / self._resolution) + 1
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                self._buckets[key] = [range(first, end)]
+                loop.call_at(key * self._resolution, self._expire, key)
+            else:
+                bucket.append(range(first, end))
+            end = first
+
     def _expire(self, key: int) -> None:
-        for corr, topic in self._buckets.pop(key, ()):
-            future = self._pending.get(corr)
-            if future is not None and not future.done():
-                self._timeouts += 1
-                future.set_exception(RequestTimeout(f"no reply on {topic!r} within the timeout"))
+        pending = self._pending
+        for run in self._buckets.pop(key, ()):
+            for corr in run:
+                future = pending.get(corr)
+                if future is not None and not future.done():
+                    self._timeouts += 1
+                    future.set_exception(RequestTimeout("no reply within the timeout"))
 
     # ------------------------------------------------------------------ dead letters
 
@@ -330,12 +381,12 @@ class Bus:
         """A snapshot of the counters."""
         dropped = self._dropped_gone + sum(s.mailbox.dropped for s in self._subs)
         return BusStats(
-            published=self._published,
+            published=self._published + self._corr,  # publishes, and requests (see request)
             delivered=self._delivered,
             dropped=dropped,
             dead_letters=self._dead_letters,
             decode_errors=self._decode_errors,
-            requests=self._requests,
+            requests=self._corr,
             replies=self._replies,
             timeouts=self._timeouts,
             late_replies=self._late_replies,

@@ -136,13 +136,12 @@ class Codec:
         self, topic: str, sender: str, seq: int, corr: int, reply_to: str, message: Any
     ) -> bytes:
         """One frame for ``message`` with its routing header."""
-        spec = self._by_cls.get(type(message))
-        if spec is None:
-            raise EncodeError(f"{type(message).__qualname__} is not a registered message")
         try:
-            frame = self._pack(
-                (topic, sender, seq, corr, reply_to, spec.tag, *spec.fields_of(message))
-            )
+            spec = self._by_cls[type(message)]
+        except KeyError:
+            raise EncodeError(f"{type(message).__qualname__} is not a registered message") from None
+        try:
+            frame = self._pack(spec.frame_values(topic, sender, seq, corr, reply_to, message))
         except EncodeError:
             self._packer.reset()
             raise
@@ -161,6 +160,8 @@ class Codec:
 
     def decode(self, frame: bytes) -> Envelope:
         """The envelope in ``frame``; anything malformed raises ``DecodeError``."""
+        # (decode and decode_message run once per message: their common part is written out
+        # in both rather than called)
         if len(frame) > self.max_frame_size:
             raise FrameTooLarge(
                 f"frame is {len(frame)} bytes, over the limit of {self.max_frame_size}"
@@ -171,17 +172,52 @@ class Codec:
             raise
         except Exception as exc:  # msgpack raises a zoo of types for bad input
             raise DecodeError(f"frame is not valid msgpack: {type(exc).__name__}: {exc}") from exc
-        if type(v) is not tuple or len(v) < 6:
-            raise DecodeError("frame is not an envelope array")
-        spec = self._by_tag.get(v[5]) if type(v[5]) is str else None
+        # The tag picks the message's spec: a short array, or a tag that is not a registered
+        # string, fails the look-up itself (`_not_an_envelope` tells which), so no check first.
+        try:
+            spec = self._by_tag[v[5]] if type(v) is tuple else None
+        except Exception:
+            raise self._not_an_envelope(v) from None
         if spec is None:
-            raise DecodeError(f"unknown message tag {v[5]!r}")
+            raise DecodeError("frame is not an envelope array")
         try:
             return spec.decode_envelope(v)
         except DecodeError:
             raise
         except Exception as exc:
             raise DecodeError(f"{spec.tag}: {type(exc).__name__}: {exc}") from exc
+
+    def decode_message(self, frame: bytes) -> Any:
+        """``decode(frame).message``, with the same checks, without building the envelope."""
+        if len(frame) > self.max_frame_size:
+            raise FrameTooLarge(
+                f"frame is {len(frame)} bytes, over the limit of {self.max_frame_size}"
+            )
+        try:
+            v = _unpackb(frame, use_list=False, ext_hook=_ext_hook, raw=False)
+        except DecodeError:
+            raise
+        except Exception as exc:
+            raise DecodeError(f"frame is not valid msgpack: {type(exc).__name__}: {exc}") from exc
+        try:
+            spec = self._by_tag[v[5]] if type(v) is tuple else None
+        except Exception:
+            raise self._not_an_envelope(v) from None
+        if spec is None:
+            raise DecodeError("frame is not an envelope array")
+        try:
+            return spec.decode_message(v)
+        except DecodeError:
+            raise
+        except Exception as exc:
+            raise DecodeError(f"{spec.tag}: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _not_an_envelope(v: tuple[Any, ...]) -> DecodeError:
+        """Why the array ``v`` names no message: too short, or an unknown tag."""
+        if len(v) < 6:
+            return DecodeError("frame is not an envelope array")
+        return DecodeError(f"unknown message tag {v[5]!r}")
 
     def peek_header(self, frame: bytes) -> tuple[str, int]:
         """Best-effort (topic, corr) of a frame that failed to decode, for dead letters."""
