@@ -17,7 +17,7 @@ import numpy as np
 from msgpack import unpackb as _unpackb
 
 from bus.errors import DecodeError, EncodeError, FrameTooLarge
-from bus.registry import Registry, default_registry
+from bus.registry import MessageSpec, Registry, default_registry
 
 __all__ = ["NDARRAY_EXT", "Codec", "Envelope", "decode_ndarray", "encode_ndarray"]
 
@@ -162,6 +162,26 @@ class Codec:
         """The envelope in ``frame``; anything malformed raises ``DecodeError``."""
         # (decode and decode_message run once per message: their common part is written out
         # in both rather than called)
+        spec, v = self._parse(frame)
+        try:
+            return spec.decode_envelope(v)
+        except DecodeError:
+            raise
+        except Exception as exc:
+            raise DecodeError(f"{spec.tag}: {type(exc).__name__}: {exc}") from exc
+
+    def decode_message(self, frame: bytes) -> Any:
+        """``decode(frame).message``, with the same checks, without building the envelope."""
+        spec, v = self._parse(frame)
+        try:
+            return spec.decode_message(v)
+        except DecodeError:
+            raise
+        except Exception as exc:
+            raise DecodeError(f"{spec.tag}: {type(exc).__name__}: {exc}") from exc
+
+    def _parse(self, frame: bytes) -> tuple[MessageSpec, tuple[Any, ...]]:
+        """The spec a frame's tag names and the frame's values; DecodeError for bad frames."""
         if len(frame) > self.max_frame_size:
             raise FrameTooLarge(
                 f"frame is {len(frame)} bytes, over the limit of {self.max_frame_size}"
@@ -180,37 +200,7 @@ class Codec:
             raise self._not_an_envelope(v) from None
         if spec is None:
             raise DecodeError("frame is not an envelope array")
-        try:
-            return spec.decode_envelope(v)
-        except DecodeError:
-            raise
-        except Exception as exc:
-            raise DecodeError(f"{spec.tag}: {type(exc).__name__}: {exc}") from exc
-
-    def decode_message(self, frame: bytes) -> Any:
-        """``decode(frame).message``, with the same checks, without building the envelope."""
-        if len(frame) > self.max_frame_size:
-            raise FrameTooLarge(
-                f"frame is {len(frame)} bytes, over the limit of {self.max_frame_size}"
-            )
-        try:
-            v = _unpackb(frame, use_list=False, ext_hook=_ext_hook, raw=False)
-        except DecodeError:
-            raise
-        except Exception as exc:
-            raise DecodeError(f"frame is not valid msgpack: {type(exc).__name__}: {exc}") from exc
-        try:
-            spec = self._by_tag[v[5]] if type(v) is tuple else None
-        except Exception:
-            raise self._not_an_envelope(v) from None
-        if spec is None:
-            raise DecodeError("frame is not an envelope array")
-        try:
-            return spec.decode_message(v)
-        except DecodeError:
-            raise
-        except Exception as exc:
-            raise DecodeError(f"{spec.tag}: {type(exc).__name__}: {exc}") from exc
+        return spec, v
 
     @staticmethod
     def _not_an_envelope(v: tuple[Any, ...]) -> DecodeError:
