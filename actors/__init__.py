@@ -8,6 +8,7 @@ from actors.errors import (
     RuntimeStopped,
     SpawnError,
 )
+from actors.gc_policy import GcPolicy
 from actors.loop import loop_factory, run
 from actors.messages import ActorFailed
 from actors.runtime import FAILURE_TOPIC, ActorRef, Runtime
@@ -23,6 +24,7 @@ __all__ = [
     "ActorNotFound",
     "ActorRef",
     "Exhausted",
+    "GcPolicy",
     "RestartPolicy",
     "RestartWindow",
     "Runtime",

@@ -12,6 +12,7 @@ from typing import Any
 
 from actors.actor import Actor, address_of
 from actors.errors import ActorEscalation, ActorNotFound, RuntimeStopped, SpawnError
+from actors.gc_policy import GcPolicy, GcTuner
 from actors.messages import ActorFailed
 from actors.supervision import Exhausted, RestartPolicy, RestartWindow
 from bus import ActorStopped, Bus, DecodeError, Envelope, Subscription
@@ -81,11 +82,18 @@ class _Cell:
 
 
 class Runtime:
-    """Spawns, supervises and stops actors; use as ``async with Runtime(bus) as rt``."""
+    """Spawns, supervises and stops actors; use as ``async with Runtime(bus) as rt``.
 
-    def __init__(self, bus: Bus | None = None, *, stop_timeout: float = 5.0) -> None:
+    With ``gc`` the runtime tunes the garbage collector to the number of live actors while it
+    runs (see GcPolicy) and restores it on exit; without, the collector is left alone.
+    """
+
+    def __init__(
+        self, bus: Bus | None = None, *, stop_timeout: float = 5.0, gc: GcPolicy | None = None
+    ) -> None:
         self.bus = bus or Bus()
         self.stop_timeout = stop_timeout
+        self._gc = GcTuner(gc) if gc is not None else None
         self._cells: dict[str, _Cell] = {}
         self._tg: asyncio.TaskGroup | None = None
         self._closing = False
@@ -98,6 +106,8 @@ class Runtime:
     async def __aenter__(self) -> Runtime:
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
+        if self._gc is not None:
+            self._gc.apply()
         return self
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
@@ -105,8 +115,12 @@ class Runtime:
             await self.shutdown()
         finally:
             assert self._tg is not None
-            result = await self._tg.__aexit__(*exc_info)
-            self._tg = None
+            try:
+                result = await self._tg.__aexit__(*exc_info)
+            finally:
+                self._tg = None
+                if self._gc is not None:
+                    self._gc.restore()
         return result
 
     def install_signal_handlers(self) -> None:
@@ -202,6 +216,8 @@ class Runtime:
         self._bind(cell)
         self._cells[name] = cell
         cell.task = self._tg.create_task(self._run(cell), name=f"actor:{name}")
+        if self._gc is not None:
+            self._gc.resize(len(self._cells))
         return ref
 
     def _bind(self, cell: _Cell) -> None:
@@ -365,6 +381,8 @@ class Runtime:
             for frame in self.bus.unsubscribe(cell.sub):
                 self._fail_frame(name, frame)
             self._cells.pop(name, None)
+            if self._gc is not None:
+                self._gc.resize(len(self._cells))
             cell.ref._done.set()
 
     async def _drain(self, cell: _Cell) -> None:

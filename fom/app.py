@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from actors import Actor, Runtime
+from actors import Actor, GcPolicy, Runtime
 from actors import run as run_loop
 from actors.channels import LevelInfo, RunFinished, RunStarted, RunSummary, SummaryRequest
 from actors.core_agent import CoreAgent
@@ -171,9 +171,10 @@ async def run_async(
     )
     engine = engine or make_engine(config.world, config.seed, config.tips)
     log = EventLog(writer, listeners=listeners)
+    gc_policy = GcPolicy() if config.gc_tuning else None
     started = time.perf_counter()
     try:
-        async with Runtime(Bus(), stop_timeout=10.0) as rt:
+        async with Runtime(Bus(), stop_timeout=10.0, gc=gc_policy) as rt:
             if handle_signals:
                 rt.install_signal_handlers()
             watcher = _EndWatcher()

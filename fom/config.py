@@ -55,6 +55,9 @@ class RunConfig:
     """Minimum wall time per tick in ms; default 250 with ``--live``, else as fast as possible."""
     uvloop: bool = True
     """Run on uvloop when it is installed."""
+    gc_tuning: bool = True
+    """Grow the garbage collector's young generation with the number of live actors, so that
+    thousands of TIPs do not cost a full collection every tick (actors.GcPolicy)."""
     quiet: bool = False
     """No progress display."""
     request_timeout: float = 30.0
