@@ -1,11 +1,14 @@
 """Decision latency, throughput and memory against the number of concurrent TIPs.
 
     python scripts/bench_latency.py [--tips 1 64 1024 4096 10000] [--planner graph] [--json]
+                                    [--no-gc-tuning]
 
 Each row is a fresh process running ``fom.app.run`` headless (no event file) with ``--tips N``:
 the decision latency (a TIP's observation to its action, p50/p99), decisions per second over
 the run's wall time, and resident memory per TIP: (peak RSS of the run - peak RSS of the same
 process before the run) / N. The last lines compare decisions/s at 4096 TIPs with 64 TIPs.
+``--no-gc-tuning`` runs with CPython's collector settings (``fom-run --no-gc-tuning``), to see
+what the runtime's GcPolicy buys at each TIP count.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def worker(tips: int, planner: str, seed: int) -> dict[str, Any]:
+def worker(tips: int, planner: str, seed: int, gc_tuning: bool) -> dict[str, Any]:
     """One row, measured in this process."""
     from fom.app import run
     from fom.config import RunConfig
@@ -34,7 +37,10 @@ def worker(tips: int, planner: str, seed: int) -> dict[str, Any]:
     # Warm imports and the loop once so the baseline RSS holds the code, not the TIPs.
     run(RunConfig(ticks=5, tips=1, seed=seed, planner=planner, quiet=True))
     base = _rss_mb()
-    result = run(RunConfig(ticks=ticks, tips=tips, seed=seed, planner=planner, quiet=True))
+    config = RunConfig(
+        ticks=ticks, tips=tips, seed=seed, planner=planner, quiet=True, gc_tuning=gc_tuning
+    )
+    result = run(config)
     s = result.summary
     peak = _rss_mb()
     return {
@@ -58,16 +64,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--planner", choices=("graph", "fmc"), default="graph")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--no-gc-tuning", dest="gc_tuning", action="store_false",
+        help="leave the garbage collector at CPython's settings",
+    )  # fmt: skip
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
-        print(json.dumps(worker(args.worker, args.planner, args.seed)))
+        print(json.dumps(worker(args.worker, args.planner, args.seed, args.gc_tuning)))
         return
     rows: dict[str, dict[str, Any]] = {}
     for tips in args.tips:
         out = subprocess.run(
             [sys.executable, __file__, "--worker", str(tips), "--planner", args.planner,
-             "--seed", str(args.seed)],
+             "--seed", str(args.seed), *([] if args.gc_tuning else ["--no-gc-tuning"])],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         rows[str(tips)] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -83,7 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     if "64" in rows and "4096" in rows:
         ratio = rows["4096"]["decisions_per_s"] / rows["64"]["decisions_per_s"]
     if args.json:
-        print(json.dumps({"planner": args.planner, "tips": rows, "ratio_4096_vs_64": ratio}))
+        print(json.dumps({
+            "planner": args.planner, "gc_tuning": args.gc_tuning, "tips": rows,
+            "ratio_4096_vs_64": ratio,
+        }))  # fmt: skip
     elif ratio is not None:
         print(f"decisions/s at 4096 TIPs / at 64 TIPs: {ratio:.2f} (target >= 0.8)")
 
