@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
+from typing import ClassVar
 
 __all__ = ["GcPolicy", "GcTuner"]
 
@@ -37,37 +38,63 @@ class GcPolicy:
 
 
 class GcTuner:
-    """Applies a GcPolicy to the process's collector, follows the actor count, restores it."""
+    """Applies a GcPolicy to the process's collector while its runtime runs.
 
-    __slots__ = ("_bucket", "_froze", "_saved", "policy")
+    The collector is global, so tuners that overlap (two runtimes in one process) share it: the
+    young threshold is the largest any of them asks for, and CPython's settings come back when
+    the last one exits, whatever the order they exit in.
+    """
+
+    __slots__ = ("_bucket", "_young", "policy")
+
+    _active: ClassVar[list[GcTuner]] = []
+    _saved: ClassVar[tuple[int, int, int] | None] = None
+    _froze: ClassVar[bool] = False
 
     def __init__(self, policy: GcPolicy) -> None:
         self.policy = policy
-        self._saved: tuple[int, ...] | None = None
         self._bucket = -1
-        self._froze = False
+        self._young = 0
 
     def apply(self) -> None:
-        """Save the collector's settings and freeze the objects alive now (if asked)."""
-        self._saved = gc.get_threshold()
-        if self.policy.freeze and gc.isenabled():
-            gc.collect()
-            gc.freeze()
-            self._froze = True
+        """Join the active tuners; the first saves the collector's settings and freezes."""
+        cls = GcTuner
+        if not cls._active:
+            cls._saved = gc.get_threshold()
+            if self.policy.freeze and gc.isenabled():
+                gc.collect()
+                gc.freeze()
+                cls._froze = True
+        self._young = cls._saved[0] if cls._saved else 0
+        cls._active.append(self)
 
     def resize(self, actors: int) -> None:
         """Follow the number of live actors; the threshold changes only at powers of two."""
-        if self._saved is None or actors.bit_length() == self._bucket:
+        saved = GcTuner._saved
+        if actors.bit_length() == self._bucket or saved is None or self not in GcTuner._active:
             return
         self._bucket = actors.bit_length()
-        young, *older = self._saved
-        gc.set_threshold(self.policy.young_threshold(actors, young), *older)
+        self._young = self.policy.young_threshold(actors, saved[0])
+        self._sync()
 
     def restore(self) -> None:
-        """Put the collector back as ``apply`` found it."""
-        if self._saved is None:
+        """Leave the active tuners; the last puts the collector back as the first found it."""
+        cls = GcTuner
+        if self not in cls._active:
             return
-        gc.set_threshold(*self._saved)
-        if self._froze:
+        cls._active.remove(self)
+        self._bucket = -1
+        if cls._active:
+            self._sync()
+            return
+        assert cls._saved is not None
+        gc.set_threshold(*cls._saved)
+        if cls._froze:
             gc.unfreeze()
-        self._saved, self._bucket, self._froze = None, -1, False
+        cls._saved, cls._froze = None, False
+
+    @staticmethod
+    def _sync() -> None:
+        saved = GcTuner._saved
+        assert saved is not None
+        gc.set_threshold(max(t._young for t in GcTuner._active), *saved[1:])

@@ -110,3 +110,18 @@ def test_cli_turns_tuning_off() -> None:
     parser = build_parser(RunConfig, "fom-run")
     assert parser.parse_args([]).gc_tuning is True
     assert parser.parse_args(["--no-gc-tuning"]).gc_tuning is False
+
+
+async def test_overlapping_runtimes_share_the_collector(collector: tuple[int, int, int]) -> None:
+    small, large = Runtime(gc=GcPolicy(young_per_actor=8)), Runtime(gc=GcPolicy(young_per_actor=8))
+    await small.__aenter__()
+    await large.__aenter__()
+    for _ in range(200):
+        small.spawn(Idle())
+    for _ in range(1000):
+        large.spawn(Idle())
+    assert gc.get_threshold() == (8 * 1024, 7, 9)  # the larger of the two asks
+    await large.__aexit__(None, None, None)  # not the order they were entered in
+    assert gc.get_threshold() == (8 * 256, 7, 9)
+    await small.__aexit__(None, None, None)
+    assert gc.get_threshold() == collector
