@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgpack
 import pytest
@@ -136,25 +137,26 @@ async def test_reply_error_with_actor_stopped_keeps_its_type(bus: Bus) -> None:
     await server
 
 
-async def test_first_of_several_responders_wins(bus: Bus) -> None:
+async def _ask_two(bus: Bus, timeout: float) -> tuple[asyncio.Task[Any], Envelope, Envelope]:
+    """A request in flight to two responders on "svc", and the envelope each of them got."""
     a = bus.subscribe("svc", name="a")
     b = bus.subscribe("svc", name="b")
-    reply = asyncio.create_task(bus.request("svc", Ask(1), timeout=5.0))
+    request = asyncio.create_task(bus.request("svc", Ask(1), timeout=timeout))
     await asyncio.sleep(0)
     env_a, env_b = a.get_nowait(), b.get_nowait()
     assert env_a is not None and env_b is not None and env_a.corr == env_b.corr
+    return request, env_a, env_b
+
+
+async def test_first_of_several_responders_wins(bus: Bus) -> None:
+    reply, env_a, env_b = await _ask_two(bus, timeout=5.0)
     assert bus.reply(env_b, Answer(2, "b")) is True
     assert bus.reply(env_a, Answer(2, "a")) is False
     assert (await reply).by == "b"
 
 
 async def test_request_fails_only_when_every_responder_failed(bus: Bus) -> None:
-    a = bus.subscribe("svc", name="a")
-    b = bus.subscribe("svc", name="b")
-    req = asyncio.create_task(bus.request("svc", Ask(1), timeout=30.0))
-    await asyncio.sleep(0)
-    env_a, env_b = a.get_nowait(), b.get_nowait()
-    assert env_a is not None and env_b is not None
+    req, env_a, env_b = await _ask_two(bus, timeout=30.0)
     bus.fail_request(env_a.corr, ActorStopped("a stopped"))
     await asyncio.sleep(0)
     assert not req.done()  # b may still answer
@@ -164,12 +166,7 @@ async def test_request_fails_only_when_every_responder_failed(bus: Bus) -> None:
 
 
 async def test_one_failed_responder_does_not_fail_the_request(bus: Bus) -> None:
-    a = bus.subscribe("svc", name="a")
-    b = bus.subscribe("svc", name="b")
-    req = asyncio.create_task(bus.request("svc", Ask(1), timeout=30.0))
-    await asyncio.sleep(0)
-    env_a, env_b = a.get_nowait(), b.get_nowait()
-    assert env_a is not None and env_b is not None
+    req, env_a, env_b = await _ask_two(bus, timeout=30.0)
     bus.fail_request(env_a.corr, ActorStopped("a stopped"))
     assert bus.reply(env_b, Answer(2, "b"))
     assert (await req).by == "b"
