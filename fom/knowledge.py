@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,7 +33,9 @@ class KnowledgeBase:
 
     ``limit`` caps how many *gone* enemies (not in the latest sighting: dead or out of sight)
     are remembered; the least recently seen are forgotten first, so an endless run keeps a
-    bounded memory. Enemies in the latest sighting are always kept.
+    bounded memory. Enemies in the latest sighting are always kept. The records are also kept
+    in a heap by (last seen, id), so forgetting costs what is forgotten, not a sort of all
+    records every tick.
     """
 
     def __init__(self, limit: int | None = None) -> None:
@@ -43,6 +46,8 @@ class KnowledgeBase:
         self.self_state: SelfState | None = None
         self._opponents: dict[int, Opponent] = {}
         self._visible: set[int] = set()
+        self._order: list[tuple[int, int]] = []
+        """Heap of (last_seen, id) with ``limit``; entries whose record changed are skipped."""
 
     @property
     def opponents(self) -> dict[int, Opponent]:
@@ -55,16 +60,36 @@ class KnowledgeBase:
         self.self_state = self_state
         visible: set[int] = set()
         records = self._opponents
+        order = self._order
         for opp in opponents:
+            old = records.get(opp.id)
             records[opp.id] = opp
             visible.add(opp.id)
+            if self.limit is not None and (old is None or old.last_seen != opp.last_seen):
+                heapq.heappush(order, (opp.last_seen, opp.id))
         self._visible = visible
         if self.limit is not None:
-            gone = len(records) - len(visible)
-            if gone > self.limit:
-                stale = sorted((o.last_seen, o.id) for o in records.values() if o.id not in visible)
-                for _, oid in stale[: gone - self.limit]:
-                    del records[oid]
+            self._forget(len(records) - len(visible) - self.limit)
+
+    def _forget(self, excess: int) -> None:
+        """Drop the ``excess`` least recently seen gone records, in (last seen, id) order."""
+        records, order, visible = self._opponents, self._order, self._visible
+        kept: list[tuple[int, int]] = []
+        while excess > 0:
+            entry = heapq.heappop(order)
+            record = records.get(entry[1])
+            if record is None or record.last_seen != entry[0]:
+                continue  # forgotten already, or seen again since this entry
+            if entry[1] in visible:
+                kept.append(entry)
+                continue
+            del records[entry[1]]
+            excess -= 1
+        for entry in kept:
+            heapq.heappush(order, entry)
+        if len(order) > 2 * len(records) + 64:  # outdated entries: rebuild, amortised O(1)
+            self._order = [(o.last_seen, o.id) for o in records.values()]
+            heapq.heapify(self._order)
 
     @property
     def visible(self) -> frozenset[int]:
