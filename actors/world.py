@@ -46,6 +46,7 @@ class WorldActor(Actor):
         self._acts: dict[int, tuple[Envelope, Act]] = {}
         self._closed: dict[int, str] = {}
         self._tick_started = 0.0
+        self._seen: WorldView | None = None
         self.finished = False
 
     def halt(self) -> None:
@@ -53,6 +54,7 @@ class WorldActor(Actor):
         self.finished = True
 
     async def on_start(self) -> None:
+        self._seen = None
         self.engine.reset(self.seed)
         self.tick = 0
         await self._start_tick()
@@ -72,6 +74,7 @@ class WorldActor(Actor):
             case CloseEncounter(encounter=encounter, reason=reason):
                 self._engaged.discard(encounter)
                 self._closed[encounter] = reason
+                self._seen = None
                 pending = self._acts.pop(encounter, None)
                 if pending is not None:
                     self.bus.reply_error(pending[0], EngineError(f"encounter closed: {reason}"))
@@ -93,8 +96,14 @@ class WorldActor(Actor):
         self._acts[act.encounter] = (envelope, act)
         await self._maybe_resolve()
 
+    def _observe(self) -> WorldView:
+        """The engine's view, asked once between two changes of the engine (it is a pure read)."""
+        if self._seen is None:
+            self._seen = self.engine.observe()
+        return self._seen
+
     def _view(self, unengaged: bool) -> WorldView:
-        view = self.engine.observe()
+        view = self._observe()
         if not unengaged or not self._engaged:
             return view
         engaged = self._engaged
@@ -115,6 +124,7 @@ class WorldActor(Actor):
         engine = self.engine
         acts = sorted(self._acts.items())
         self._acts = {}
+        self._seen = None
         shots: dict[int, ShotOutcome | Exception] = {}
         for encounter, (_, act) in acts:
             try:
@@ -143,7 +153,7 @@ class WorldActor(Actor):
             if report.done:
                 self._engaged.discard(report.encounter)
                 self._closed.pop(report.encounter, None)
-        view = engine.observe()
+        view = self._observe()  # also the view the next tick's Observe gets
         await self.publish(
             "event.world.tick",
             TickEvent(
