@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from actors.supervision import RestartPolicy
-from bus import Bus, Envelope, Overflow
+from bus import Bus, Envelope, Overflow, Subscription
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime
@@ -35,6 +35,7 @@ class Actor:
     name: str = ""
     bus: Bus
     runtime: Runtime
+    mailbox: Subscription
 
     async def on_start(self) -> None:
         """Called before the first message, and again after each supervised restart."""
@@ -62,6 +63,14 @@ class Actor:
     async def tell(self, name: str, message: Any) -> int:
         """Send ``message`` to the actor called ``name``."""
         return await self.bus.publish(address_of(name), message, sender=self.name)
+
+    def take_waiting(self) -> list[Envelope]:
+        """Take every envelope already queued in this actor's own mailbox (micro-batching)."""
+        taken: list[Envelope] = []
+        get = self.mailbox.get_nowait
+        while (envelope := get()) is not None:
+            taken.append(envelope)
+        return taken
 
     def stop(self) -> None:
         """Stop this actor once the message being handled returns."""

@@ -57,7 +57,7 @@ class DashboardActor(Actor):
 
     async def receive(self, envelope: Envelope) -> None:
         """Fold this envelope and every one already waiting, then maybe refresh the window."""
-        waiting = self.runtime.waiting(self.name) if self.name else []
+        waiting = self.take_waiting() if self.name else []
         self._fold(envelope.message)
         for other in waiting:
             self._fold(other.message)

@@ -166,16 +166,6 @@ class Runtime:
                     return True
         return False
 
-    def waiting(self, name: str) -> list[Envelope]:
-        """Take every envelope already queued for actor ``name`` (for micro-batching)."""
-        cell = self._cells.get(name)
-        if cell is None:
-            raise ActorNotFound(f"no actor named {name!r}")
-        taken: list[Envelope] = []
-        while (envelope := cell.sub.get_nowait()) is not None:
-            taken.append(envelope)
-        return taken
-
     # -------------------------------------------------------------- spawning
 
     def spawn(
@@ -224,6 +214,7 @@ class Runtime:
         cell.actor.name = cell.ref.name
         cell.actor.bus = self.bus
         cell.actor.runtime = self
+        cell.actor.mailbox = cell.sub
 
     # -------------------------------------------------------------- stopping
 

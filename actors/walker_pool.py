@@ -56,7 +56,7 @@ class WalkerPool(Actor):
         self.batches = 0
 
     async def receive(self, envelope: Envelope) -> None:
-        batch = [envelope, *self.runtime.waiting(self.name)]
+        batch = [envelope, *self.take_waiting()]
         requests = [(e.message.encounter, i, e) for i, e in enumerate(batch)]
         for _, _, e in requests:
             if not isinstance(e.message, PlanRequest):

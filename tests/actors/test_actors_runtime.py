@@ -144,8 +144,6 @@ async def test_spawn_errors() -> None:
         assert rt.bus.stats().subscriptions == 1
         with pytest.raises(ActorNotFound):
             await rt.stop("nobody")
-        with pytest.raises(ActorNotFound):
-            rt.waiting("nobody")
     with pytest.raises(RuntimeStopped):
         rt.spawn(Recorder(), name="late")
     with pytest.raises(RuntimeStopped):
@@ -182,7 +180,7 @@ async def test_actor_can_stop_itself_after_the_current_message() -> None:
         assert rt.actors == ()
 
 
-async def test_waiting_takes_queued_envelopes() -> None:
+async def test_take_waiting_takes_the_actors_own_queued_envelopes() -> None:
     async with Runtime() as rt:
         gate = asyncio.Event()
         entered = asyncio.Event()
@@ -193,7 +191,7 @@ async def test_waiting_takes_queued_envelopes() -> None:
             async def receive(self, envelope: Envelope) -> None:
                 entered.set()
                 await gate.wait()
-                rest = [e.message.n for e in self.runtime.waiting(self.name)]
+                rest = [e.message.n for e in self.take_waiting()]
                 self.batches.append([envelope.message.n, *rest])
 
         rt.spawn(Batcher(), name="batcher")
