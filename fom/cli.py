@@ -17,7 +17,8 @@ import typing
 from collections.abc import Sequence
 from typing import Any, NoReturn, TypeVar
 
-from fom.config import DashConfig, FmcConfig, RunConfig
+from fom import plugins
+from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig
 from fom.errors import FomError
 
 __all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
@@ -27,6 +28,8 @@ C = TypeVar("C")
 _POSITIONAL = {FmcConfig: ("game",), DashConfig: ("events",)}
 _SHORT = {(DashConfig, "output"): "-o"}
 _HIDDEN = {"extra", "request_timeout"}
+_REGISTERED = {RunConfig: PLUGIN_FIELDS}
+"""Fields whose choices are the names registered in an entry-point group (read at build time)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +82,9 @@ def build_parser(cls: type, prog: str) -> argparse.ArgumentParser:
                 parser.add_argument(*names, dest=f.name, action="store_true", help=help_text)
             continue
         kind, choices = _scalar(hint)
+        group = _REGISTERED.get(cls, {}).get(f.name)
+        if group is not None:  # none registered: validate() says how to install them
+            choices = list(plugins.names(group)) or None
         parser.add_argument(
             *names, dest=f.name, type=kind, choices=choices, default=default,
             metavar=None if choices else f.name.upper(),
@@ -112,8 +118,7 @@ def _fail(prog: str, error: BaseException) -> NoReturn:
 
 def run_main(argv: Sequence[str] | None = None) -> None:
     """``fom-run``: play the simulated match headless and print the summary."""
-    from fom.app import run
-    from fom.report import format_summary
+    from fom.app import format_summary, run
 
     config = parse(RunConfig, "fom-run", argv)
     try:
@@ -136,7 +141,7 @@ def run_main(argv: Sequence[str] | None = None) -> None:
 
 def fmc_main(argv: Sequence[str] | None = None) -> None:
     """``fom-fmc``: play an Atari game by name with the FMC planner."""
-    from fom.atari_app import format_fmc_result, play
+    from fom.app import format_fmc_result, play
 
     config = parse(FmcConfig, "fom-fmc", argv)
     try:

@@ -1,5 +1,5 @@
 """The console summary of a run: per pattern, totals, latency and throughput (a top layer,
-like app.py)."""
+like run.py)."""
 
 from __future__ import annotations
 

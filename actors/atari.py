@@ -1,15 +1,20 @@
-"""The game actor of ``fom-fmc``: owns the real Atari game and plays what the walker pool plans."""
+"""The actors of ``fom-fmc``: the game actor owns the real Atari game and plays what the Atari
+walker pool plans with FMC on its own emulator."""
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from actors.actor import Actor
 from actors.channels import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
+from actors.walker_pool import PLAN_STREAM
 from bus import Envelope
 from fom.engines.atari import AtariSimulator
+from fom.fmc import plan_batch
 
-__all__ = ["AtariGame"]
+__all__ = ["AtariGame", "AtariWalkerPool"]
 
 
 class AtariGame(Actor):
@@ -64,3 +69,50 @@ class AtariGame(Actor):
 
     async def receive(self, envelope: Envelope) -> None:
         raise TypeError(f"the game actor takes no messages, got {type(envelope.message).__name__}")
+
+
+class AtariWalkerPool(Actor):
+    """FMC over an Atari game: plans each decision from the state the game actor sends.
+
+    It runs its own emulator of the same game, so planning never touches the real game.
+    """
+
+    topics = ("atari.plan",)
+
+    def __init__(
+        self,
+        sim: AtariSimulator,
+        *,
+        walkers: int,
+        horizon: int,
+        max_samples: int | None,
+        seed: int,
+    ) -> None:
+        self.sim = sim
+        self.walkers = walkers
+        self.horizon = horizon
+        self.max_samples = max_samples
+        self.seed = seed
+
+    async def receive(self, envelope: Envelope) -> None:
+        match envelope.message:
+            case AtariPlanRequest(step=step, state=state):
+                started = time.perf_counter()
+                self.sim.import_root(state)
+                rng = np.random.default_rng(
+                    np.random.SeedSequence(self.seed, spawn_key=(PLAN_STREAM, step))
+                )
+                (decision,) = plan_batch(
+                    self.sim, 1, self.walkers, self.horizon, self.max_samples, rng=rng
+                )
+                self.reply(
+                    envelope,
+                    AtariPlanReply(
+                        action=int(decision.action),
+                        samples=decision.samples,
+                        depth=decision.depth,
+                        elapsed_ms=(time.perf_counter() - started) * 1e3,
+                    ),
+                )
+            case other:
+                raise TypeError(f"the Atari walker pool cannot handle {type(other).__name__}")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from actors import Runtime
 from actors import run as run_loop
-from actors.atari_game import AtariGame
+from actors.atari import AtariGame, AtariWalkerPool
 from actors.channels import GameFinished
 from actors.event_log import EventLog
-from actors.walker_pool import AtariWalkerPool
 from bus import Bus
 from fom.config import FmcConfig
 from fom.engines.atari import AtariSimulator, resolve_game
