@@ -16,9 +16,11 @@ of all walkers is a handful of numpy calls whatever their number.
 
 Randomness: every clone phase draws exactly one uniform per walker for the clone test, and
 one more per walker for each of the companion and the distance partner. All draws are made
-for the full ``groups x walkers`` grid even after some groups finish, so a group's draws,
-and hence its decision, never depend on what happens in other groups (for deterministic
-simulators; a stochastic simulator's own noise is its business).
+for the full ``groups x walkers`` grid even after some groups finish, so with a Generator a
+group's decision never depends on the other groups when the simulator is deterministic. With
+``rng`` a :class:`fom.streams.RowStreams` (one counter-based stream per walker row) every draw,
+the simulator's own included (it gets the streams of the rows still running), comes from the
+group's rows, so a group's decision is the same alone or in any batch, in any position.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from fom.streams import RowStreams
 
 __all__ = [
     "BatchSimulator",
@@ -45,7 +49,7 @@ __all__ = [
 ]
 
 BatchT = TypeVar("BatchT")
-SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+SeedLike = int | np.random.SeedSequence | np.random.Generator | RowStreams | None
 
 EPS = 1e-8
 """Floor of a walker's own virtual reward in the clone probability (avoids dividing by 0)."""
@@ -128,11 +132,22 @@ class Decision:
         )
 
 
-def make_rng(seed: SeedLike) -> np.random.Generator:
-    """Return a Generator from an int, a SeedSequence, a Generator (used as is) or None."""
-    if isinstance(seed, np.random.Generator):
+def make_rng(seed: SeedLike) -> Any:
+    """A Generator from an int, a SeedSequence or None; a Generator or RowStreams as is."""
+    if isinstance(seed, (np.random.Generator, RowStreams)):
         return seed
     return np.random.default_rng(seed)
+
+
+def _rows_rng(gen: Any, rows: np.ndarray | None) -> Any:
+    """The rng for a simulator step on ``rows`` (None: all): RowStreams' view of those rows."""
+    return gen.rows(rows) if rows is not None and isinstance(gen, RowStreams) else gen
+
+
+def _check_rows(gen: Any, n: int) -> None:
+    """A RowStreams must hold exactly one stream per walker row."""
+    if isinstance(gen, RowStreams) and len(gen) != n:
+        raise ValueError(f"rng has {len(gen)} row streams for {n} walker rows")
 
 
 def relativize(x: ArrayLike, mask: np.ndarray | None = None) -> np.ndarray:
@@ -246,7 +261,9 @@ def plan_batch(
     gen = make_rng(rng)
     walkers, steps = _budget(walkers, horizon, max_samples)
     shape = (groups, walkers)
+    _check_rows(gen, groups * walkers)
     batch = sim.roots(groups * walkers)
+    running: np.ndarray | None = None  # walker rows of the groups still running (None: all)
 
     active = np.arange(groups)  # original group of each block of rows still running
     within = np.arange(walkers)[None, :]
@@ -266,7 +283,9 @@ def plan_batch(
         actions = _active(drawn.reshape((*shape, *drawn.shape[1:])), active, groups)
         n_active = len(active)
         batch, step_reward, dead_flat = sim.step(
-            batch, actions.reshape((n_active * walkers, *actions.shape[2:])), gen
+            batch,
+            actions.reshape((n_active * walkers, *actions.shape[2:])),
+            _rows_rng(gen, running),
         )
         if root is None:
             root = actions
@@ -280,8 +299,9 @@ def plan_batch(
         alive_sum[active] += n_alive / walkers
 
         # One uniform per walker for each of: distance partner and companion; clone test.
-        uniform = _active(gen.random((2, groups, walkers)), active, groups, axis=1)
-        clone_u = _active(gen.random(shape), active, groups)
+        drawn_u = gen.random((2, groups * walkers)).reshape(2, groups, walkers)
+        uniform = _active(drawn_u, active, groups, axis=1)
+        clone_u = _active(gen.random(groups * walkers).reshape(shape), active, groups)
 
         done = n_alive == 0
         if done.any():
@@ -293,6 +313,7 @@ def plan_batch(
             if len(active) == 0:
                 break
             batch = sim.take(batch, (np.flatnonzero(keep)[:, None] * walkers + within).ravel())
+            running = (active[:, None] * walkers + within).ravel()
             n_active = len(active)
 
         obs = np.asarray(sim.observe(batch), dtype=np.float64).reshape(n_active, walkers, -1)
@@ -389,6 +410,7 @@ def plan_batch_mc(
     gen = make_rng(rng)
     walkers, steps = _budget(walkers, horizon, max_samples)
     n = groups * walkers
+    _check_rows(gen, n)
     batch = sim.roots(n)
     rows = np.arange(n)  # original row of each row still running
     ret = np.zeros(n)
@@ -403,7 +425,9 @@ def plan_batch_mc(
         if root is None:
             root = drawn
         actions = drawn if len(rows) == n else drawn[rows]
-        batch, step_reward, dead_flat = sim.step(batch, actions, gen)
+        batch, step_reward, dead_flat = sim.step(
+            batch, actions, _rows_rng(gen, None if len(rows) == n else rows)
+        )
         dead = np.asarray(dead_flat, dtype=bool)
         ret[rows] += np.asarray(step_reward, dtype=np.float64)
         survived[rows] += ~dead

@@ -4,8 +4,11 @@ A walker is the state of one encounter: the bot projection's node and health and
 health (the enemy holds its node). An action is a move target (stay, or the k-th neighbour)
 with fire or hold, encoded as ``2 * k + fire``. Reward is damage dealt minus damage taken
 (in units of full health) minus ``flank_bias`` times the exposure of the node stepped to.
-Shots use the same hit model as the engines, with the aim error the planner expects once its
-pattern's ``aim_offset`` is learned: zero mean, ``PLANNER_AIM_NOISE`` spread.
+A step plays the engines' rules (:mod:`fom.rules`: the bump rule, the shot, return fire at the
+post-move node), with the aim error the planner expects once its pattern's ``aim_offset`` is
+learned: zero mean, ``PLANNER_AIM_NOISE`` spread. Its draws are one ``rng.random`` call of
+``rules.TICK_DRAWS`` uniforms per row, in the engine's order, so ``rng`` may be a Generator or
+a :class:`fom.streams.RowStreams`.
 
 Many encounters are planned at once: ``EncounterSimulator(level, roots, walkers)`` lays the
 ``groups`` roots out in blocks of ``walkers`` rows, as :func:`fom.fmc.plan_batch` expects.
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, enemy_hit_probability, hit_probability
+from fom import rules
+from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS
 from fom.level import CanonicalLevel
 
 __all__ = ["PLANNER_AIM_NOISE", "EncounterRoot", "EncounterSimulator", "decode_action"]
@@ -87,22 +91,22 @@ class EncounterSimulator:
         node = batch[:, _NODE].astype(np.intp)
         enemy = batch[:, _ENEMY_NODE].astype(np.intp)
         target = level.neighbors[node, actions // 2]
-        target = np.where((target < 0) | (target == enemy), node, target)
-        fire = (actions % 2 == 1) & (batch[:, _ENEMY_HP] > 0)
-        u = rng.random((2, len(batch)))
-        error = rng.standard_normal(len(batch)) * PLANNER_AIM_NOISE
-        p_hit = hit_probability(error, level.distance[target, enemy], batch[:, _RANGE])
-        dealt = np.where(fire & (u[0] < p_hit), batch[:, _DAMAGE], 0.0)
-        enemy_hp = np.maximum(batch[:, _ENEMY_HP] - dealt, 0.0)
+        target = rules.bump(node, np.where(target < 0, node, target), enemy)
+        u = rng.random((rules.TICK_DRAWS, len(batch)))
+        _, _, dealt, enemy_hp = rules.shoot(
+            u, actions % 2 == 1, 0.0, 0.0, PLANNER_AIM_NOISE, level.distance[target, enemy],
+            batch[:, _RANGE], batch[:, _DAMAGE], batch[:, _ENEMY_HP],
+        )  # fmt: skip
         exposure = level.exposure[target]
-        p_taken = enemy_hit_probability(exposure, batch[:, _ENEMY_ACC])
-        taken = np.where((enemy_hp > 0) & (u[1] < p_taken), batch[:, _ENEMY_DAMAGE], 0.0)
+        taken = rules.return_fire(
+            u[rules.SHOT_DRAWS], enemy_hp, exposure, batch[:, _ENEMY_ACC], batch[:, _ENEMY_DAMAGE]
+        )
         out = batch.copy()
         out[:, _NODE] = target
         out[:, _HP] = batch[:, _HP] - taken
         out[:, _ENEMY_HP] = enemy_hp
         reward = (dealt / ENEMY_HEALTH - taken / SELF_HEALTH) - batch[:, _BIAS] * exposure
-        return out, reward, out[:, _HP] <= 0
+        return out, reward, ~rules.alive(out[:, _HP])
 
     def observe(self, batch: np.ndarray) -> np.ndarray:
         """Folded position of the projection, and both healths (for walker distances)."""

@@ -1,9 +1,11 @@
 """FMC throughput and quality, each against its baseline, measured in one run.
 
-    python scripts/bench_fmc.py [--quick] [--json] [--skip-episode]
+    python scripts/bench_fmc.py [--quick] [--json] [--skip-episode] [--sim-only]
 
 (a) walker-steps/s of ``plan_batch`` on the simulated world (encounters), at 64, 1024 and
-    16,384 walkers (blocks of 64 walkers, one block per encounter planned together);
+    16,384 walkers (blocks of 64 walkers, one block per encounter planned together), with one
+    Generator for the batch and with RowStreams keyed by (seed, encounter, tick) as the walker
+    pool plans;
 (b) on Atari (Pong, Boxing): FMC's walker-steps/s against a bare loop of restoreState + act +
     cloneState (+ reading the RAM) over as many independent states as FMC has walkers, on the
     same game from the same state (best of interleaved rounds);
@@ -26,6 +28,7 @@ from fom.engines.atari import AtariSimulator
 from fom.fmc import FractalMonteCarlo, MonteCarlo, plan_batch
 from fom.level import default_level
 from fom.planning import EncounterRoot, EncounterSimulator
+from fom.streams import RowStreams, plan_keys
 from fom.testing_worlds import Corridor, TrapGrid, VectorWorld, play_episodes
 
 
@@ -39,8 +42,13 @@ def _ci95(x: np.ndarray) -> tuple[float, float]:
 # ------------------------------------------------------------------------------- (a) sim
 
 
-def sim_rate(rows: int, walkers: int = 64, horizon: int = 8, repeats: int = 3) -> float:
-    """Walker-steps per second of plan_batch over rows // walkers encounters (best of repeats)."""
+def sim_rate(
+    rows: int, walkers: int = 64, horizon: int = 8, repeats: int = 3, streams: bool = False
+) -> float:
+    """Walker-steps per second of plan_batch over rows // walkers encounters (best of repeats).
+
+    ``streams``: draw from RowStreams (made inside the timed part, as the walker pool does).
+    """
     level = default_level()
     groups = rows // walkers
     roots = [
@@ -52,7 +60,11 @@ def sim_rate(rows: int, walkers: int = 64, horizon: int = 8, repeats: int = 3) -
     for r in range(repeats):
         sim = EncounterSimulator(level, roots, walkers)
         start = time.perf_counter()
-        decisions = plan_batch(sim, groups, walkers, horizon, rng=r)
+        rng: Any = r
+        if streams:
+            keys = plan_keys(r, np.arange(groups), np.full(groups, 100))
+            rng = RowStreams.for_groups(keys, walkers)
+        decisions = plan_batch(sim, groups, walkers, horizon, rng=rng)
         elapsed = time.perf_counter() - start
         best = max(best, sum(d.samples for d in decisions) / elapsed)
     return best
@@ -181,15 +193,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small budgets (a smoke run)")
     parser.add_argument("--skip-episode", action="store_true", help="skip (d), a full episode")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--sim-only", action="store_true", help="only (a), the simulated world")
     args = parser.parse_args(argv)
     q = args.quick
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
     r: dict[str, Any] = {}
 
-    r["sim_walker_steps_per_s"] = {str(n): sim_rate(n) for n in (64, 1024, 16_384)}
-    say("(a) simulated world, plan_batch (64 walkers per encounter, horizon 8)")
+    sizes = (64, 1024, 16_384)
+    r["sim_walker_steps_per_s"] = {str(n): sim_rate(n) for n in sizes}
+    r["sim_row_streams_walker_steps_per_s"] = {str(n): sim_rate(n, streams=True) for n in sizes}
+    say("(a) simulated world, plan_batch (64 walkers per encounter, horizon 8), walker-steps/s")
+    say(f"    {'walkers':>7} {'Generator':>12} {'RowStreams':>12}")
     for n, rate in r["sim_walker_steps_per_s"].items():
-        say(f"    {int(n):6d} walkers  {rate:12,.0f} walker-steps/s")
+        rows = r["sim_row_streams_walker_steps_per_s"][n]
+        say(f"    {int(n):7d} {rate:12,.0f} {rows:12,.0f}")
+    if args.sim_only:
+        if args.json:
+            print(json.dumps(r, indent=2))
+        return
 
     r["atari"] = {g: atari_rates(g, 32, 10, 3 if q else 10) for g in ("pong", "boxing")}
     r["atari_ratio"] = {g: v["ratio"] for g, v in r["atari"].items()}

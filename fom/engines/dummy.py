@@ -5,12 +5,13 @@ level (the bot itself stands on floor 0). Its state is one row of a struct of ar
 ``advance()`` is a handful of numpy operations over the alive rows, never a Python loop over
 them; reports and spawns cost only for the encounters acted on, ended or spawned.
 
-Randomness: the bot's own teleports come from one ``np.random.Generator`` seeded with the
-engine seed. Everything about an encounter (start nodes, shot noise, hits, enemy fire) comes
-from its own counter-based stream: draw ``i`` of encounter ``e`` is SplitMix64 of
-``key(seed, e) + (i + 1) * golden``. A stream is just two integers (key, counter), so creating
-one is free, 10,000 of them are saved and restored as two arrays, and an encounter's outcomes
-do not depend on how many other encounters exist or in which order they act.
+The rules of a tick (moves and the bump rule, the shot, return fire) are :mod:`fom.rules`, the
+ones the planner's model plays too. Randomness: the bot's own teleports come from one
+``np.random.Generator`` seeded with the engine seed. Everything about an encounter (start
+nodes, shot noise, hits, enemy fire) comes from its own counter-based stream
+(:mod:`fom.streams`, keyed by (seed, encounter)): a stream is two integers (key, counter), so
+10,000 of them are saved and restored as two arrays, and an encounter's outcomes do not depend
+on how many other encounters exist or in which order they act.
 """
 
 from __future__ import annotations
@@ -24,18 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fom import rules
 from fom.engines.base import END_REASONS, ShotOutcome, StepReport, WorldView
 from fom.errors import ConfigError, EngineError
-from fom.hitmodel import (
-    AIM_WIDTH,
-    ENEMY_HEALTH,
-    SELF_HEALTH,
-    WEAPONS,
-    enemy_hit_probability,
-    hit_probability,
-)
+from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
 from fom.level import CanonicalLevel, default_level
 from fom.state import Opponent, SelfState
+from fom.streams import stream_key, stream_keys, stream_uniforms
 
 __all__ = [
     "DummyGame",
@@ -46,58 +42,10 @@ __all__ = [
     "stream_uniforms",
 ]
 
-_MASK = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
-_M1 = 0xBF58476D1CE4E5B9
-_M2 = 0x94D049BB133111EB
-_ID_SALT = 0x632BE59BD9B4E019
-_TWO_PI = 2.0 * math.pi
-_INV_2_53 = 1.0 / (1 << 53)
-
 AMMO = 50  # shots a projection carries into an encounter
 _REASON_CODES = ("", *END_REASONS)  # 0 none, 1 killed, 2 died, 3 timeout, 4 closed
-
-
-def _mix(z: int) -> int:
-    """SplitMix64 finaliser on a Python int (mod 2^64)."""
-    z &= _MASK
-    z = ((z ^ (z >> 30)) * _M1) & _MASK
-    z = ((z ^ (z >> 27)) * _M2) & _MASK
-    return z ^ (z >> 31)
-
-
-def _mix_vec(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic), same values as ``_mix``."""
-    z = z ^ (z >> np.uint64(30))
-    z = z * np.uint64(_M1)
-    z = z ^ (z >> np.uint64(27))
-    z = z * np.uint64(_M2)
-    return z ^ (z >> np.uint64(31))
-
-
-def stream_key(seed: int, encounter: int) -> int:
-    """The key of encounter ``encounter``'s random stream under engine seed ``seed``."""
-    return _mix((_mix(seed & _MASK) + _mix((encounter + _ID_SALT) & _MASK)) & _MASK)
-
-
-def stream_keys(seed: int, encounters: np.ndarray) -> np.ndarray:
-    """Vectorised ``stream_key`` for many encounter ids (uint64 array)."""
-    e = np.asarray(encounters, dtype=np.int64).astype(np.uint64)
-    salted = _mix_vec(e + np.uint64(_ID_SALT))
-    return _mix_vec(np.uint64(_mix(seed & _MASK)) + salted)
-
-
-def _uniform(key: int, index: int) -> float:
-    """Draw ``index`` of the stream ``key`` as a float in [0, 1)."""
-    return (_mix((key + (index + 1) * _GOLDEN) & _MASK) >> 11) * _INV_2_53
-
-
-def stream_uniforms(keys: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """Vectorised ``_uniform``: draw ``indices[i]`` of stream ``keys[i]``, floats in [0, 1)."""
-    k = np.asarray(keys, dtype=np.uint64)
-    i = np.asarray(indices, dtype=np.uint64)
-    x = _mix_vec(k + (i + np.uint64(1)) * np.uint64(_GOLDEN))
-    return (x >> np.uint64(11)).astype(np.float64) * _INV_2_53
+_SPAWN_DRAWS = 2  # draws 0 and 1 of an encounter's stream place it; the rules draw from 2 on
+_SHOT_OFFSETS = np.arange(rules.SHOT_DRAWS, dtype=np.uint64)
 
 
 class _Table:
@@ -203,7 +151,7 @@ class SimulatedGame:
         self,
         seed: int | None = 0,
         *,
-        weapons: Sequence[str],
+        weapons: Sequence[str | Weapon],
         spawn_every: int = 2,
         concurrency: int = 0,
         timeout: int = 12,
@@ -212,9 +160,10 @@ class SimulatedGame:
         level: CanonicalLevel | None = None,
         ended_memory: int | None = None,
     ) -> None:
-        weapons = tuple(weapons)
-        if not weapons or any(w not in WEAPONS for w in weapons):
-            raise ConfigError(f"weapons must be non-empty and among {sorted(WEAPONS)}: {weapons}")
+        if not weapons or any(not isinstance(w, Weapon) and w not in WEAPONS for w in weapons):
+            raise ConfigError(
+                f"weapons must be non-empty, Weapon specs or among {sorted(WEAPONS)}: {weapons}"
+            )
         if spawn_every < 0 or concurrency < 0:
             raise ConfigError("spawn_every and concurrency must be >= 0")
         if spawn_every == 0 and concurrency == 0:
@@ -226,7 +175,8 @@ class SimulatedGame:
         self.level = level if level is not None else default_level()
         if self.level.n < 2:
             raise ConfigError("the level needs at least two nodes")
-        self.weapons = weapons
+        self._weapons = rules.WeaponTable.of(weapons)
+        self.weapons = self._weapons.names
         self.spawn_every = int(spawn_every)
         self.concurrency = int(concurrency)
         self.timeout = int(timeout)
@@ -235,13 +185,6 @@ class SimulatedGame:
         self.ended_memory = int(
             ended_memory if ended_memory is not None else max(1024, 2 * self.concurrency)
         )
-        specs = [WEAPONS[w] for w in weapons]
-        self._drift = np.array([w.drift for w in specs])
-        self._noise = np.array([w.noise for w in specs])
-        self._range = np.array([w.range for w in specs])
-        self._damage = np.array([w.damage for w in specs])
-        self._enemy_damage = np.array([w.enemy_damage for w in specs])
-        self._enemy_acc = np.array([w.enemy_accuracy for w in specs])
         self._w: _World = self._fresh_world(0)
         self.reset(seed)
 
@@ -269,7 +212,8 @@ class SimulatedGame:
 
     def _fingerprint(self) -> tuple:
         """What must match for a saved state to be restorable into this engine."""
-        return (type(self).__name__, self.weapons, self.level.n, self.timeout, self.idle_timeout)
+        specs = self._weapons.specs
+        return (type(self).__name__, specs, self.level.n, self.timeout, self.idle_timeout)
 
     def _fresh_world(self, seed: int) -> _World:
         """An empty world at tick 0 for ``seed``."""
@@ -331,7 +275,7 @@ class SimulatedGame:
         t.shot[rows] = False
         t.closed[rows] = False
         t.key[rows] = keys
-        t.ctr[rows] = 2
+        t.ctr[rows] = _SPAWN_DRAWS
         w.slot_of.update(zip(eids.tolist(), rows.tolist(), strict=True))
         w.alive_count += count
 
@@ -376,7 +320,7 @@ class SimulatedGame:
             ammo=AMMO,
             deaths=w.deaths,
         )
-        rows = np.flatnonzero(t.alive[: t.high] & (t.enemy_health[: t.high] > 0))
+        rows = np.flatnonzero(t.alive[: t.high] & rules.alive(t.enemy_health[: t.high]))
         if rows.size == 0:
             return WorldView(tick=w.tick, self_state=me, opponents=())
         rows = rows[np.argsort(t.eid[rows], kind="stable")]
@@ -407,6 +351,15 @@ class SimulatedGame:
         if isinstance(encounter, bool) or not 0 <= int(encounter) < w.next_id:
             raise EngineError(f"unknown encounter {encounter}")
         return self.weapons[int(encounter) % len(self.weapons)]
+
+    def stream_position(self, encounter: int) -> tuple[int, int]:
+        """(key, index of the next draw) of an alive encounter's random stream, so its next
+        uniforms can be replayed elsewhere (the planner's model, with a RowStreams)."""
+        slot = self._slot(encounter)
+        if slot is None:
+            raise EngineError(f"encounter {encounter} has ended")
+        t = self._w.table
+        return int(t.key[slot]), int(t.ctr[slot])
 
     def active_encounters(self) -> tuple[int, ...]:
         """Ids of the encounters alive now (engaged or not), sorted."""
@@ -456,12 +409,11 @@ class SimulatedGame:
             return  # the encounter ended this tick; the TIP learns it from the next report
         t = self._w.table
         origin = int(t.origin[slot])
-        if node != origin and not self.level.adjacency[origin, node]:
+        if not rules.legal_moves(self.level.adjacency, origin, node):
             raise EngineError(
                 f"encounter {encounter}: node {node} is not node {origin} or one of its neighbours"
             )
-        if node != int(t.enemy_node[slot]):  # the enemy's node is occupied: bump, stay put
-            t.self_node[slot] = node
+        t.self_node[slot] = rules.bump(t.self_node[slot], node, t.enemy_node[slot])
         self._engage(slot)
 
     def look_at(self, encounter: int, aim_offset: float) -> None:
@@ -489,24 +441,23 @@ class SimulatedGame:
         level = self.level
         distance = float(level.distance[t.self_node[slot], t.enemy_node[slot]])
         self._engage(slot)
-        if t.shot[slot] or t.ammo[slot] <= 0 or t.enemy_health[slot] <= 0:
+        if t.shot[slot] or t.ammo[slot] <= 0 or not rules.alive(t.enemy_health[slot]):
             return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
         k = int(t.weapon[slot])
-        key, ctr = int(t.key[slot]), int(t.ctr[slot])
-        u1 = 1.0 - _uniform(key, ctr)
-        u2 = _uniform(key, ctr + 1)
-        u3 = _uniform(key, ctr + 2)
-        t.ctr[slot] = ctr + 3
-        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
-        error = float(self._drift[k] + self._noise[k] * z - t.aim[slot])
-        p = float(hit_probability(error, distance, self._range[k], AIM_WIDTH))
-        hit = u3 < p
-        damage = float(self._damage[k]) if hit else 0.0
-        t.enemy_health[slot] = max(float(t.enemy_health[slot]) - damage, 0.0)
+        ctr = t.ctr[slot]
+        u = stream_uniforms(t.key[slot], _SHOT_OFFSETS + ctr)
+        t.ctr[slot] = ctr + np.uint64(rules.SHOT_DRAWS)
+        wt = self._weapons
+        hit, error, dealt, health = rules.shoot(
+            u, True, t.aim[slot], wt.drift[k], wt.noise[k], distance, wt.range[k], wt.damage[k],
+            t.enemy_health[slot],
+        )  # fmt: skip
+        damage = float(dealt)
+        t.enemy_health[slot] = health
         t.ammo[slot] -= 1
         t.shot[slot] = True
         w.shots += 1
-        return ShotOutcome(eid, True, bool(hit), error, damage, distance)
+        return ShotOutcome(eid, True, bool(hit), float(error), damage, distance)
 
     def close(self, encounter: int) -> None:
         """End an encounter early; the next advance reports it with reason "closed"."""
@@ -528,19 +479,23 @@ class SimulatedGame:
         rows = np.flatnonzero(alive)
         if rows.size:
             engaged = t.engaged[rows]
-            firing = rows[(engaged >= 0) & ~t.closed[rows] & (t.enemy_health[rows] > 0)]
+            fires = rules.alive(t.enemy_health[rows])
+            firing = rows[(engaged >= 0) & ~t.closed[rows] & fires]
             if firing.size:
                 u = stream_uniforms(t.key[firing], t.ctr[firing])
-                t.ctr[firing] += np.uint64(1)
+                t.ctr[firing] += np.uint64(rules.RETURN_FIRE_DRAWS)
                 k = t.weapon[firing]
-                p = enemy_hit_probability(level.exposure[t.self_node[firing]], self._enemy_acc[k])
-                dmg = np.where(u < p, self._enemy_damage[k], 0.0)
+                wt = self._weapons
+                dmg = rules.return_fire(
+                    u, t.enemy_health[firing], level.exposure[t.self_node[firing]],
+                    wt.enemy_accuracy[k], wt.enemy_damage[k],
+                )  # fmt: skip
                 t.self_health[firing] -= dmg
                 t.pending[firing] += dmg
             age = np.where(engaged >= 0, now - engaged + 1, now - t.spawn[rows] + 1)
             limit = np.where(engaged >= 0, self.timeout, self.idle_timeout)
             code = np.select(
-                [t.closed[rows], t.enemy_health[rows] <= 0, t.self_health[rows] <= 0, age >= limit],
+                [t.closed[rows], ~fires, ~rules.alive(t.self_health[rows]), age >= limit],
                 [4, 1, 2, 3],
                 0,
             )

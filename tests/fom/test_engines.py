@@ -15,10 +15,10 @@ from fom.engines import (
     check_engine,
     make_engine,
 )
-from fom.engines.dummy import _uniform, stream_key, stream_keys, stream_uniforms
 from fom.errors import ConfigError, EngineError
 from fom.hitmodel import WEAPONS
 from fom.level import CanonicalLevel, default_level
+from fom.streams import _uniform, stream_key, stream_keys, stream_uniforms
 
 
 def _approach(engine: Engine, eid: int, enemy_node: int, aim: float, bias: float = 0.0) -> object:

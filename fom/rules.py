@@ -1,0 +1,131 @@
+"""The rules of a match, vectorised and written once: moves, the shot, return fire.
+
+The simulated engines (:mod:`fom.engines.dummy`) play them on their encounter table and the
+planner's model (:class:`fom.planning.EncounterSimulator`) on its walker rows, so the two cannot
+drift. Every function takes arrays (one entry per encounter or walker) and the uniform draws it
+needs as inputs: the engine feeds its counter-based encounter streams, the planner its
+:class:`fom.streams.RowStreams`. One tick of an encounter, in order:
+
+1. move (:func:`legal_moves`, :func:`bump`): to the node held at the start of the tick or a
+   neighbour; stepping onto the enemy's node bumps into it, leaving the projection where it was;
+2. shoot (:func:`shoot`, :data:`SHOT_DRAWS` uniforms): aim error ``drift + noise * z -
+   aim_offset`` (``z`` standard normal from the first two draws), a hit when the third is below
+   :func:`fom.hitmodel.hit_probability` at the post-move distance; enemy health floors at 0;
+3. return fire (:func:`return_fire`, :data:`RETURN_FIRE_DRAWS` uniform): an enemy still alive
+   fires at the projection's post-move node and hits with
+   :func:`fom.hitmodel.enemy_hit_probability` of that node's exposure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from fom.hitmodel import AIM_WIDTH, WEAPONS, Weapon, enemy_hit_probability, hit_probability
+from fom.streams import box_muller
+
+__all__ = [
+    "RETURN_FIRE_DRAWS",
+    "SHOT_DRAWS",
+    "TICK_DRAWS",
+    "WeaponTable",
+    "alive",
+    "bump",
+    "legal_moves",
+    "return_fire",
+    "shoot",
+]
+
+SHOT_DRAWS = 3
+"""Uniforms one shot consumes: two for the aim noise (Box-Muller), then one for the hit."""
+RETURN_FIRE_DRAWS = 1
+"""Uniforms the enemy's return fire consumes."""
+TICK_DRAWS = SHOT_DRAWS + RETURN_FIRE_DRAWS
+"""Uniforms of a tick with a shot: the shot's first, then return fire's (the engine's order)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WeaponTable:
+    """The weapon classes as columns (index = weapon index), for vectorised lookups."""
+
+    specs: tuple[Weapon, ...]
+    drift: np.ndarray
+    noise: np.ndarray
+    range: np.ndarray
+    damage: np.ndarray
+    enemy_damage: np.ndarray
+    enemy_accuracy: np.ndarray
+
+    @classmethod
+    def of(cls, weapons: Iterable[str | Weapon]) -> WeaponTable:
+        """The table of weapons given by name (looked up in WEAPONS) or as Weapon specs."""
+        specs = [w if isinstance(w, Weapon) else WEAPONS[w] for w in weapons]
+        columns = {
+            name: np.array([getattr(w, name) for w in specs], dtype=np.float64)
+            for name in ("drift", "noise", "range", "damage", "enemy_damage", "enemy_accuracy")
+        }
+        return cls(tuple(specs), **columns)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The weapons' names, in index order."""
+        return tuple(w.name for w in self.specs)
+
+
+def legal_moves(adjacency: np.ndarray, origin: ArrayLike, target: ArrayLike) -> np.ndarray:
+    """Whether each target is the node held at the start of the tick or one of its neighbours."""
+    o = np.asarray(origin, dtype=np.intp)
+    t = np.asarray(target, dtype=np.intp)
+    return (t == o) | adjacency[o, t]
+
+
+def bump(node: ArrayLike, target: ArrayLike, enemy_node: ArrayLike) -> np.ndarray:
+    """Where a (legal) step to ``target`` ends: the enemy's node is occupied, so it stays put."""
+    t = np.asarray(target)
+    return np.where(t == np.asarray(enemy_node), np.asarray(node), t)
+
+
+def shoot(
+    u: np.ndarray,
+    fire: ArrayLike,
+    aim_offset: ArrayLike,
+    drift: ArrayLike,
+    noise: ArrayLike,
+    distance: ArrayLike,
+    weapon_range: ArrayLike,
+    damage: ArrayLike,
+    enemy_health: ArrayLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Resolve shots; ``u`` is ``(SHOT_DRAWS, n)`` uniforms. Return (hit, error, dealt, health).
+
+    Rows that do not fire, or whose enemy is already down, neither hit nor deal damage (their
+    draws are ignored); ``health`` is the enemy's health after the shot, floored at 0.
+    """
+    error = np.asarray(drift) + np.asarray(noise) * box_muller(u[0], u[1]) - np.asarray(aim_offset)
+    fired = np.asarray(fire) & alive(enemy_health)
+    hit = fired & (u[2] < hit_probability(error, distance, weapon_range, AIM_WIDTH))
+    dealt = np.where(hit, damage, 0.0)
+    return hit, error, dealt, np.maximum(np.asarray(enemy_health) - dealt, 0.0)
+
+
+def alive(health: ArrayLike) -> np.ndarray:
+    """Whether a fighter is alive: an enemy can be shot and fires back only while it is."""
+    return np.asarray(health) > 0
+
+
+def return_fire(
+    u: ArrayLike,
+    enemy_health: ArrayLike,
+    exposure: ArrayLike,
+    enemy_accuracy: ArrayLike,
+    enemy_damage: ArrayLike,
+) -> np.ndarray:
+    """Damage each projection takes from its enemy's return fire; ``u`` is one uniform per row.
+
+    ``exposure`` is that of the projection's post-move node; a dead enemy does not fire.
+    """
+    p = enemy_hit_probability(exposure, enemy_accuracy)
+    return np.where(alive(enemy_health) & (np.asarray(u) < p), enemy_damage, 0.0)

@@ -1,0 +1,110 @@
+"""The rules written once: the planner's model and the engine play a tick identically."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fom import rules
+from fom.engines.dummy import SimulatedGame
+from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS
+from fom.level import CanonicalLevel, default_level
+from fom.planning import PLANNER_AIM_NOISE, EncounterRoot, EncounterSimulator, decode_action
+from fom.streams import RowStreams
+
+CHASE = -1
+"""An action code for the tests: step to the neighbour nearest the enemy (onto it: a bump)."""
+
+
+def _chase(level: CanonicalLevel, node: int, enemy: int) -> int:
+    """The firing action whose target is the neighbour (or node) nearest the enemy's node."""
+    targets = [decode_action(level, node, 2 * k)[0] for k in range(level.neighbors.shape[1])]
+    return 2 * int(np.argmin([level.distance[t, enemy] for t in targets])) + 1
+
+
+def play_both(seed: int, weapon: str, actions: list[int]) -> int:
+    """Play ``actions`` in the engine and in EncounterSimulator.step from the same state, fed
+    the same uniforms; assert every tick agrees. Returns the number of ticks played."""
+    level = default_level()
+    # The planner assumes a zero-mean aim error of spread PLANNER_AIM_NOISE: give the engine's
+    # weapon exactly that (no drift), so with the same draws both aim errors are the same.
+    spec = dataclasses.replace(WEAPONS[weapon], drift=0.0, noise=PLANNER_AIM_NOISE)
+    game = SimulatedGame(
+        seed, weapons=(spec,), spawn_every=0, concurrency=1, timeout=1000, teleport_prob=0.0
+    )
+    (enemy,) = game.observe().opponents
+    root = EncounterRoot(weapon, game.projection(0).node, SELF_HEALTH, enemy.node, ENEMY_HEALTH, 0)
+    sim = EncounterSimulator(level, [root], 1)
+    batch = sim.roots(1)
+    for tick, code in enumerate(actions):
+        node = int(batch[0, 0])
+        action = _chase(level, node, enemy.node) if code == CHASE else code
+        target, fire = decode_action(level, node, action)
+        key, counter = game.stream_position(0)
+        game.move(0, target)
+        game.look_at(0, 0.0)
+        shot = game.shoot(0) if fire else None
+        (report,) = game.advance()
+        assert shot is None or shot.fired
+        # The planner draws a whole tick (shot first, then return fire) every step; line its
+        # draws up with the engine's, which skips the shot's when it holds fire.
+        start = counter if fire else counter - rules.SHOT_DRAWS
+        batch, reward, dead = sim.step(batch, np.array([action]), RowStreams([key], start))
+        dealt = shot.damage if shot is not None else 0.0
+        assert (int(batch[0, 0]), batch[0, 1], batch[0, 2]) == (
+            report.self_node,
+            report.self_health,
+            report.enemy_health,
+        ), f"tick {tick}"
+        assert reward[0] == dealt / ENEMY_HEALTH - report.damage_taken / SELF_HEALTH
+        assert bool(dead[0]) == (report.reason == "died")
+        if report.done:
+            return tick + 1
+    return len(actions)
+
+
+weapons = st.sampled_from(sorted(WEAPONS))
+codes = st.integers(CHASE, 2 * default_level().neighbors.shape[1] - 1)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000), weapons, st.lists(codes, min_size=1, max_size=40))
+def test_planner_model_and_engine_agree_tick_by_tick(
+    seed: int, weapon: str, actions: list[int]
+) -> None:
+    play_both(seed, weapon, actions)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_chasing_into_the_enemy_bumps_in_both(seed: int) -> None:
+    # Walking at the enemy ends on its node's doorstep: every later step is a bump.
+    assert play_both(seed, ("shotgun", "rocket", "railgun")[seed % 3], [CHASE] * 40) > 1
+
+
+def test_move_rules() -> None:
+    level = default_level()
+    node = 0
+    nbr = int(level.neighbors[node, 0])
+    far = int(np.flatnonzero(~level.adjacency[node])[-1])
+    assert rules.legal_moves(level.adjacency, [node, node, node], [node, nbr, far]).tolist() == [
+        True,
+        True,
+        far == node,
+    ]
+    assert rules.bump([0, 0], [nbr, nbr], [nbr, 5]).tolist() == [0, nbr]
+
+
+def test_shot_and_return_fire_rules() -> None:
+    u = np.array([[0.3, 0.3, 0.3], [0.0, 0.0, 0.0], [0.99, 0.0, 0.0]])  # z > 0; hit draws
+    hit, error, dealt, health = rules.shoot(
+        u, [True, True, False], 0.1, 0.2, 0.0, 5.0, 40.0, 30.0, [100.0, 20.0, 100.0]
+    )
+    assert np.allclose(error, 0.1)  # drift + noise * z - aim_offset, noise 0
+    assert hit.tolist() == [False, True, False]  # a high draw misses; holding fire never hits
+    assert dealt.tolist() == [0.0, 30.0, 0.0] and health.tolist() == [100.0, 0.0, 100.0]
+    taken = rules.return_fire([0.0, 0.0, 0.99], [0.0, 5.0, 5.0], 1.0, 0.5, 20.0)
+    assert taken.tolist() == [0.0, 20.0, 0.0]  # a dead enemy does not fire back
