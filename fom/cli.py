@@ -17,7 +17,8 @@ import typing
 from collections.abc import Sequence
 from typing import Any, NoReturn, TypeVar
 
-from fom.config import DashConfig, FmcConfig, RunConfig
+from fom import plugins
+from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig
 from fom.errors import FomError
 
 __all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
@@ -27,6 +28,8 @@ C = TypeVar("C")
 _POSITIONAL = {FmcConfig: ("game",), DashConfig: ("events",)}
 _SHORT = {(DashConfig, "output"): "-o"}
 _HIDDEN = {"extra", "request_timeout"}
+_REGISTERED = {RunConfig: PLUGIN_FIELDS}
+"""Fields whose choices are the names registered in an entry-point group (read at build time)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +82,9 @@ def build_parser(cls: type, prog: str) -> argparse.ArgumentParser:
                 parser.add_argument(*names, dest=f.name, action="store_true", help=help_text)
             continue
         kind, choices = _scalar(hint)
+        group = _REGISTERED.get(cls, {}).get(f.name)
+        if group is not None:  # none registered: validate() says how to install them
+            choices = list(plugins.names(group)) or None
         parser.add_argument(
             *names, dest=f.name, type=kind, choices=choices, default=default,
             metavar=None if choices else f.name.upper(),

@@ -6,14 +6,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fom import plugins
 from fom.errors import ConfigError
-from fom.learners.base import LEARNERS
 
-__all__ = ["EVENT_FORMATS", "PLANNERS", "WORLDS", "RunConfig"]
+__all__ = ["EVENT_FORMATS", "PLUGIN_FIELDS", "RunConfig"]
 
-WORLDS: tuple[str, ...] = ("dummy", "enhanced")
-PLANNERS: tuple[str, ...] = ("fmc", "mc", "graph")
 EVENT_FORMATS: tuple[str, ...] = ("jsonl", "msgpack")
+PLUGIN_FIELDS: dict[str, str] = {
+    "world": plugins.ENGINES_GROUP,
+    "learner": plugins.LEARNERS_GROUP,
+    "planner": plugins.PLANNERS_GROUP,
+}
+"""RunConfig fields that name a plug-in, and the entry-point group they are looked up in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +30,13 @@ class RunConfig:
     """Encounters (TIPs) running at once in steady state; the world keeps that many enemies."""
     seed: int = 0
     """Seed of every random draw of the run (world, TIPs, planner)."""
-    world: Literal["dummy", "enhanced"] = "enhanced"
-    """Simulated world: ``dummy`` (shotgun/rocket, an enemy every other tick) or ``enhanced``."""
-    learner: Literal["fom", "static", "monolithic"] = "fom"
-    """How TIPs learn: per-pattern deltas (fom), never (static), one shared Q-network."""
-    planner: Literal["fmc", "mc", "graph"] = "fmc"
+    world: str = "enhanced"
+    """Simulated world: ``dummy`` (shotgun/rocket, an enemy every other tick), ``enhanced``, or
+    one registered by a plug-in."""
+    learner: str = "fom"
+    """How TIPs learn: per-pattern deltas (fom), never (static), one shared Q-network
+    (monolithic), a small network per pattern (mlp), or a plug-in's learner."""
+    planner: str = "fmc"
     """How TIPs choose their moves: the FMC walker pool, uniform random shooting at FMC's budget
     in the same pool (mc), or flank-biased Dijkstra (graph)."""
     walkers: int = 32
@@ -73,16 +79,8 @@ class RunConfig:
             raise ConfigError(f"--tips must be >= 1, got {self.tips}")
         if self.seed < 0:
             raise ConfigError(f"--seed must be >= 0, got {self.seed}")
-        if self.world not in WORLDS:
-            raise ConfigError(f"unknown world {self.world!r}; choose one of {', '.join(WORLDS)}")
-        if self.learner not in LEARNERS:
-            raise ConfigError(
-                f"unknown learner {self.learner!r}; choose one of {', '.join(LEARNERS)}"
-            )
-        if self.planner not in PLANNERS:
-            raise ConfigError(
-                f"unknown planner {self.planner!r}; choose one of {', '.join(PLANNERS)}"
-            )
+        for name, group in PLUGIN_FIELDS.items():
+            plugins.require(group, getattr(self, name))
         if self.walkers < 2:
             raise ConfigError(f"--walkers must be >= 2, got {self.walkers}")
         if self.horizon < 1:

@@ -1,26 +1,55 @@
-"""Learners a TIP can use: the FOM rule, the static baseline, the monolithic Q-network."""
+"""Learners a TIP can use: the FOM rule, the static baseline, the monolithic Q-network, the MLP.
+
+Each is registered by name in the ``fom.learners`` entry-point group, as a plug-in's would be
+(the contract is in fom/learners/base.py).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fom.learners.base import (
-    LEARNERS,
     AimDecision,
+    AimFlankLayout,
     EncounterObservation,
     Learner,
+    LearnerSpec,
+    check_layout,
+    learner_names,
+    learner_spec,
     make_learner,
+    new_store,
+    pattern_layout,
+    shared_state,
 )
 from fom.learners.fom import FomLearner
+from fom.learners.mlp import MlpLearner
 from fom.learners.monolithic import MonolithicLearner, MonolithicQ
 from fom.learners.static import StaticLearner
 
-__all__ = [
-    "LEARNERS",
+__all__ = [  # and LEARNERS, the registered names, computed on access (see __getattr__)
     "AimDecision",
+    "AimFlankLayout",
     "EncounterObservation",
     "FomLearner",
     "Learner",
+    "LearnerSpec",
+    "MlpLearner",
     "MonolithicLearner",
     "MonolithicQ",
     "StaticLearner",
+    "check_layout",
+    "learner_names",
+    "learner_spec",
     "make_learner",
+    "new_store",
+    "pattern_layout",
+    "shared_state",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``LEARNERS``: the registered learner names, read when asked for (kept for callers)."""
+    if name == "LEARNERS":
+        return learner_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,19 +1,45 @@
-"""The Learner protocol, its observation and decision types, and the learner factory."""
+"""The Learner protocol, its observation and decision types, and the learner registry.
+
+Learners are found by name in the ``fom.learners`` entry-point group (see ``fom.plugins``).
+An entry point there loads a *learner spec* (LearnerSpec), usually the learner class itself:
+
+- ``param_names``: the names of a pattern's parameters for this learner, in vector order; the
+  run's PatternStore is made with them (``new_store``) and every delta has their length;
+- ``initial_params()``: the values a new pattern starts with, as {name: value} (missing names
+  start at 0.0); it must return the same values every time (they are saved with the patterns);
+- ``spec(params, rng, shared)``: a Learner for one encounter starting from the pattern
+  ``params``, drawing randomness only from ``rng`` (the encounter's own stream);
+- optionally ``shared_state(rng)``: one object every learner of the run receives as
+  ``shared`` (the monolithic baseline's network); without it ``shared`` is None.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from fom import plugins
 from fom.engines.base import ShotOutcome, StepReport
-from fom.errors import ConfigError
-from fom.patterns import PatternParams
+from fom.errors import ConfigError, StateFileError
+from fom.patterns import PARAM_NAMES, PatternParams, PatternStore
 
-__all__ = ["LEARNERS", "AimDecision", "EncounterObservation", "Learner", "make_learner"]
-
-LEARNERS: tuple[str, ...] = ("fom", "static", "monolithic")
+__all__ = [  # and LEARNERS, the registered names, computed on access (see __getattr__)
+    "AimDecision",
+    "AimFlankLayout",
+    "EncounterObservation",
+    "Learner",
+    "LearnerSpec",
+    "check_layout",
+    "learner_names",
+    "learner_spec",
+    "make_learner",
+    "new_store",
+    "pattern_layout",
+    "shared_state",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,31 +83,127 @@ class Learner(Protocol):
         ...
 
 
+class LearnerSpec(Protocol):
+    """What a ``fom.learners`` entry point loads (see the module docstring)."""
+
+    param_names: tuple[str, ...]
+
+    def initial_params(self) -> Mapping[str, float]:
+        """The starting value of each parameter of a new pattern."""
+        ...
+
+    def __call__(
+        self, params: PatternParams, rng: np.random.Generator, shared: object | None
+    ) -> Learner:
+        """A learner for one encounter."""
+        ...
+
+
+class AimFlankLayout:
+    """The layout of the built-in rules: a pattern is (aim_offset, flank_bias), both from 0."""
+
+    param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
+
+    @classmethod
+    def initial_params(cls) -> dict[str, float]:
+        """Every parameter starts at 0.0 (no aim correction, no flanking)."""
+        return dict.fromkeys(cls.param_names, 0.0)
+
+
+def _spec_problem(obj: object) -> str | None:
+    """Why ``obj`` is not a learner spec (None if it is one)."""
+    names = getattr(obj, "param_names", None)
+    if not isinstance(names, tuple) or not names or not all(isinstance(n, str) for n in names):
+        return "is not a learner: it needs param_names, a non-empty tuple of str"
+    if len(set(names)) != len(names):
+        return f"is not a learner: its param_names repeat a name: {names}"
+    if not callable(getattr(obj, "initial_params", None)):
+        return "is not a learner: it has no initial_params()"
+    if not callable(obj):
+        return "is not a learner: it cannot be called to make one"
+    return None
+
+
+def learner_names() -> tuple[str, ...]:
+    """The learners registered in the ``fom.learners`` entry-point group, sorted."""
+    return plugins.names(plugins.LEARNERS_GROUP)
+
+
+def learner_spec(name: str) -> LearnerSpec:
+    """The spec registered as ``name``; ConfigError if unknown, broken or of the wrong kind."""
+    return plugins.load(plugins.LEARNERS_GROUP, name, _spec_problem)  # type: ignore[return-value]
+
+
+def pattern_layout(name: str) -> tuple[tuple[str, ...], dict[str, float]]:
+    """The parameter names of learner ``name``'s patterns and their starting values."""
+    spec = learner_spec(name)
+    names = tuple(spec.param_names)
+    try:
+        raw = dict(spec.initial_params())
+        initial = {str(k): float(v) for k, v in raw.items()}
+    except Exception as exc:  # a plug-in's initial_params may fail in any way
+        raise ConfigError(
+            f"learner {name!r}: initial_params() failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    unknown = sorted(set(initial) - set(names))
+    if unknown:
+        raise ConfigError(f"learner {name!r}: initial_params() names unknown parameters {unknown}")
+    if not all(np.isfinite(v) for v in initial.values()):
+        raise ConfigError(f"learner {name!r}: initial_params() gives non-finite values")
+    return names, {n: initial.get(n, 0.0) for n in names}
+
+
+def new_store(name: str, alpha: float) -> PatternStore:
+    """An empty PatternStore laid out for learner ``name``, merging at rate ``alpha``."""
+    names, initial = pattern_layout(name)
+    return PatternStore(alpha=alpha, names=names, initial=initial)
+
+
+def _describe(names: tuple[str, ...]) -> str:
+    """A short description of a parameter list for one-line messages."""
+    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    return f"{len(names)} parameter(s) ({shown})"
+
+
+def check_layout(name: str, names: tuple[str, ...], source: str) -> None:
+    """StateFileError unless patterns read from ``source`` have learner ``name``'s parameters."""
+    wanted = tuple(learner_spec(name).param_names)
+    if tuple(names) != wanted:
+        raise StateFileError(
+            f"pattern file {source} holds {_describe(tuple(names))}, but learner {name!r} "
+            f"needs {_describe(wanted)}: it was saved by a run with another learner"
+        )
+
+
+def shared_state(name: str, rng: np.random.Generator) -> object | None:
+    """The object every learner ``name`` of one run shares (None if the learner shares none)."""
+    make = getattr(learner_spec(name), "shared_state", None)
+    return make(rng) if make is not None else None
+
+
 def make_learner(
     kind: str,
     params: PatternParams,
     rng: np.random.Generator,
     shared: object | None = None,
 ) -> Learner:
-    """Build a learner of ``kind`` ("fom", "static", "monolithic") starting from ``params``.
+    """Build the learner registered as ``kind`` (e.g. "fom", "mlp") starting from ``params``.
 
-    ``shared`` is the run's one MonolithicQ for "monolithic" learners (a private one is made
-    when None); other kinds ignore it.
+    ``shared`` is the run's ``shared_state`` for learners that have one (the monolithic
+    baseline makes a private one when None); other learners ignore it. ConfigError if ``kind``
+    is unknown or ``params`` is not laid out the way the learner's patterns are.
     """
-    if kind == "fom":
-        from fom.learners.fom import FomLearner
+    spec = learner_spec(kind)
+    if tuple(params.names) != tuple(spec.param_names):
+        raise ConfigError(
+            f"learner {kind!r} needs patterns of {_describe(tuple(spec.param_names))}, "
+            f"got {_describe(tuple(params.names))}"
+        )
+    return spec(params, rng, shared)
 
-        return FomLearner(params, rng)
-    if kind == "static":
-        from fom.learners.static import StaticLearner
 
-        return StaticLearner(params, rng)
-    if kind == "monolithic":
-        from fom.learners.monolithic import MonolithicLearner, MonolithicQ
-
-        if shared is None:
-            shared = MonolithicQ(rng)
-        if not isinstance(shared, MonolithicQ):
-            raise ConfigError(f"shared must be a MonolithicQ, got {type(shared).__name__}")
-        return MonolithicLearner(params, rng, shared)
-    raise ConfigError(f"unknown learner {kind!r}; choose one of {', '.join(LEARNERS)}")
+def __getattr__(name: str) -> Any:
+    """``LEARNERS``: the registered learner names, read when asked for (kept for callers)."""
+    if name == "LEARNERS":
+        return learner_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,19 +17,21 @@ import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError
-from fom.learners.base import AimDecision, EncounterObservation
+from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
 from fom.patterns import PatternParams
 
 __all__ = ["FomLearner"]
 
 
-class FomLearner:
+class FomLearner(AimFlankLayout):
     """Per-encounter SGD on the pattern's aim_offset and flank_bias (other entries untouched)."""
 
     def __init__(
         self,
         params: PatternParams,
         rng: np.random.Generator | None = None,
+        shared: object | None = None,
+        *,
         lr: float = 0.25,
         flank_lr: float = 1.0,
         flank_decay: float = 0.02,

@@ -17,7 +17,7 @@ import numpy as np
 from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS
-from fom.learners.base import AimDecision, EncounterObservation
+from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
 from fom.patterns import PatternParams
 
 __all__ = ["MonolithicLearner", "MonolithicQ"]
@@ -111,12 +111,28 @@ class MonolithicQ:
         return float(self.offsets[int(np.argmax(q))])
 
 
-class MonolithicLearner:
-    """A TIP's handle on the shared MonolithicQ: acts through it, trains it after each shot."""
+class MonolithicLearner(AimFlankLayout):
+    """A TIP's handle on the shared MonolithicQ: acts through it, trains it after each shot.
+
+    The run makes the one network with ``shared_state``; without it (``shared`` None) the
+    learner gets a private network, which is only useful in tests.
+    """
+
+    @classmethod
+    def shared_state(cls, rng: np.random.Generator) -> MonolithicQ:
+        """The run's one network, shared by all its monolithic learners."""
+        return MonolithicQ(rng)
 
     def __init__(
-        self, params: PatternParams, rng: np.random.Generator, shared: MonolithicQ
+        self,
+        params: PatternParams,
+        rng: np.random.Generator,
+        shared: object | None = None,
     ) -> None:
+        if shared is None:
+            shared = MonolithicQ(rng)
+        if not isinstance(shared, MonolithicQ):
+            raise ConfigError(f"shared must be a MonolithicQ, got {type(shared).__name__}")
         self.params = params
         self.net = shared
         self.rng = rng

@@ -5,16 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport
-from fom.learners.base import AimDecision, EncounterObservation
+from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
 from fom.patterns import PatternParams
 
 __all__ = ["StaticLearner"]
 
 
-class StaticLearner:
+class StaticLearner(AimFlankLayout):
     """Never learns: act() returns the starting parameters, delta() is all zeros."""
 
-    def __init__(self, params: PatternParams, rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        params: PatternParams,
+        rng: np.random.Generator | None = None,
+        shared: object | None = None,
+    ) -> None:
         self.params = params
         self.compute_flops = 0
         self._decision = AimDecision(

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
+from fom import plugins
 from fom.cli import build_parser, parse
-from fom.config import EVENT_FORMATS, PLANNERS, WORLDS, RunConfig
+from fom.config import EVENT_FORMATS, PLUGIN_FIELDS, RunConfig
 from fom.errors import ConfigError, FomError
-from fom.learners.base import LEARNERS
 
 
 def test_defaults_are_valid_and_match_the_design() -> None:
@@ -21,11 +21,23 @@ def test_defaults_are_valid_and_match_the_design() -> None:
     assert c.save is None and c.load is None and not c.live and not c.quiet and c.uvloop
 
 
-def test_choices_are_the_documented_ones() -> None:
-    assert set(WORLDS) == {"dummy", "enhanced"}
-    assert set(PLANNERS) == {"fmc", "mc", "graph"}
+def test_the_built_in_choices_are_registered_entry_points() -> None:
+    assert {"dummy", "enhanced"} <= set(plugins.names(plugins.ENGINES_GROUP))
+    assert {"fmc", "mc", "graph"} <= set(plugins.names(plugins.PLANNERS_GROUP))
+    assert {"fom", "static", "monolithic", "mlp"} <= set(plugins.names(plugins.LEARNERS_GROUP))
     assert set(EVENT_FORMATS) == {"jsonl", "msgpack"}
-    assert {"fom", "static", "monolithic"} <= set(LEARNERS)
+    assert set(PLUGIN_FIELDS) == {"world", "learner", "planner"}
+
+
+@pytest.mark.parametrize("field", ["world", "learner", "planner"])
+def test_a_plugin_name_is_validated_against_its_group(field: str) -> None:
+    group = PLUGIN_FIELDS[field]
+    for name in plugins.names(group):
+        RunConfig(**{field: name}).validate()
+    with pytest.raises(ConfigError) as info:
+        RunConfig(**{field: "nope"}).validate()
+    message = str(info.value)
+    assert message == f"unknown {field} 'nope'; choose one of {', '.join(plugins.names(group))}"
 
 
 @pytest.mark.parametrize(
@@ -60,6 +72,7 @@ def test_bad_values_raise_one_clear_line(fields: dict, needle: str) -> None:
     "fields",
     [{"ticks": 0}, {"tips": 1}, {"walkers": 2}, {"horizon": 1}, {"alpha": 10.0},
      {"alpha": 1e-9}, {"tick_ms": 0.0}, {"world": "dummy"}, {"learner": "monolithic"},
+     {"learner": "mlp"},
      {"planner": "graph"}, {"events_format": "msgpack"}],
 )
 def test_boundary_values_are_accepted(fields: dict) -> None:
@@ -114,3 +127,19 @@ def test_help_describes_the_flags() -> None:
     for flag in ("--ticks", "--tips", "--learner", "--planner", "--events", "--save", "--load"):
         assert flag in text
     assert "request_timeout" not in text and "--extra" not in text
+
+
+def test_help_lists_the_registered_choices() -> None:
+    text = " ".join(build_parser(RunConfig, "fom-run").format_help().split())
+    for field, group in PLUGIN_FIELDS.items():
+        assert f"--{field} {{{','.join(plugins.names(group))}}}" in text
+
+
+def test_a_name_nobody_registered_is_a_one_line_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        parse(RunConfig, "fom-run", ["--learner", "bogus"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--learner" in err and "'bogus'" in err and "mlp" in err

@@ -1,4 +1,4 @@
-"""Learners (fom, static, monolithic) and the pure-model learning experiment."""
+"""Learners (fom, static, monolithic, mlp), their registry, and the pure-model learning check."""
 
 from __future__ import annotations
 
@@ -6,19 +6,25 @@ import numpy as np
 import pytest
 
 from fom.engines import EnhancedDummyGame, ShotOutcome, StepReport
-from fom.errors import ConfigError
+from fom.errors import ConfigError, StateFileError
 from fom.hitmodel import WEAPONS, hit_probability
 from fom.learners import (
-    LEARNERS,
     EncounterObservation,
     FomLearner,
     Learner,
+    MlpLearner,
     MonolithicLearner,
     MonolithicQ,
     StaticLearner,
+    check_layout,
+    learner_names,
     make_learner,
+    new_store,
+    pattern_layout,
+    shared_state,
 )
-from fom.patterns import PatternStore
+from fom.learners.mlp import FEATURES, HIDDEN, OUTPUTS
+from fom.patterns import PARAM_NAMES, PatternParams, PatternStore
 from fom.simulate import run_encounters
 
 SIG = "combat/shotgun"
@@ -38,17 +44,41 @@ def _params(aim: float = 0.0, flank: float = 0.0):
     return store.get(SIG)
 
 
-def test_make_learner_builds_every_kind() -> None:
+def test_make_learner_builds_every_registered_kind_on_its_own_layout() -> None:
     rng = np.random.default_rng(0)
-    kinds = {kind: make_learner(kind, _params(), rng) for kind in LEARNERS}
+    assert {"fom", "static", "monolithic", "mlp"} <= set(learner_names())
+    kinds = {k: make_learner(k, new_store(k, 1.0).get(SIG), rng) for k in learner_names()}
     assert type(kinds["fom"]) is FomLearner
     assert type(kinds["static"]) is StaticLearner
     assert type(kinds["monolithic"]) is MonolithicLearner
+    assert type(kinds["mlp"]) is MlpLearner
     assert all(isinstance(learner, Learner) for learner in kinds.values())
-    with pytest.raises(ConfigError, match="unknown learner"):
+    with pytest.raises(ConfigError, match=r"unknown learner 'dqn'; choose one of .*mlp"):
         make_learner("dqn", _params(), rng)
     with pytest.raises(ConfigError):
         make_learner("monolithic", _params(), rng, shared=object())
+    with pytest.raises(ConfigError, match="learner 'fom' needs patterns of 2 param") as info:
+        make_learner("fom", new_store("mlp", 1.0).get(SIG), rng)  # another learner's pattern
+    assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="learner 'mlp' needs patterns of 30 param"):
+        make_learner("mlp", _params(), rng)
+
+
+def test_pattern_layouts_and_shared_state_come_from_the_learner() -> None:
+    for kind in ("fom", "static", "monolithic"):
+        assert pattern_layout(kind) == (PARAM_NAMES, {"aim_offset": 0.0, "flank_bias": 0.0})
+    names, initial = pattern_layout("mlp")
+    assert names == MlpLearner.param_names
+    assert len(names) == (len(FEATURES) + len(OUTPUTS)) * HIDDEN + len(OUTPUTS)
+    assert initial == MlpLearner.initial_params() == pattern_layout("mlp")[1]  # fixed, no draw
+    store = new_store("mlp", 0.25)
+    assert store.names == names and store.alpha == 0.25 and store.initial == initial
+    assert isinstance(shared_state("monolithic", np.random.default_rng(0)), MonolithicQ)
+    assert shared_state("fom", np.random.default_rng(0)) is None
+    check_layout("mlp", names, "x.msgpack")
+    needle = r"x\.msgpack holds 2 parameter.*learner 'mlp' needs 30"
+    with pytest.raises(StateFileError, match=needle):
+        check_layout("mlp", PARAM_NAMES, "x.msgpack")
 
 
 def test_static_never_learns() -> None:
@@ -180,3 +210,89 @@ def test_fom_learner_beats_static_over_the_first_120_encounters() -> None:
     for sig, offsets in learned.items():  # aim_offset converged to the hidden drift
         drift = WEAPONS[sig.split("/")[1]].drift
         assert np.mean(offsets) == pytest.approx(drift, abs=0.08)
+
+
+def _mlp(**options: float) -> MlpLearner:
+    return MlpLearner(new_store("mlp", 1.0).get(SIG), **options)
+
+
+def test_mlp_starts_at_zero_outputs_and_its_weights_are_the_pattern() -> None:
+    learner = _mlp()
+    far = EncounterObservation(7, "shotgun", 0, 4, 40.0, 30.0, 80.0, 0.9)
+    for obs in (OBS, far):
+        d = learner.act(obs)
+        assert (d.aim_offset, d.flank_bias) == (0.0, 0.0)  # W2 = b2 = 0 at the start
+    assert np.array_equal(learner.delta(), np.zeros(len(MlpLearner.param_names)))
+    w1 = np.array(list(MlpLearner.initial_params().values())[: HIDDEN * len(FEATURES)])
+    w1 = w1.reshape(HIDDEN, len(FEATURES))
+    assert np.allclose(w1 @ w1.T, np.eye(HIDDEN))  # distinct, orthonormal hidden units
+
+
+def test_mlp_aim_step_moves_the_output_by_the_fom_rule() -> None:
+    """One normalised step moves the aim output at that observation by lr * error (1st order)."""
+    learner = _mlp(lr=0.25)
+    learner.act(OBS)
+    learner.update(_shot(0.04), None)
+    assert learner.act(OBS).aim_offset == pytest.approx(0.25 * 0.04, rel=0.02)
+    assert learner.shots == 1
+    before = learner.delta().copy()
+    learner.update(_shot(0.0, fired=False), None)  # no shot, no aim update
+    assert np.array_equal(learner.delta(), before)
+    assert learner.compute_flops > 0
+
+
+def test_mlp_learns_the_drift_and_its_delta_merges_to_the_working_network() -> None:
+    rng = np.random.default_rng(3)
+    drift, noise = 0.35, 0.1
+    store = new_store("mlp", 1.0)
+    learner = MlpLearner(store.get(SIG))
+    for _ in range(15):
+        aim = learner.act(OBS).aim_offset
+        learner.update(_shot(drift + noise * rng.normal() - aim), None)
+    assert learner.act(OBS).aim_offset == pytest.approx(drift, abs=0.1)
+    merged = MlpLearner(store.merge(SIG, learner.delta()))
+    assert merged.act(OBS) == pytest.approx(learner.act(OBS))
+
+
+def test_mlp_flank_bias_rises_with_exposed_damage_and_decays() -> None:
+    learner = _mlp()
+    learner.act(OBS)
+    learner.update(None, _report(damage=20.0, exposure=0.9))
+    hurt = learner.act(OBS).flank_bias
+    assert hurt == pytest.approx(0.2 * 0.9, rel=0.05)
+    covered = _mlp()
+    covered.act(OBS)
+    covered.update(None, _report(damage=20.0, exposure=0.1))
+    assert 0 < covered.act(OBS).flank_bias < hurt
+    for _ in range(10):
+        learner.act(OBS)
+        learner.update(None, _report(damage=0.0))
+    assert 0 < learner.act(OBS).flank_bias < hurt
+    assert learner.act(OBS).aim_offset == pytest.approx(0.0, abs=0.02)  # little cross-talk
+
+
+def test_mlp_beats_static_over_the_first_120_encounters() -> None:
+    """The same pure-model check as the fom learner's, for the network per pattern."""
+    mlp, static = [], []
+    for seed in range(5):
+        m = _mlp_run(seed)
+        s = run_encounters(EnhancedDummyGame(seed, 1), "static", 120, seed)
+        mlp.append(m.accuracy)
+        static.append(s.accuracy)
+        assert m.deaths <= s.deaths and m.damage_taken < s.damage_taken
+        for sig, p in m.patterns.items():  # the learned network aims near the hidden drift
+            weapon = sig.split("/")[1]
+            values = np.array([p.params[n] for n in MlpLearner.param_names])
+            net = MlpLearner(PatternParams(sig, MlpLearner.param_names, values, 0, 0))
+            obs = EncounterObservation(0, weapon, 0, 1, 10.0, 100.0, 100.0, 0.5)
+            assert net.act(obs).aim_offset == pytest.approx(WEAPONS[weapon].drift, abs=0.1)
+        if seed == 0:  # deterministic for a seed
+            assert np.array_equal(_mlp_run(seed).encounter_hits, m.encounter_hits)
+    diff = np.array(mlp) - np.array(static)
+    assert diff.mean() > 3 * diff.std(ddof=1) / np.sqrt(len(diff)) and diff.mean() > 0.15
+
+
+def _mlp_run(seed: int):
+    """120 encounters of the mlp learner, one at a time, on the enhanced world."""
+    store = new_store("mlp", 1.0)
+    return run_encounters(EnhancedDummyGame(seed, 1), "mlp", 120, seed, store=store)
