@@ -18,11 +18,11 @@ needs as inputs: the engine feeds its counter-based encounter streams, the plann
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from fom.hitmodel import AIM_WIDTH, WEAPONS, Weapon, enemy_hit_probability, hit_probability
 from fom.streams import box_muller
@@ -75,57 +75,54 @@ class WeaponTable:
         return tuple(w.name for w in self.specs)
 
 
-def legal_moves(adjacency: np.ndarray, origin: ArrayLike, target: ArrayLike) -> np.ndarray:
+def legal_moves(adjacency: np.ndarray, origin: Any, target: Any) -> Any:
     """Whether each target is the node held at the start of the tick or one of its neighbours."""
-    o = np.asarray(origin, dtype=np.intp)
-    t = np.asarray(target, dtype=np.intp)
-    return (t == o) | adjacency[o, t]
+    return (target == origin) | adjacency[origin, target]
 
 
-def bump(node: ArrayLike, target: ArrayLike, enemy_node: ArrayLike) -> np.ndarray:
-    """Where a (legal) step to ``target`` ends: the enemy's node is occupied, so it stays put."""
-    t = np.asarray(target)
-    return np.where(t == np.asarray(enemy_node), np.asarray(node), t)
+def bump(node: Any, target: Any, enemy_node: Any) -> Any:
+    """Where a (legal) step to ``target`` ends: the enemy's node is occupied, so it stays put.
+
+    Int arrays or ints (arithmetic rather than np.where: an engine's single move stays cheap).
+    """
+    return target + (node - target) * (target == enemy_node)
+
+
+def alive(health: Any) -> Any:
+    """Whether a fighter is alive: an enemy can be shot and fires back only while it is."""
+    return health > 0
 
 
 def shoot(
-    u: np.ndarray,
-    fire: ArrayLike,
-    aim_offset: ArrayLike,
-    drift: ArrayLike,
-    noise: ArrayLike,
-    distance: ArrayLike,
-    weapon_range: ArrayLike,
-    damage: ArrayLike,
-    enemy_health: ArrayLike,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Resolve shots; ``u`` is ``(SHOT_DRAWS, n)`` uniforms. Return (hit, error, dealt, health).
+    u: Sequence[Any],
+    fire: Any,
+    aim_offset: Any,
+    drift: Any,
+    noise: Any,
+    distance: Any,
+    weapon_range: Any,
+    damage: Any,
+    enemy_health: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """Resolve shots; ``u`` holds SHOT_DRAWS uniforms per row. Return (hit, error, dealt, health).
 
     Rows that do not fire, or whose enemy is already down, neither hit nor deal damage (their
-    draws are ignored); ``health`` is the enemy's health after the shot, floored at 0.
+    draws are ignored); ``health`` is the enemy's health after the shot, floored at 0. Arrays
+    (one entry per row) or, for an engine's single shot, scalars.
     """
-    error = np.asarray(drift) + np.asarray(noise) * box_muller(u[0], u[1]) - np.asarray(aim_offset)
-    fired = np.asarray(fire) & alive(enemy_health)
-    hit = fired & (u[2] < hit_probability(error, distance, weapon_range, AIM_WIDTH))
-    dealt = np.where(hit, damage, 0.0)
-    return hit, error, dealt, np.maximum(np.asarray(enemy_health) - dealt, 0.0)
-
-
-def alive(health: ArrayLike) -> np.ndarray:
-    """Whether a fighter is alive: an enemy can be shot and fires back only while it is."""
-    return np.asarray(health) > 0
+    error = drift + noise * box_muller(u[0], u[1]) - aim_offset
+    p = hit_probability(error, distance, weapon_range, AIM_WIDTH)
+    hit = fire & alive(enemy_health) & (u[2] < p)
+    dealt = hit * damage
+    return hit, error, dealt, np.maximum(enemy_health - dealt, 0.0)
 
 
 def return_fire(
-    u: ArrayLike,
-    enemy_health: ArrayLike,
-    exposure: ArrayLike,
-    enemy_accuracy: ArrayLike,
-    enemy_damage: ArrayLike,
+    u: Any, enemy_health: Any, exposure: Any, enemy_accuracy: Any, enemy_damage: Any
 ) -> np.ndarray:
     """Damage each projection takes from its enemy's return fire; ``u`` is one uniform per row.
 
     ``exposure`` is that of the projection's post-move node; a dead enemy does not fire.
     """
     p = enemy_hit_probability(exposure, enemy_accuracy)
-    return np.where(alive(enemy_health) & (np.asarray(u) < p), enemy_damage, 0.0)
+    return np.where(alive(enemy_health) & (u < p), enemy_damage, 0.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -191,6 +192,10 @@ class RowStreams:
         return box_muller(u[:per_row], u[per_row:]).reshape(shape)
 
 
-def box_muller(u_radius: np.ndarray, u_angle: np.ndarray) -> np.ndarray:
-    """Standard normals from two uniforms in [0, 1): ``sqrt(-2 ln(1 - u1)) * cos(2 pi u2)``."""
-    return np.sqrt(-2.0 * np.log(1.0 - u_radius)) * np.cos(_TWO_PI * u_angle)
+def box_muller(u_radius: Any, u_angle: Any) -> Any:
+    """Standard normals from two uniforms in [0, 1): ``sqrt(-2 ln(1 - u1)) * cos(2 pi u2)``.
+
+    Floats in, a float out (by ``math``: an engine's single shot), or arrays (by numpy).
+    """
+    xp: Any = math if isinstance(u_radius, float) else np
+    return xp.sqrt(-2.0 * xp.log(1.0 - u_radius)) * xp.cos(_TWO_PI * u_angle)

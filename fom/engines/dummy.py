@@ -31,7 +31,7 @@ from fom.errors import ConfigError, EngineError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
 from fom.level import CanonicalLevel, default_level
 from fom.state import Opponent, SelfState
-from fom.streams import stream_key, stream_keys, stream_uniforms
+from fom.streams import _uniform, stream_key, stream_keys, stream_uniforms
 
 __all__ = [
     "DummyGame",
@@ -45,7 +45,6 @@ __all__ = [
 AMMO = 50  # shots a projection carries into an encounter
 _REASON_CODES = ("", *END_REASONS)  # 0 none, 1 killed, 2 died, 3 timeout, 4 closed
 _SPAWN_DRAWS = 2  # draws 0 and 1 of an encounter's stream place it; the rules draw from 2 on
-_SHOT_OFFSETS = np.arange(rules.SHOT_DRAWS, dtype=np.uint64)
 
 
 class _Table:
@@ -444,9 +443,9 @@ class SimulatedGame:
         if t.shot[slot] or t.ammo[slot] <= 0 or not rules.alive(t.enemy_health[slot]):
             return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
         k = int(t.weapon[slot])
-        ctr = t.ctr[slot]
-        u = stream_uniforms(t.key[slot], _SHOT_OFFSETS + ctr)
-        t.ctr[slot] = ctr + np.uint64(rules.SHOT_DRAWS)
+        key, ctr = int(t.key[slot]), int(t.ctr[slot])
+        u = [_uniform(key, ctr + i) for i in range(rules.SHOT_DRAWS)]
+        t.ctr[slot] = ctr + rules.SHOT_DRAWS
         wt = self._weapons
         hit, error, dealt, health = rules.shoot(
             u, True, t.aim[slot], wt.drift[k], wt.noise[k], distance, wt.range[k], wt.damage[k],

@@ -90,21 +90,25 @@ def test_move_rules() -> None:
     node = 0
     nbr = int(level.neighbors[node, 0])
     far = int(np.flatnonzero(~level.adjacency[node])[-1])
-    assert rules.legal_moves(level.adjacency, [node, node, node], [node, nbr, far]).tolist() == [
-        True,
-        True,
-        far == node,
+    assert far != node
+    legal = rules.legal_moves(level.adjacency, np.full(3, node), np.array([node, nbr, far]))
+    assert legal.tolist() == [True, True, False]
+    assert rules.bump(np.array([0, 0]), np.array([nbr, nbr]), np.array([nbr, 5])).tolist() == [
+        0,
+        nbr,
     ]
-    assert rules.bump([0, 0], [nbr, nbr], [nbr, 5]).tolist() == [0, nbr]
+    assert rules.bump(0, nbr, nbr) == 0 and rules.bump(0, nbr, 5) == nbr  # an engine's one move
 
 
 def test_shot_and_return_fire_rules() -> None:
     u = np.array([[0.3, 0.3, 0.3], [0.0, 0.0, 0.0], [0.99, 0.0, 0.0]])  # z > 0; hit draws
     hit, error, dealt, health = rules.shoot(
-        u, [True, True, False], 0.1, 0.2, 0.0, 5.0, 40.0, 30.0, [100.0, 20.0, 100.0]
+        u, np.array([True, True, False]), 0.1, 0.2, 0.0, 5.0, 40.0, 30.0, np.array([100.0, 20, 100])
     )
     assert np.allclose(error, 0.1)  # drift + noise * z - aim_offset, noise 0
     assert hit.tolist() == [False, True, False]  # a high draw misses; holding fire never hits
     assert dealt.tolist() == [0.0, 30.0, 0.0] and health.tolist() == [100.0, 0.0, 100.0]
-    taken = rules.return_fire([0.0, 0.0, 0.99], [0.0, 5.0, 5.0], 1.0, 0.5, 20.0)
+    one = rules.shoot([0.3, 0.0, 0.0], True, 0.1, 0.2, 0.0, 5.0, 40.0, 30.0, 20.0)  # scalars
+    assert [float(x) for x in one] == [1.0, float(error[1]), 30.0, 0.0]
+    taken = rules.return_fire(np.array([0.0, 0.0, 0.99]), np.array([0.0, 5, 5]), 1.0, 0.5, 20.0)
     assert taken.tolist() == [0.0, 20.0, 0.0]  # a dead enemy does not fire back
