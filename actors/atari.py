@@ -9,10 +9,10 @@ import numpy as np
 
 from actors.actor import Actor
 from actors.channels import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
-from actors.walker_pool import PLAN_STREAM
 from bus import Envelope
 from fom.engines.atari import AtariSimulator
 from fom.fmc import plan_batch
+from fom.streams import PLAN_STREAM
 
 __all__ = ["AtariGame", "AtariWalkerPool"]
 
