@@ -145,9 +145,9 @@ def _rows_rng(gen: Any, rows: np.ndarray | None) -> Any:
 
 
 def _check_rows(gen: Any, n: int) -> None:
-    """A RowStreams must hold exactly one stream per walker row."""
+    """A RowStreams must hold exactly one stream per walker row (budget-shrunk swarms too)."""
     if isinstance(gen, RowStreams) and len(gen) != n:
-        raise ValueError(f"rng has {len(gen)} row streams for {n} walker rows")
+        raise ValueError(f"rng has {len(gen)} row streams for {n} walker rows (groups x walkers)")
 
 
 def relativize(x: ArrayLike, mask: np.ndarray | None = None) -> np.ndarray:
@@ -506,30 +506,14 @@ class FractalMonteCarlo:
 
     def decide(self) -> Decision:
         """Plan from the simulator's current root and return the decision."""
-        if not self.balance:
-            return plan_batch(
-                self.sim,
-                1,
-                self.walkers,
-                self.horizon,
-                self.max_samples,
-                self.reward_scale,
-                self.distance_scale,
-                self.rng,
-            )[0]
-        walkers = min(self._walkers, self._samples)
-        steps = max(1, self._samples // walkers)
-        decision = plan_batch(
-            self.sim,
-            1,
-            walkers,
-            steps,
-            self._samples,
-            self.reward_scale,
-            self.distance_scale,
-            self.rng,
-        )[0]
-        self._rebalance(decision.depth / self.horizon)
+        walkers, steps, budget = self.walkers, self.horizon, self.max_samples
+        if self.balance:
+            walkers = min(self._walkers, self._samples)
+            steps, budget = max(1, self._samples // walkers), self._samples
+        scales = (self.reward_scale, self.distance_scale)
+        decision = plan_batch(self.sim, 1, walkers, steps, budget, *scales, rng=self.rng)[0]
+        if self.balance:
+            self._rebalance(decision.depth / self.horizon)
         return decision
 
     def _rebalance(self, ratio: float) -> None:

@@ -1,11 +1,11 @@
 """The shot model: weapon classes with a hidden recoil drift, and vectorised hit probabilities.
 
-One implementation, used by the engines and by the FMC simulator alike. A shot's signed aim
-error is ``drift + noise - aim_offset`` (aim units); the chance to hit is a gaussian of that
-error (width ``AIM_WIDTH``) times a range factor ``1 / (1 + (distance / range)^4)`` that is
-about 1 well inside the weapon's range and falls steeply beyond it. Enemies fire back with a
-chance that grows linearly with the exposure (1 - cover) of the node the bot stands on; full
-cover still leaks ``COVER_LEAK`` of it.
+The probabilities :mod:`fom.rules` builds a tick's rules on (the engines and the FMC simulator
+both play those rules). A shot's signed aim error is ``drift + noise - aim_offset`` (aim units);
+the chance to hit is a gaussian of that error (width ``AIM_WIDTH``) times a range factor
+``1 / (1 + (distance / range)^4)`` that is about 1 well inside the weapon's range and falls
+steeply beyond it. Enemies fire back with a chance that grows linearly with the exposure
+(1 - cover) of the node the bot stands on; full cover still leaks ``COVER_LEAK`` of it.
 """
 
 from __future__ import annotations

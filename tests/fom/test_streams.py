@@ -131,3 +131,13 @@ def test_a_plan_does_not_depend_on_its_batch(
     shuffler.shuffle(order)
     subset = order[: max(1, len(order) - 1)]
     assert plan(subset) == [together[i] for i in subset]
+
+
+def test_planners_need_one_stream_per_walker_row() -> None:
+    sim = EncounterSimulator(LEVEL, [EncounterRoot("rocket", 0, 100, 3, 100, 0)], 8)
+    keys = plan_keys(0, [0], [0])
+    for planner in (plan_batch, plan_batch_mc):
+        with pytest.raises(ValueError, match="row streams"):
+            planner(sim, 1, 8, 4, rng=RowStreams.for_groups(keys, 4))
+        with pytest.raises(ValueError, match="row streams"):  # the budget shrinks the swarm to 4
+            planner(sim, 1, 8, 4, max_samples=4, rng=RowStreams.for_groups(keys, 8))
