@@ -3,10 +3,10 @@
 It subscribes with a drop-oldest mailbox, so a slow draw sheds telemetry instead of holding
 the simulation back (the bus counts what was dropped). It shares the simulation's event loop,
 so folding must be cheap: each wake-up takes every envelope already waiting and folds the
-decoded records straight into the state's typed updates (no event dict, no per-field checks:
-the codec has checked the types); only rare records (`run.started`, `run.finished`, anything
-unknown) go through the event-dict path. Drawing happens at most every ``refresh_s`` (live)
-and once at the end (PNG).
+records the bus decoded straight into the state (the same records, and the same fold, as a
+replay of the recording; no event dict). Only the runtime's and the bus's own messages
+(`actor.failed`, `bus.dead_letter`), rare, are turned into their stream records first.
+Drawing happens at most every ``refresh_s`` (live) and once at the end (PNG).
 """
 
 from __future__ import annotations
@@ -15,22 +15,14 @@ import time
 from typing import Any
 
 from actors.actor import Actor
-from actors.channels.events import (
-    PatternMerged,
-    PatternRejected,
-    PlanDone,
-    TickEvent,
-    TipFinished,
-    TipShot,
-    TipStarted,
-)
-from actors.event_log import event_fields
-from actors.messages import ActorFailed
 from bus import DEAD_LETTER_TOPIC, Envelope, Overflow
-from bus.messages import DeadLetter
 from fom.dashboard import DashboardState, LiveWindow, save_png
+from fom.events import EVENT_TYPES, decode_event, to_plain
 
 __all__ = ["DashboardActor"]
+
+_RECORDS = frozenset(EVENT_TYPES.values())
+"""The classes the bus delivers as stream records already."""
 
 
 class DashboardActor(Actor):
@@ -58,9 +50,12 @@ class DashboardActor(Actor):
     async def receive(self, envelope: Envelope) -> None:
         """Fold this envelope and every one already waiting, then maybe refresh the window."""
         waiting = self.take_waiting() if self.name else []
-        self._fold(envelope.message)
+        fold = self.state.fold
+        msg = envelope.message
+        fold(msg if type(msg) in _RECORDS else self._record(msg))
         for other in waiting:
-            self._fold(other.message)
+            msg = other.message
+            fold(msg if type(msg) in _RECORDS else self._record(msg))
         now = time.perf_counter()
         self.state.received(1 + len(waiting), now - self._t0)
         if self.window is not None and now - self._last_draw >= self.refresh_s:
@@ -68,53 +63,15 @@ class DashboardActor(Actor):
             if not self.window.refresh(self.state):
                 self.window = None  # closed by hand: the run goes on headless
 
-    def _fold(self, msg: Any) -> None:
-        """Fold one decoded record's fields (not its envelope) into the state, by record type."""
-        state = self.state
-        match msg:  # the most frequent first
-            case TipShot():
-                state.at_tick(msg.tick)
-                state.fold_tip_shot(
-                    msg.tip, msg.encounter, msg.signature, msg.hit, msg.damage_taken,
-                    msg.self_node, msg.enemy_node, msg.path,
-                )
-            case TipStarted():
-                state.at_tick(msg.tick)
-                state.fold_tip_started(
-                    msg.tip, msg.encounter, msg.signature, msg.weapon, msg.self_node,
-                    msg.enemy_node, msg.floor,
-                )
-            case TipFinished():
-                state.at_tick(msg.tick)
-                state.fold_tip_finished(msg.tip, msg.encounter, msg.signature)
-            case PatternMerged():
-                state.at_tick(msg.tick)
-                state.fold_pattern(msg.signature, msg.params, msg.version)
-            case TickEvent():
-                state.at_tick(msg.tick)
-                state.fold_world_tick(
-                    msg.self_node, msg.self_health, msg.opponents, msg.active_tips
-                )
-            case PlanDone():
-                state.at_tick(msg.tick)
-                state.fold_plan_done(msg.requests, msg.elapsed_ms)
-            case PatternRejected():
-                state.at_tick(msg.tick)
-                state.fold_pattern_rejected()
-            case ActorFailed():
-                state.fold_actor_failed()
-            case DeadLetter():
-                state.fold_dead_letter()
-            case _:  # run.started, run.finished, anything else: the event-dict path
-                cls = type(msg)
-                tag = self._tags.get(cls)
-                if tag is None:
-                    tag = self._tags[cls] = self.bus.registry.tag_of(cls)
-                tick = getattr(msg, "tick", None)
-                if isinstance(tick, int):
-                    state.at_tick(tick)
-                fields = event_fields(msg)
-                state.fold_fields(tag, fields if isinstance(fields, dict) else {})
+    def _record(self, msg: Any) -> Any:
+        """The stream record of a message that is not one (decoded as a replay would)."""
+        cls = type(msg)
+        tag = self._tags.get(cls)
+        if tag is None:
+            tag = self._tags[cls] = self.bus.registry.tag_of(cls)
+        fields = to_plain(msg)
+        record, _ = decode_event({**(fields if isinstance(fields, dict) else {}), "type": tag})
+        return record
 
     async def on_stop(self) -> None:
         if self.png:

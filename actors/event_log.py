@@ -6,58 +6,19 @@ Each event gets ``seq`` (from 0, no gaps), ``tick`` (its own, else the latest wo
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from actors.actor import Actor
 from bus import DEAD_LETTER_TOPIC, Envelope
 from fom.events import EventWriter
+from fom.events import event_dict as event_record
+from fom.events import to_plain as event_fields
 
 __all__ = ["EventLog", "event_fields", "event_record"]
-
-
-_PLAIN = frozenset({int, float, str, bool, type(None)})
-_field_names: dict[type, tuple[str, ...]] = {}
-
-
-def _names(cls: type) -> tuple[str, ...]:
-    names = _field_names.get(cls)
-    if names is None:
-        names = _field_names[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
-
-
-def event_fields(value: Any) -> Any:
-    """A record's fields as plain JSON/msgpack values (arrays to lists, records to maps)."""
-    t = type(value)
-    if t in _PLAIN:
-        return value
-    if t is tuple or t is list:
-        return [event_fields(v) for v in value]
-    if t is dict:
-        return {k: event_fields(v) for k, v in value.items()}
-    if t is np.ndarray:
-        return value.tolist()
-    if t is bytes:
-        return value.hex()
-    if hasattr(t, "__dataclass_fields__"):
-        return {name: event_fields(getattr(value, name)) for name in _names(t)}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def event_record(message: Any, tag: str, seq: int, tick: int, time_s: float) -> dict[str, Any]:
-    """The event-stream form of a telemetry record: header fields first, then its own fields."""
-    event: dict[str, Any] = {"seq": seq, "tick": tick, "time": time_s, "type": tag}
-    for name in _names(type(message)):
-        if name != "tick":
-            event[name] = event_fields(getattr(message, name))
-    return event
+"""``event_fields`` and ``event_record`` are ``fom.events.to_plain`` and ``fom.events.event_dict``
+(the stream form of a record is defined with the records, next to its decoding)."""
 
 
 class EventLog(Actor):

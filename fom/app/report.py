@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the summary record lives with the messages; only its shape is used here
-    from actors.channels import RunSummary
+if TYPE_CHECKING:  # only the summary record's shape is used here
+    from fom.events import RunSummary
 
 __all__ = ["format_summary"]
 
@@ -18,23 +18,31 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
         lines.append("run interrupted: summary of what was played")
     patterns = s.patterns
     names = sorted({n for p in patterns.values() for n in p.params})
-    head = f"{'pattern':18} {'encounters':>10} {'shots':>7} {'hits':>7} {'accuracy':>8}"
+    head = (
+        f"{'pattern':18} {'encounters':>10} {'kills':>6} {'shots':>7} {'hits':>7} "
+        f"{'accuracy':>8} {'dmg dealt':>10}"
+    )
     head += "".join(f" {n:>11}" for n in names)
     lines.append(head)
     lines.append("-" * len(head))
     for sig, p in patterns.items():
-        row = f"{sig:18} {p.encounters:10d} {p.shots:7d} {p.hits:7d} {p.accuracy:8.1%}"
+        row = (
+            f"{sig:18} {p.encounters:10d} {p.kills:6d} {p.shots:7d} {p.hits:7d} "
+            f"{p.accuracy:8.1%} {p.damage_dealt:10.0f}"
+        )
         row += "".join(f" {p.params.get(n, float('nan')):11.4f}" for n in names)
         lines.append(row)
     lines.append("-" * len(head))
     lines.append(
-        f"{'total':18} {s.encounters:10d} {s.shots:7d} {s.hits:7d} {s.accuracy:8.1%}"
+        f"{'total':18} {s.encounters:10d} {s.kills:6d} {s.shots:7d} {s.hits:7d} "
+        f"{s.accuracy:8.1%} {s.damage_dealt:10.0f}"
     )
     lat = s.latency_ms
     lines += [
         "",
-        f"ticks {s.ticks}   damage taken {s.damage_taken:.0f}   deaths {s.deaths}   "
+        f"ticks {s.ticks}   kills {s.kills}   deaths {s.deaths}   timeouts {s.timeouts}   "
         f"mean exposure {s.exposure:.3f}",
+        f"damage dealt {s.damage_dealt:.0f}   damage taken {s.damage_taken:.0f}",
         f"TIPs: most active at once {s.max_active_tips}   unfinished {s.unfinished}   "
         f"failed {s.failed_tips}",
         f"decisions {s.decisions}   {s.decisions_per_s:,.0f}/s   "

@@ -1,8 +1,9 @@
-"""The FOM dashboard: fold events into a state, draw it (headless or live), replay recordings.
+"""The FOM dashboard: fold event records into a state, draw it (headless or live), replay
+recordings.
 
-Pure and synchronous: no asyncio and no bus here. ``fom-dash`` feeds it plain event dicts (as
-in the event schema); the dashboard actor calls its typed ``fold_*`` methods with the decoded
-records. Only `live` imports pyplot.
+Pure and synchronous: no asyncio and no bus here. ``fom-dash`` feeds it the event dicts of a
+recording, which it decodes to the records of ``fom.events``; the dashboard actor folds the
+records the bus decoded. Only `live` imports pyplot.
 """
 
 from fom.dashboard.errors import (

@@ -1,8 +1,14 @@
-"""Errors and warnings of the dashboard: one exception for the CLI, warnings for damaged streams."""
+"""Errors and warnings of the dashboard: one exception for the CLI; the warnings for damaged
+streams are the event reader's (``fom.events``)."""
 
 from __future__ import annotations
 
 from fom.errors import FomError
+from fom.events.reader import (
+    EventStreamWarning,
+    MalformedEventWarning,
+    TruncatedStreamWarning,
+)
 
 __all__ = [
     "DashboardError",
@@ -18,15 +24,3 @@ class DashboardError(FomError):
     The message is one clear line (what failed, on which path, what to do instead), so the CLI
     can print it as is and exit with status 2.
     """
-
-
-class EventStreamWarning(UserWarning):
-    """Base of the warnings issued while reading a damaged, but still usable, event stream."""
-
-
-class TruncatedStreamWarning(EventStreamWarning):
-    """Warned when the last line/object of a stream is incomplete; the events before it are used."""
-
-
-class MalformedEventWarning(EventStreamWarning):
-    """Warned when a record in the middle of a stream does not decode to an event and is skipped."""

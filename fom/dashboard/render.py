@@ -385,6 +385,7 @@ class Dashboard:
         rows = [
             ("tick", "-" if state.tick is None else str(state.tick)),
             ("encounters", str(state.encounters)),
+            ("kills", str(state.kills)),
             ("shots", str(state.shots)),
             ("hits", str(state.hits)),
             ("accuracy", _fmt(None if state.accuracy is None else 100 * state.accuracy,
@@ -393,6 +394,7 @@ class Dashboard:
             ("decisions/s", _fmt(state.decisions_per_s, ",.1f") + est),
             ("latency p50", _fmt(state.latency_p50_ms, ".2f", " ms") + est),
             ("latency p99", _fmt(state.latency_p99_ms, ".2f", " ms") + est),
+            ("damage dealt", _fmt(state.damage_dealt, ".1f")),
             ("damage taken", _fmt(state.damage_taken, ".1f")),
         ]
         if state.self_health is not None:

@@ -1,25 +1,24 @@
-"""Read recorded event streams (JSONL or msgpack) and render them to a still image or animation."""
+"""Render recorded event streams (JSONL or msgpack) to a still image or an animation."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
-import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import msgpack
 import numpy as np
 from matplotlib.figure import Figure
 
-from fom.dashboard.errors import DashboardError, MalformedEventWarning, TruncatedStreamWarning
+from fom.dashboard.errors import DashboardError
 from fom.dashboard.render import Dashboard
-from fom.dashboard.state import DashboardState, _int
+from fom.dashboard.state import DashboardState
+from fom.events import EventStreamError, detect_format
+from fom.events import read_events as _read_events
 
 __all__ = [
     "ANIMATION_SUFFIXES",
@@ -30,158 +29,28 @@ __all__ = [
     "render_file",
 ]
 
-JSON_SUFFIXES = frozenset({".jsonl", ".json", ".ndjson"})
-MSGPACK_SUFFIXES = frozenset({".msgpack", ".mp", ".msgpk"})
 STILL_SUFFIXES = frozenset({".png", ".svg", ".pdf"})
 ANIMATION_SUFFIXES = frozenset({".gif", ".mp4"})
 DEFAULT_MAX_FRAMES = 60
 ANIMATION_DPI = 72.0
 
 
-def detect_format(path: str | os.PathLike[str], head: bytes = b"") -> str:
-    """'jsonl' or 'msgpack': by suffix, else by sniffing the first non-blank byte for `{`."""
-    suffix = Path(path).suffix.lower()
-    if suffix in JSON_SUFFIXES:
-        return "jsonl"
-    if suffix in MSGPACK_SUFFIXES:
-        return "msgpack"
-    stripped = head.lstrip()
-    return "jsonl" if not stripped or stripped[:1] == b"{" else "msgpack"
-
-
-def _open(path: str | os.PathLike[str]) -> tuple[BinaryIO, str]:
-    """Open an events file (or '-' for stdin) for binary reading, with one clear error."""
-    name = os.fspath(path)
-    if name == "-":
-        return sys.stdin.buffer, "<stdin>"
-    try:
-        return open(name, "rb"), name  # closed by the reading generator
-    except FileNotFoundError:
-        raise DashboardError(f"events file not found: {name}") from None
-    except IsADirectoryError:
-        raise DashboardError(f"events path is a directory, not a file: {name}") from None
-    except OSError as exc:
-        raise DashboardError(f"cannot read events file {name}: {exc.strerror or exc}") from None
-
-
 def read_events(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Iterate the events of a JSONL or msgpack stream ('-' reads stdin).
-
-    Opening fails at once with DashboardError (missing, unreadable, or not an event stream).
-    A truncated last line/object ends the iteration with a TruncatedStreamWarning; a corrupt
-    record in the middle is skipped (JSONL) or ends the stream (msgpack cannot resync), with a
-    MalformedEventWarning.
-    """
-    handle, name = _open(path)
+    """``fom.events.read_events`` with its errors raised as DashboardError (what fom-dash
+    reports): the events of a JSONL or msgpack stream as dicts ('-' reads stdin)."""
     try:
-        peek = getattr(handle, "peek", None)
-        head = peek(64)[:64] if peek is not None else b""
-        fmt = detect_format(name if name != "<stdin>" else "", head)
-    except OSError as exc:
-        handle.close()
-        raise DashboardError(f"cannot read events file {name}: {exc.strerror or exc}") from None
-    reader = _iter_jsonl if fmt == "jsonl" else _iter_msgpack
-    return _guarded(reader(handle, name), handle, name)
+        events = _read_events(path)
+    except EventStreamError as exc:
+        raise DashboardError(str(exc)) from None
+    return _as_dashboard_errors(events)
 
 
-def _guarded(
-    records: Iterator[dict[str, Any]], handle: BinaryIO, name: str
-) -> Iterator[dict[str, Any]]:
-    """Close the file when done and turn read errors into DashboardError."""
+def _as_dashboard_errors(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Iterate ``events``, an EventStreamError becoming a DashboardError."""
     try:
-        yield from records
-    except OSError as exc:
-        raise DashboardError(f"error reading events file {name}: {exc.strerror or exc}") from None
-    finally:
-        if handle is not sys.stdin.buffer:
-            handle.close()
-
-
-def _not_a_stream(name: str, fmt: str, detail: str) -> DashboardError:
-    """The error for a file whose first record is not an event."""
-    return DashboardError(f"{name} is not an FOM event stream ({fmt}): {detail}")
-
-
-def _iter_jsonl(handle: BinaryIO, name: str) -> Iterator[dict[str, Any]]:
-    """Events of a JSONL stream, one object per line."""
-    first = True
-    for lineno, raw in enumerate(handle, start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            if not raw.endswith(b"\n"):
-                warnings.warn(
-                    TruncatedStreamWarning(
-                        f"{name}: line {lineno} is incomplete (stream truncated); "
-                        "using the events before it"
-                    ),
-                    stacklevel=3,
-                )
-                return
-            if first:
-                raise _not_a_stream(name, "JSONL", f"line {lineno} is not JSON ({exc})") from None
-            warnings.warn(
-                MalformedEventWarning(f"{name}: line {lineno} is not JSON ({exc}); skipped"),
-                stacklevel=3,
-            )
-            continue
-        if not isinstance(obj, dict) or (first and "type" not in obj):
-            if first:
-                raise _not_a_stream(name, "JSONL", f"line {lineno} is not an event object")
-            warnings.warn(
-                MalformedEventWarning(f"{name}: line {lineno} is not an event object; skipped"),
-                stacklevel=3,
-            )
-            continue
-        first = False
-        yield obj
-
-
-def _iter_msgpack(handle: BinaryIO, name: str) -> Iterator[dict[str, Any]]:
-    """Events of a stream of msgpack maps written back to back."""
-    unpacker = msgpack.Unpacker(handle, raw=False)
-    first = True
-    consumed = 0
-    index = 0
-    while True:
-        try:
-            obj = next(unpacker)
-        except StopIteration:
-            break
-        except (ValueError, msgpack.UnpackException) as exc:
-            if first:
-                raise _not_a_stream(name, "msgpack", f"undecodable data ({exc})") from None
-            warnings.warn(
-                MalformedEventWarning(
-                    f"{name}: undecodable data after object {index} at byte {consumed} ({exc}); "
-                    "the rest of the stream is ignored"
-                ),
-                stacklevel=3,
-            )
-            return
-        consumed = unpacker.tell()
-        index += 1
-        if not isinstance(obj, dict) or (first and "type" not in obj):
-            if first:
-                raise _not_a_stream(name, "msgpack", "the first object is not an event map")
-            warnings.warn(
-                MalformedEventWarning(f"{name}: object {index} is not an event map; skipped"),
-                stacklevel=3,
-            )
-            continue
-        first = False
-        yield obj
-    if unpacker.tell() > consumed:
-        warnings.warn(
-            TruncatedStreamWarning(
-                f"{name}: the last {unpacker.tell() - consumed} bytes are an incomplete object "
-                "(stream truncated); using the events before it"
-            ),
-            stacklevel=3,
-        )
+        yield from events
+    except EventStreamError as exc:
+        raise DashboardError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +68,8 @@ def _event_ticks(events: Iterable[Mapping[str, Any]], at_tick: int | None) -> li
     """Sorted distinct ticks of the events that `DashboardState.apply_all` would apply."""
     ticks: set[int] = set()
     for event in events:
-        tick = _int(event.get("tick"))
-        if tick is not None and (at_tick is None or tick <= at_tick):
+        tick = event.get("tick")
+        if type(tick) is int and (at_tick is None or tick <= at_tick):
             ticks.add(tick)
     return sorted(ticks)
 
@@ -369,8 +238,8 @@ def _animate(
     current: int | None = None
     try:
         for event in events:
-            tick = _int(event.get("tick"))
-            current = tick if tick is not None else current
+            tick = event.get("tick")
+            current = tick if type(tick) is int else current
             if at_tick is not None and current is not None and current > at_tick:
                 continue
             while next_frame is not None and current is not None and current > next_frame:

@@ -30,6 +30,21 @@ from fom.dashboard import (
     save_png,
 )
 from fom.dashboard import live as live_module
+from fom.events import (
+    LatencySummary,
+    LevelInfo,
+    PatternMerged,
+    PatternSummary,
+    PlanDone,
+    RunFinished,
+    RunStarted,
+    RunSummary,
+    TickEvent,
+    TipFinished,
+    TipShot,
+    TipStarted,
+    event_dict,
+)
 
 GRID = [(x, y) for y in (0.0, 10.0, 20.0) for x in (0.0, 10.0, 20.0)]
 EDGES = [(0, 1), (1, 2), (3, 4), (4, 5), (6, 7), (7, 8), (0, 3), (3, 6), (1, 4), (4, 7), (2, 5),
@@ -64,17 +79,18 @@ def make_events(ticks: int = 30, tips: int = 3, seed: int = 0) -> list[dict[str,
     rng = np.random.default_rng(seed)
     events: list[dict[str, Any]] = []
 
-    def emit(tick: int, kind: str, **fields: Any) -> None:
-        events.append({"seq": len(events), "tick": tick, "time": round(tick * 0.05 + 0.001
-                       * len(events), 4), "type": kind, **fields})
+    def emit(tick: int, record: Any) -> None:
+        time = round(tick * 0.05 + 0.001 * len(events), 4)
+        events.append(event_dict(record, record.TYPE, len(events), tick, time))
 
     params = {f"combat/{w}": {"aim_offset": 0.0, "flank_bias": 0.5} for w in WEAPONS}
-    emit(0, "run.started",
-         config={"ticks": ticks, "tips": tips, "seed": seed, "world": "enhanced",
-                 "learner": "fom", "planner": "fmc"},
-         level={"positions": [[x, y, 0.5 * (i % 3)] for i, (x, y) in enumerate(GRID)],
-                "cover": COVER, "edges": [list(e) for e in EDGES], "floor_height": 6.0},
-         patterns={k: dict(v) for k, v in params.items()})
+    level = LevelInfo(
+        positions=tuple((x, y, 0.5 * (i % 3)) for i, (x, y) in enumerate(GRID)),
+        cover=tuple(COVER), edges=tuple(EDGES), floor_height=6.0,
+    )
+    config = {"ticks": ticks, "tips": tips, "seed": seed, "world": "enhanced", "learner": "fom",
+              "planner": "fmc"}
+    emit(0, RunStarted(0, config, level, {k: dict(v) for k, v in params.items()}))
     active: dict[int, dict[str, Any]] = {}
     encounter = 0
     self_node = 4
@@ -82,20 +98,17 @@ def make_events(ticks: int = 30, tips: int = 3, seed: int = 0) -> list[dict[str,
     for tick in range(1, ticks + 1):
         if tick % 7 == 0:
             self_node = int(rng.integers(9))
-        emit(tick, "world.tick", self_node=self_node, self_health=100.0 - tick,
-             opponents=len(active) + 1, active_tips=len(active))
+        emit(tick, TickEvent(tick, self_node, 100.0 - tick, len(active) + 1, len(active)))
         if tick % 2 == 1 and len(active) < tips:
             weapon = WEAPONS[encounter % len(WEAPONS)]
             sig = f"combat/{weapon}"
             enemy = int(rng.integers(9))
             active[encounter] = {"weapon": weapon, "sig": sig, "enemy": enemy, "shots": 0,
                                  "hits": 0, "err": 0.0}
-            emit(tick, "tip.started", tip=f"tip-{encounter}", encounter=encounter,
-                 signature=sig, weapon=weapon, self_node=self_node, enemy_node=enemy,
-                 floor=encounter % 4, params=dict(params[sig]))
+            emit(tick, TipStarted(tick, f"tip-{encounter}", encounter, sig, weapon, self_node,
+                                  enemy, encounter % 4, dict(params[sig])))
             encounter += 1
-        emit(tick, "plan.done", planner="fmc", requests=len(active), walkers=64, samples=640,
-             depth=10, elapsed_ms=1.0 + 0.1 * tick)
+        emit(tick, PlanDone(tick, "fmc", len(active), 64, 640, 10.0, 1.0 + 0.1 * tick))
         for enc, tip in list(active.items()):
             weapon, sig = tip["weapon"], tip["sig"]
             aim = params[sig]["aim_offset"]
@@ -105,33 +118,33 @@ def make_events(ticks: int = 30, tips: int = 3, seed: int = 0) -> list[dict[str,
             tip["hits"] += int(hit)
             tip["err"] += error
             tip["enemy"] = int((tip["enemy"] + 1) % 9)
-            emit(tick, "tip.shot", tip=f"tip-{enc}", encounter=enc, signature=sig, hit=hit,
-                 error=error, damage=25.0 if hit else 0.0, aim_offset=aim,
-                 flank_bias=params[sig]["flank_bias"], self_node=self_node,
-                 enemy_node=tip["enemy"], path=_bfs(self_node, tip["enemy"]), exposure=0.4,
-                 damage_taken=2.0)
+            emit(tick, TipShot(tick, f"tip-{enc}", enc, sig, True, hit, error,
+                               25.0 if hit else 0.0, aim, params[sig]["flank_bias"], self_node,
+                               tip["enemy"], tuple(_bfs(self_node, tip["enemy"])), 0.4, 2.0))
             if tip["shots"] >= 4:
                 del active[enc]
                 delta = {"aim_offset": 0.5 * tip["err"] / tip["shots"], "flank_bias": 0.05}
                 totals[weapon]["encounters"] += 1
                 totals[weapon]["shots"] += tip["shots"]
                 totals[weapon]["hits"] += tip["hits"]
-                emit(tick, "tip.finished", tip=f"tip-{enc}", encounter=enc, signature=sig,
-                     reason="killed", shots=tip["shots"], hits=tip["hits"], damage_taken=8.0,
-                     exposure=0.4, ticks=4, delta=delta)
+                emit(tick, TipFinished(tick, f"tip-{enc}", enc, sig, "killed", tip["shots"],
+                                       tip["hits"], 8.0, 0.4, 4, delta))
                 for name, value in delta.items():
                     params[sig][name] += value
-                emit(tick, "pattern.merged", signature=sig, version=totals[weapon]["encounters"],
-                     merges=totals[weapon]["encounters"], params=dict(params[sig]), delta=delta)
+                version = totals[weapon]["encounters"]
+                emit(tick, PatternMerged(tick, sig, version, version, dict(params[sig]), delta))
     shots = sum(t["shots"] for t in totals.values()) + sum(t["shots"] for t in active.values())
     hits = sum(t["hits"] for t in totals.values()) + sum(t["hits"] for t in active.values())
-    emit(ticks, "run.finished", summary={
-        "ticks": ticks, "encounters": sum(t["encounters"] for t in totals.values()),
-        "shots": shots, "hits": hits, "accuracy": hits / max(shots, 1), "damage_taken": 2.0 * shots,
-        "exposure": 0.4, "max_active_tips": tips, "decisions_per_s": 850.0,
-        "latency_ms": {"p50": 1.25, "p99": 3.5},
-        "patterns": {f"combat/{w}": {**totals[w], "params": params[f"combat/{w}"]}
-                     for w in WEAPONS}})
+    encounters = sum(t["encounters"] for t in totals.values())
+    summary = RunSummary(
+        ticks=ticks, encounters=encounters, unfinished=len(active), failed_tips=0, shots=shots,
+        hits=hits, accuracy=hits / max(shots, 1), damage_taken=2.0 * shots, exposure=0.4,
+        deaths=0, max_active_tips=tips, decisions=shots, decisions_per_s=850.0,
+        latency_ms=LatencySummary(1.25, 3.5), compute_flops=0, wall_s=1.0,
+        patterns={f"combat/{w}": PatternSummary(**totals[w], accuracy=0.5,
+                                                params=params[f"combat/{w}"]) for w in WEAPONS},
+    )
+    emit(ticks, RunFinished(ticks, False, summary))
     return events
 
 
@@ -200,49 +213,51 @@ def test_state_mid_run_tracks_bot_enemies_paths_and_estimates_timings(
     assert state.latency_p50_ms == pytest.approx(float(np.median(plan_ms)))
 
 
-def test_state_ignores_unknown_and_malformed_events() -> None:
+def test_state_ignores_unknown_and_malformed_events(events: list[dict[str, Any]]) -> None:
     state = DashboardState()
     garbage: list[Any] = [
-        None, 42, "tip.shot", {}, {"type": None}, {"type": "alien.event", "x": 1},
+        {}, {"type": None}, {"type": "alien.event", "x": 1},
         {"type": "run.started", "level": {"positions": "nope"}, "patterns": [1, 2]},
-        {"type": "run.started", "level": {"positions": [[0, 0], [1, 1]], "cover": [2, "x"],
-                                          "edges": [[0, 1], [0, 9], "ab", [None, 1]]}},
         {"type": "world.tick", "self_node": "three", "self_health": float("nan")},
         {"type": "tip.started"}, {"type": "tip.shot", "path": [1, "a", None, 2.0]},
-        {"type": "tip.shot", "hit": "yes", "path": 7, "signature": 3},
         {"type": "tip.finished", "tip": 5}, {"type": "pattern.merged", "signature": "s",
                                              "params": {"aim_offset": "bad"}},
-        {"type": "pattern.merged", "signature": "combat/x", "params": [1]},
         {"type": "plan.done", "elapsed_ms": -1}, {"type": "run.finished", "summary": 3},
-        {"type": "run.finished", "summary": {"shots": "many", "patterns": {"a": 1}}},
         {"type": "actor.failed"}, {"type": "bus.dead_letter"}, {"type": "pattern.rejected"},
-        {"seq": "x", "tick": [], "time": "now", "type": "world.tick"},
+        {**events[-1], "summary": {"shots": "many", "patterns": {"a": 1}}},
+        {**events[0], "tick": "zero"},
     ]
-    for event in garbage:
-        state.apply(event)
-    assert state.unknown_events == 1
-    assert state.level is not None and state.level.n == 2 and state.level.edges.tolist() == [[0, 1]]
-    assert state.level.cover.tolist() == [1.0, 0.5]
-    assert state.shots == 2 and state.hits == 0
-    assert state.paths[-1].nodes == (1, 2)
-    assert state.failures == state.dead_letters == state.rejected_deltas == 1
+    for event in (None, 42, "tip.shot", *garbage):
+        state.apply(event)  # type: ignore[arg-type]
+    assert state.events == state.unknown_events == len(garbage)  # not-maps are not events
+    assert state.level is None and state.config == {} and not state.finished
+    assert state.shots == state.decisions == state.failures == state.dead_letters == 0
+    assert state.patterns == {} and state.paths == () and state.enemies == {}
     save_png(state, Path("/dev/null"))  # and it still draws
+    for event in events:  # a well-formed stream folds the same after the garbage
+        state.apply({**event, "from_the_future": [1, 2]})
+    clean = DashboardState.from_events(events)
+    assert (state.shots, state.hits, state.encounters) == (
+        clean.shots, clean.hits, clean.encounters
+    )
+    assert state.unknown_events == len(garbage) and state.finished
 
 
 def test_state_memory_is_bounded() -> None:
     state = DashboardState(max_curve_points=50, keep_paths=3)
     for i in range(5000):
-        state.apply({"seq": i, "tick": i, "type": "pattern.merged", "signature": "combat/a",
-                     "params": {"aim_offset": i / 5000, "flank_bias": 1.0}})
-        state.apply({"tick": i, "type": "tip.shot", "encounter": i, "signature": "combat/a",
-                     "hit": True, "path": [0, 1]})
+        merged = PatternMerged(i, "combat/a", i, i, {"aim_offset": i / 5000, "flank_bias": 1.0}, {})
+        shot = TipShot(i, f"tip-{i}", i, "combat/a", True, True, 0.0, 1.0, 0.0, 0.0, 0, 1, (0, 1),
+                       0.5, 0.0)
+        state.apply(event_dict(merged, merged.TYPE, 2 * i, i, 0.0))
+        state.apply(event_dict(shot, shot.TYPE, 2 * i + 1, i, 0.0))
     curve = state.curves["combat/a"]
     assert len(curve) <= 50
     ticks, aim, _ = curve.arrays()
     assert ticks[0] == 0 and ticks[-1] == 4999 and aim[-1] == pytest.approx(4999 / 5000)
     assert np.all(np.diff(ticks) > 0)
     assert len(state.paths) == 3 and len(state.enemies) <= 256
-    assert state.lost_events == 0
+    assert state.lost_events == 0 and state.shots == 5000
 
 
 def test_seq_gaps_are_counted() -> None:

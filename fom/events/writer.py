@@ -1,4 +1,4 @@
-"""The event stream on disk: writers for JSONL and msgpack, and what is wall-clock in an event."""
+"""Writing the event stream: JSONL or msgpack, and which fields are wall-clock."""
 
 from __future__ import annotations
 
