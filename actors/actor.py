@@ -36,6 +36,8 @@ class Actor:
     bus: Bus
     runtime: Runtime
     mailbox: Subscription
+    taken: list[Envelope] = []
+    """The envelopes the last ``take_waiting`` took: failed by the runtime if the actor crashes."""
 
     async def on_start(self) -> None:
         """Called before the first message, and again after each supervised restart."""
@@ -70,6 +72,7 @@ class Actor:
         get = self.mailbox.get_nowait
         while (envelope := get()) is not None:
             taken.append(envelope)
+        self.taken = taken
         return taken
 
     def stop(self) -> None:

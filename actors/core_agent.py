@@ -1,64 +1,43 @@
-"""CoreAgent: spawns one TIP per new encounter, keeps the match statistics and fresh parameters."""
+"""CoreAgent: starts one TIP per new encounter, keeps fresh parameters and the match statistics.
+
+Lockstep: the percept of tick ``t`` names the encounters that ended at ``t - 1``; CoreAgent
+handles it only once each of their TIPs has finished and the ULP has answered its delta
+(``pattern.updated``), so the parameters a new TIP starts from never depend on message timing.
+Parameters are learned only from ``pattern.updated``; statistics are the one fold of the event
+records (:class:`fom.events.stats.MatchStats`), the same as a recording's.
+"""
 
 from __future__ import annotations
 
-import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
-import numpy as np
 
 from actors.actor import Actor
 from actors.channels import (
     CloseEncounter,
-    LatencySummary,
-    PatternSummary,
     PatternUpdated,
     Percept,
     RunSummary,
     SummaryRequest,
     TickReady,
-    TipReport,
+    TipFinished,
     TipStart,
 )
-from actors.channels.model import KnowledgeSnapshot, PatternParams
+from actors.channels.model import PatternParams
 from actors.messages import ActorFailed
-from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip
 from bus import Envelope
+from fom.events.stats import MatchStats
+from fom.match import pick_engagements, snapshot_for, tip_name
 from fom.patterns import PatternStore, signature_for
 
 __all__ = ["CoreAgent"]
 
 
-@dataclass(slots=True)
-class _PatternStats:
-    encounters: int = 0
-    shots: int = 0
-    hits: int = 0
-
-
-@dataclass(slots=True)
-class _Stats:
-    encounters: int = 0
-    shots: int = 0
-    hits: int = 0
-    ticks: int = 0
-    damage_taken: float = 0.0
-    exposure_sum: float = 0.0
-    encounter_ticks: int = 0
-    deaths: int = 0
-    failed: int = 0
-    max_active: int = 0
-    compute_flops: int = 0
-    latencies: list[np.ndarray] = field(default_factory=list)
-    patterns: dict[str, _PatternStats] = field(default_factory=dict)
-
-
 class CoreAgent(Actor):
     """The coach: decides which encounters get a TIP and keeps score."""
 
-    topics = ("percept", "pattern.updated", "tip.report", FAILURE_TOPIC, "core.summary")
+    topics = ("percept", "pattern.updated", "event.>", "core.summary")
     capacity = 1 << 16
 
     def __init__(
@@ -71,48 +50,83 @@ class CoreAgent(Actor):
     ) -> None:
         self.max_tips = max_tips
         self.run_seed = run_seed
-        self.defaults = defaults
-        self.params: dict[str, PatternParams] = dict(defaults.all())
+        self._defaults = defaults
+        """CoreAgent's own store, only for the starting values of patterns never merged yet."""
+        self.params: dict[str, PatternParams] = {}
         self.tip_factory = tip_factory
-        self.active: dict[str, int] = {}
-        self.stats = _Stats()
-        self._started = time.perf_counter()
+        self.tips: dict[int, str] = {}
+        """Encounter -> name of its running TIP."""
+        self._encounter_of: dict[str, int] = {}
+        self._fought: set[int] = set()
+        """Encounters given a TIP whose end the percepts have not consumed yet."""
+        self._answers: dict[int, int] = {}
+        """Encounter -> what came back of its end: tip.finished and pattern.updated (2 = all)."""
+        self._percepts: deque[Percept] = deque()
+        self.stats = MatchStats()
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
             case Percept() as percept:
-                await self._on_percept(percept)
-            case PatternUpdated(params=params):
+                self._percepts.append(percept)
+                await self._next_percepts()
+            case PatternUpdated(params=params, encounter=encounter):
                 self.params[params.signature] = params
-            case TipReport() as report:
-                self._on_report(report)
-            case ActorFailed(actor=name) if name in self.active:
-                encounter = self.active.pop(name)
-                self.stats.failed += 1
-                await self.publish("world.close", CloseEncounter(encounter, "tip failed"))
-            case ActorFailed():
-                pass
+                self._answer(encounter)
+                await self._next_percepts()
+            case TipFinished(encounter=encounter, tip=name) as record:
+                self.stats.fold(record)
+                if self.tips.get(encounter) == name:
+                    del self.tips[encounter]
+                    self._encounter_of.pop(name, None)
+                    self._answer(encounter)
+                    await self._next_percepts()
+            case ActorFailed(actor=name) as failure:
+                self.stats.fold(failure)
+                encounter = self._encounter_of.pop(name, None)
+                if encounter is not None:
+                    del self.tips[encounter]
+                    self._answers[encounter] = 2  # nothing more will come of it
+                    await self.publish("world.close", CloseEncounter(encounter, "tip failed"))
+                    await self._next_percepts()
             case SummaryRequest(wall_s=wall_s):
                 self.reply(envelope, self.summary(wall_s))
-            case other:
-                raise TypeError(f"CoreAgent cannot handle {type(other).__name__}")
+            case record:
+                self.stats.fold(record)
+
+    def _answer(self, encounter: int) -> None:
+        if encounter >= 0:
+            self._answers[encounter] = self._answers.get(encounter, 0) + 1
+
+    def _settled(self, encounter: int) -> bool:
+        """Whether everything an ended encounter sends back has come (or it had no TIP)."""
+        if encounter not in self._fought:
+            return True
+        return encounter not in self.tips and self._answers.get(encounter, 0) >= 2
+
+    async def _next_percepts(self) -> None:
+        """Handle the waiting percepts whose ended encounters are all settled, in order."""
+        percepts = self._percepts
+        while percepts and all(self._settled(e) for e in percepts[0].ended):
+            percept = percepts.popleft()
+            for e in percept.ended:
+                self._answers.pop(e, None)
+                self._fought.discard(e)
+            await self._on_percept(percept)
 
     async def _on_percept(self, percept: Percept) -> None:
-        self.stats.ticks = percept.tick + 1
         engage: list[int] = []
-        busy = set(self.active.values())
-        for opponent, projection in zip(percept.opponents, percept.projections, strict=True):
-            if len(self.active) >= self.max_tips:
-                break
-            if opponent.id in busy:
-                continue
+        room = self.max_tips - len(self.tips)
+        for i in pick_engagements(percept.opponents, self.tips, room):
+            opponent, projection = percept.opponents[i], percept.projections[i]
             signature = signature_for(opponent.weapon)
             params = self.params.get(signature)
             if params is None:
-                params = self.params[signature] = self.defaults.get(signature)
-            name = f"tip-{opponent.id}"
+                params = self.params[signature] = self._defaults.get(signature)
+            name = tip_name(opponent.id)
             self.runtime.spawn(self.tip_factory(), name=name)
-            self.active[name] = opponent.id
+            self.tips[opponent.id] = name
+            self._fought.add(opponent.id)
+            self._encounter_of[name] = opponent.id
             engage.append(opponent.id)
             await self.tell(
                 name,
@@ -122,62 +136,12 @@ class CoreAgent(Actor):
                     run_seed=self.run_seed,
                     weapon=opponent.weapon,
                     signature=signature,
-                    knowledge=KnowledgeSnapshot(percept.tick, projection, (opponent,)),
-                    projection=projection,
+                    knowledge=snapshot_for(percept.tick, projection, opponent),
                     params=params,
                 ),
             )
-        self.stats.max_active = max(self.stats.max_active, len(self.active))
         await self.publish("world.ready", TickReady(percept.tick, tuple(engage)))
 
-    def _on_report(self, r: TipReport) -> None:
-        self.active.pop(r.tip, None)
-        s = self.stats
-        s.encounters += 1
-        s.shots += r.shots
-        s.hits += r.hits
-        s.damage_taken += r.damage_taken
-        s.exposure_sum += r.exposure_sum
-        s.encounter_ticks += r.ticks
-        s.deaths += r.reason == "died"
-        s.compute_flops += r.compute_flops
-        s.latencies.append(r.latencies_ns)
-        p = s.patterns.setdefault(r.signature, _PatternStats())
-        p.encounters += 1
-        p.shots += r.shots
-        p.hits += r.hits
-
     def summary(self, wall_s: float) -> RunSummary:
-        """The run's statistics so far."""
-        s = self.stats
-        lat = np.concatenate(s.latencies) if s.latencies else np.zeros(0, dtype=np.int64)
-        p50, p99 = (np.percentile(lat, [50, 99]) / 1e6).tolist() if lat.size else (0.0, 0.0)
-        patterns = {
-            sig: PatternSummary(
-                encounters=p.encounters,
-                shots=p.shots,
-                hits=p.hits,
-                accuracy=p.hits / p.shots if p.shots else 0.0,
-                params=self.params[sig].as_dict() if sig in self.params else {},
-            )
-            for sig, p in sorted(s.patterns.items())
-        }
-        return RunSummary(
-            ticks=s.ticks,
-            encounters=s.encounters,
-            unfinished=len(self.active),
-            failed_tips=s.failed,
-            shots=s.shots,
-            hits=s.hits,
-            accuracy=s.hits / s.shots if s.shots else 0.0,
-            damage_taken=s.damage_taken,
-            exposure=s.exposure_sum / s.encounter_ticks if s.encounter_ticks else 0.0,
-            deaths=s.deaths,
-            max_active_tips=s.max_active,
-            decisions=int(lat.size),
-            decisions_per_s=lat.size / wall_s if wall_s > 0 else 0.0,
-            latency_ms=LatencySummary(p50, p99),
-            compute_flops=s.compute_flops,
-            wall_s=wall_s,
-            patterns=patterns,
-        )
+        """The run's statistics so far (the fold of every event record CoreAgent received)."""
+        return self.stats.summary(wall_s, {s: p.as_dict() for s, p in self.params.items()})

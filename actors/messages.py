@@ -1,19 +1,14 @@
-"""Messages the runtime itself publishes."""
+"""Messages the runtime itself publishes: ``actor.failed``, the event record of a crash.
+
+The record is defined once, with the other event records (``fom.events.records``), so a crash
+folded live and one read back from a recording are the same type.
+"""
 
 from __future__ import annotations
 
-from bus import message
+from bus import register
+from fom.events.records import ActorFailed
 
 __all__ = ["ActorFailed"]
 
-
-@message("actor.failed")
-class ActorFailed:
-    """An actor raised: who, what, how often so far, and what the supervisor did about it."""
-
-    actor: str
-    error_type: str
-    error: str
-    traceback: str
-    restarts: int
-    action: str
+register(ActorFailed.TYPE, ActorFailed)

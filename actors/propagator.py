@@ -1,7 +1,9 @@
 """The Universal Learning Propagator: merges TIPs' deltas additively into pattern parameters.
 
 theta <- theta + alpha * delta commutes, so the order deltas arrive in does not matter and no
-TIP ever waits for another. A non-finite or wrongly shaped delta is rejected with an event.
+TIP ever waits for another. The rule is :func:`fom.match.merge_delta`; a non-finite or wrongly
+shaped delta is rejected with an event. Every delta is answered with ``pattern.updated``
+(merged or not), which is how CoreAgent learns parameters and knows an encounter is settled.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import logging
 
 from actors.actor import Actor
-from actors.channels import PatternDelta, PatternMerged, PatternRejected, PatternUpdated
+from actors.channels import PatternDelta, PatternUpdated
 from bus import Envelope
-from fom.errors import InvalidDelta, StateFileError
+from fom.errors import StateFileError
+from fom.match import merge_delta
 from fom.patterns import PatternStore, save_patterns
 
 __all__ = ["Propagator"]
@@ -20,7 +23,7 @@ log = logging.getLogger("fom.ulp")
 
 
 class Propagator(Actor):
-    """Owns the PatternStore; publishes ``pattern.updated`` after every merge."""
+    """Owns the PatternStore; publishes ``pattern.updated`` after every delta."""
 
     topics = ("pattern.delta",)
     capacity = 1 << 16
@@ -30,30 +33,16 @@ class Propagator(Actor):
         self.save_path = save_path
         self.save_error: str | None = None
 
+    async def on_start(self) -> None:
+        for params in self.store.all().values():  # loaded patterns, for CoreAgent's new TIPs
+            await self.publish("pattern.updated", PatternUpdated(params, -1))
+
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
-            case PatternDelta(signature=sig, delta=delta, tip=tip, tick=tick):
-                try:
-                    params = self.store.merge(sig, delta)
-                except InvalidDelta as exc:
-                    await self.publish(
-                        "event.pattern.rejected", PatternRejected(tick, sig, tip, str(exc))
-                    )
-                    return
-                await self.publish("pattern.updated", PatternUpdated(params))
-                await self.publish(
-                    "event.pattern.merged",
-                    PatternMerged(
-                        tick=tick,
-                        signature=sig,
-                        version=params.version,
-                        merges=params.merges,
-                        params=params.as_dict(),
-                        delta={
-                            n: float(v) for n, v in zip(params.names, delta.tolist(), strict=False)
-                        },
-                    ),
-                )
+            case PatternDelta(signature=sig, delta=delta, tip=tip, encounter=encounter, tick=tick):
+                params, record = merge_delta(self.store, sig, delta, tip, tick)
+                await self.publish("pattern.updated", PatternUpdated(params, encounter))
+                await self.publish(f"event.{record.TYPE}", record)
             case other:
                 raise TypeError(f"the ULP cannot handle {type(other).__name__}")
 

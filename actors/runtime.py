@@ -325,8 +325,12 @@ class Runtime:
             action = "stop"
         log.error("actor %s failed (%s): %r", name, action, exc, exc_info=exc)
         current, cell.current = cell.current, None
-        if current is not None and current.corr:
-            self.bus.fail_request(current.corr, ActorStopped(f"actor {name!r} crashed: {exc!r}"))
+        taken, cell.actor.taken = cell.actor.taken, []
+        for envelope in (current, *taken):
+            if envelope is not None and envelope.corr:
+                self.bus.fail_request(
+                    envelope.corr, ActorStopped(f"actor {name!r} crashed: {exc!r}")
+                )
         failure = ActorFailed(
             actor=name,
             error_type=type(exc).__name__,
@@ -361,10 +365,11 @@ class Runtime:
     async def _cleanup(self, cell: _Cell) -> None:
         name = cell.ref.name
         try:
-            if cell.current is not None and cell.current.corr:
-                self.bus.fail_request(
-                    cell.current.corr, ActorStopped(f"actor {name!r} stopped before replying")
-                )
+            for envelope in (cell.current, *cell.actor.taken):
+                if envelope is not None and envelope.corr:
+                    self.bus.fail_request(
+                        envelope.corr, ActorStopped(f"actor {name!r} stopped before replying")
+                    )
             if cell.actor.drain_on_stop:
                 await self._drain(cell)
             await self._call_on_stop(cell)

@@ -1,8 +1,8 @@
 """The TIP (Task-Instance-Projection): one short-lived actor per encounter.
 
-Algorithm 1 of the seed: plan, step, aim with the pattern's aim_offset, fire, observe, update
-the learner; when the encounter ends, send the learner's delta to the ULP and report. A TIP
-never waits on another TIP: it only talks to the World, the planner and the ULP.
+A thin driver of :class:`fom.match.Encounter`: decide, get a plan (its own for the graph
+planner, the walker pool's for pooled planners), send the action to the World, observe the
+outcome; when the encounter ends, send its delta to the ULP. A TIP never waits on another TIP.
 """
 
 from __future__ import annotations
@@ -10,30 +10,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from actors.actor import Actor
-from actors.channels import (
-    Act,
-    ActResult,
-    PatternDelta,
-    PlanReply,
-    PlanRequest,
-    TipFinished,
-    TipReport,
-    TipShot,
-    TipStart,
-    TipStarted,
-)
+from actors.channels import ActResult, PatternDelta, PlanChoice, TipStart
 from actors.supervision import NEVER_RESTART
 from bus import Envelope
-from fom.learners.base import EncounterObservation, make_learner
 from fom.level import CanonicalLevel
+from fom.match import Encounter
+from fom.planners import Planner
 
-__all__ = ["TIP_STREAM", "Tip", "TipSettings"]
-
-TIP_STREAM = 1
-"""First spawn-key word of every TIP's random stream: SeedSequence(seed, (TIP_STREAM, id))."""
+__all__ = ["Tip", "TipSettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +26,11 @@ class TipSettings:
     """What every TIP of a run shares: read-only configuration, never mutable state."""
 
     learner: str
-    planner: str
+    planner: Planner
     level: CanonicalLevel
     request_timeout: float
+    ticks: int
+    """The match's length: after the result of its last tick a TIP stops without deciding."""
     shared_learner: object | None = None
     """The run's one MonolithicQ for the ``monolithic`` baseline (it is synchronous by design)."""
 
@@ -73,147 +60,40 @@ class Tip(Actor):
     async def fight(self, start: TipStart) -> None:
         """The encounter loop."""
         s = self.settings
-        level = s.level
-        encounter = start.encounter
-        rng = np.random.default_rng(
-            np.random.SeedSequence(start.run_seed, spawn_key=(TIP_STREAM, encounter))
+        planner, level, timeout = s.planner, s.level, s.request_timeout
+        encounter = Encounter.begin(
+            start.knowledge,
+            encounter=start.encounter,
+            weapon=start.weapon,
+            signature=start.signature,
+            params=start.params,
+            level=level,
+            seed=start.run_seed,
+            learner=s.learner,
+            shared=s.shared_learner,
         )
-        learner = make_learner(s.learner, start.params, rng, s.shared_learner)
-        enemy = start.knowledge.opponent(encounter)
-        me = start.projection
-        self_node, self_health = me.node, me.health
-        enemy_node = enemy.node if enemy is not None else self_node
-        enemy_health = enemy.health if enemy is not None else 0.0
-        exposure = float(level.exposure[self_node])
-        await self.publish(
-            "event.tip.started",
-            TipStarted(
-                tick=start.tick,
-                tip=self.name,
-                encounter=encounter,
-                signature=start.signature,
-                weapon=start.weapon,
-                self_node=self_node,
-                enemy_node=enemy_node,
-                floor=me.floor,
-                params=start.params.as_dict(),
-            ),
-        )
-        tick = start.tick
-        shots = hits = ticks = 0
-        damage_taken = exposure_sum = 0.0
-        latencies: list[int] = []
+        await self.publish("event.tip.started", encounter.started())
         while True:
             t0 = time.perf_counter_ns()
-            decision = learner.act(
-                EncounterObservation(
-                    encounter=encounter,
-                    weapon=start.weapon,
-                    self_node=self_node,
-                    enemy_node=enemy_node,
-                    distance=float(level.distance[self_node, enemy_node]),
-                    self_health=self_health,
-                    enemy_health=enemy_health,
-                    exposure=exposure,
-                )
-            )
-            if s.planner == "graph":
-                path = level.shortest_path(self_node, enemy_node, decision.flank_bias)
-                move_to = path[1] if len(path) > 1 else path[0]
-                fire = True
+            problem = encounter.decide()
+            if planner.pooled:
+                choice: PlanChoice = await self.request("plan.request", problem, timeout=timeout)
             else:
-                plan: PlanReply = await self.request(
-                    "plan.request",
-                    PlanRequest(
-                        encounter=encounter,
-                        tick=tick,
-                        weapon=start.weapon,
-                        self_node=self_node,
-                        self_health=self_health,
-                        enemy_node=enemy_node,
-                        enemy_health=enemy_health,
-                        aim_offset=decision.aim_offset,
-                        flank_bias=decision.flank_bias,
-                    ),
-                    timeout=s.request_timeout,
-                )
-                move_to, fire = plan.move_to, plan.fire
-                path = (self_node, move_to)
-            latencies.append(time.perf_counter_ns() - t0)
+                (choice,) = planner.plan(level, (problem,), start.run_seed)
+            latency_ms = (time.perf_counter_ns() - t0) / 1e6
             result: ActResult = await self.request(
-                "world.act",
-                Act(encounter, tick, move_to, decision.aim_offset, fire),
-                timeout=s.request_timeout,
+                "world.act", encounter.act(choice), timeout=timeout
             )
-            shot, report = result.shot, result.report
-            learner.update(shot, report)
+            record = encounter.observe(result, latency_ms)
             self.check(result)
-            ticks += 1
-            shots += shot.fired
-            hits += shot.hit
-            damage_taken += report.damage_taken
-            exposure_sum += report.exposure
-            await self.publish(
-                "event.tip.shot",
-                TipShot(
-                    tick=result.tick,
-                    tip=self.name,
-                    encounter=encounter,
-                    signature=start.signature,
-                    fired=shot.fired,
-                    hit=shot.hit,
-                    error=shot.error,
-                    damage=shot.damage,
-                    aim_offset=decision.aim_offset,
-                    flank_bias=decision.flank_bias,
-                    self_node=report.self_node,
-                    enemy_node=report.enemy_node,
-                    path=tuple(path),
-                    exposure=report.exposure,
-                    damage_taken=report.damage_taken,
-                ),
-            )
-            self_node, enemy_node = report.self_node, report.enemy_node
-            self_health, enemy_health = report.self_health, report.enemy_health
-            exposure = float(level.exposure[self_node])
-            tick = result.tick + 1
-            if report.done:
+            await self.publish("event.tip.shot", record)
+            if encounter.done:
                 break
-        delta = learner.delta()
+            if result.tick + 1 >= s.ticks:
+                return  # the match is over: the encounter stays unfinished
+        delta, finished = encounter.finish()
         await self.publish(
-            "pattern.delta", PatternDelta(start.signature, delta, self.name, encounter, tick - 1)
+            "pattern.delta",
+            PatternDelta(start.signature, delta, self.name, start.encounter, finished.tick),
         )
-        await self.publish(
-            "tip.report",
-            TipReport(
-                tip=self.name,
-                encounter=encounter,
-                signature=start.signature,
-                reason=report.reason,
-                ticks=ticks,
-                shots=shots,
-                hits=hits,
-                damage_taken=damage_taken,
-                exposure_sum=exposure_sum,
-                compute_flops=int(learner.compute_flops),
-                latencies_ns=np.asarray(latencies, dtype=np.int64),
-            ),
-        )
-        await self.publish(
-            "event.tip.finished",
-            TipFinished(
-                tick=tick - 1,
-                tip=self.name,
-                encounter=encounter,
-                signature=start.signature,
-                reason=report.reason,
-                shots=shots,
-                hits=hits,
-                damage_taken=damage_taken,
-                exposure=exposure_sum / ticks if ticks else 0.0,
-                ticks=ticks,
-                delta={
-                    n: float(v) for n, v in zip(start.params.names, delta.tolist(), strict=False)
-                },
-            ),
-        )
+        await self.publish("event.tip.finished", finished)

@@ -1,8 +1,10 @@
 """The World actor: owns the engine and the clock, applies TIPs' actions, returns outcomes.
 
 Ticks are resolved in lockstep: tick ``t`` is resolved once CoreAgent has handled its percept
-(``TickReady``) and every engaged encounter has sent its ``Act``. Actions are applied in
-encounter order, so the outcome never depends on the order messages happened to arrive in.
+(``TickReady``) and every engaged encounter has sent its ``Act``; then
+:func:`fom.match.resolve_tick` applies the actions in encounter order, so the outcome never
+depends on the order messages happened to arrive in. A World that crashes is not restarted
+with a fresh engine mid-match: the run stops (see ``fom.app``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import asyncio
 from actors.actor import Actor
 from actors.channels import (
     Act,
-    ActResult,
     CloseEncounter,
     Observe,
     Sighting,
@@ -21,10 +22,12 @@ from actors.channels import (
     WorldFinished,
     WorldTick,
 )
-from actors.channels.model import ShotOutcome, WorldView
+from actors.channels.model import WorldView
+from actors.supervision import NEVER_RESTART
 from bus import Envelope
 from fom.engines.base import Engine
 from fom.errors import EngineError
+from fom.match import resolve_tick
 
 __all__ = ["WorldActor"]
 
@@ -34,6 +37,7 @@ class WorldActor(Actor):
 
     topics = ("world.observe", "world.act", "world.ready", "world.close")
     capacity = 1 << 16
+    restart = NEVER_RESTART
 
     def __init__(self, engine: Engine, ticks: int, seed: int, pace_s: float = 0.0) -> None:
         self.engine = engine
@@ -45,6 +49,7 @@ class WorldActor(Actor):
         self._engaged: set[int] = set()
         self._acts: dict[int, tuple[Envelope, Act]] = {}
         self._closed: dict[int, str] = {}
+        self._ended: tuple[int, ...] = ()
         self._tick_started = 0.0
         self._seen: WorldView | None = None
         self.finished = False
@@ -104,13 +109,15 @@ class WorldActor(Actor):
 
     def _view(self, unengaged: bool) -> WorldView:
         view = self._observe()
-        if not unengaged or not self._engaged:
+        if not unengaged or not (self._engaged or self._closed):
             return view
-        engaged = self._engaged
+        engaged, closed = self._engaged, self._closed
         return WorldView(
             tick=self.tick,
             self_state=view.self_state,
-            opponents=tuple(o for o in view.opponents if o.id not in engaged),
+            opponents=tuple(
+                o for o in view.opponents if o.id not in engaged and o.id not in closed
+            ),
         )
 
     async def _maybe_resolve(self) -> None:
@@ -121,38 +128,20 @@ class WorldActor(Actor):
         await self._resolve()
 
     async def _resolve(self) -> None:
-        engine = self.engine
-        acts = sorted(self._acts.items())
-        self._acts = {}
+        acts, self._acts = self._acts, {}
         self._seen = None
-        shots: dict[int, ShotOutcome | Exception] = {}
-        for encounter, (_, act) in acts:
-            try:
-                engine.move(encounter, act.move_to)
-                engine.look_at(encounter, act.aim_offset)
-                shots[encounter] = (
-                    engine.shoot(encounter)
-                    if act.fire
-                    else ShotOutcome(encounter, False, False, 0.0, 0.0, 0.0)
-                )
-            except EngineError as exc:
-                shots[encounter] = exc
-        reports = {r.encounter: r for r in engine.advance()}
-        for encounter, (envelope, _) in acts:
-            shot = shots[encounter]
-            report = reports.get(encounter)
-            if isinstance(shot, Exception) or report is None:
-                reason = shot if isinstance(shot, Exception) else "no report from the engine"
-                self.bus.reply_error(envelope, EngineError(f"encounter {encounter}: {reason}"))
+        resolution = resolve_tick(self.engine, self.tick, (act for _, act in acts.values()))
+        for encounter, result in resolution.results.items():
+            envelope = acts[encounter][0]
+            if isinstance(result, EngineError):
+                self.bus.reply_error(envelope, result)
                 self._engaged.discard(encounter)
-                continue
-            if report.done:
-                self._engaged.discard(encounter)
-            self.reply(envelope, ActResult(self.tick, shot, report))
-        for report in reports.values():
-            if report.done:
-                self._engaged.discard(report.encounter)
-                self._closed.pop(report.encounter, None)
+            else:
+                self.reply(envelope, result)
+        for encounter in resolution.ended:
+            self._engaged.discard(encounter)
+            self._closed.pop(encounter, None)
+        self._ended = resolution.ended
         view = self._observe()  # also the view the next tick's Observe gets
         await self.publish(
             "event.world.tick",
@@ -185,4 +174,4 @@ class WorldActor(Actor):
         if self.finished:
             return  # halted (an interrupted run): start no new tick
         self._ready = False
-        await self.publish("world.tick", WorldTick(self.tick))
+        await self.publish("world.tick", WorldTick(self.tick, self._ended))

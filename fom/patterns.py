@@ -141,6 +141,13 @@ class PatternStore:
         """The current parameters of ``signature`` (created with the initial values if new)."""
         return self._params(signature, self._pattern(signature))
 
+    def peek(self, signature: str) -> PatternParams:
+        """The current parameters of ``signature`` without creating it (initial values if new)."""
+        pat = self._patterns.get(signature)
+        if pat is None:
+            return PatternParams(signature, self.names, self._initial, 0, 0)
+        return self._params(signature, pat)
+
     def __contains__(self, signature: object) -> bool:
         """True once ``signature`` has been created (by get or merge)."""
         return signature in self._patterns

@@ -1,25 +1,162 @@
-"""A plain synchronous encounter loop (no actors): the pure-model learning experiment.
+"""The synchronous driver: a whole match played with plain function calls, no bus, no actors.
 
-``run_encounters`` plays ``encounters`` encounters against an engine, up to ``concurrency`` at
-once, the way a TIP does: plan with ``level.shortest_path`` (flank-biased), move one step,
-aim with the learner's aim_offset, shoot, advance, update the learner; when an encounter ends
-its learner's delta is merged into a PatternStore (alpha  = 1/concurrency by default, so deltas
-computed from the same starting parameters average instead of adding up to an overshoot).
+It drives the same match core as the actors (:mod:`fom.match`: ``pick_engagements``,
+``Encounter``, ``resolve_tick``, ``merge_delta``) in the same order, so for the same seed and
+settings it plays the same match as ``fom-run``: the same ``tip.finished`` records, in the same
+order. ``SyncMatch`` plays tick by tick and hands every record it makes to a listener;
+``run_encounters`` plays until a number of encounters have ended (the learning experiments).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from fom.engines.base import Engine, ShotOutcome
+from fom.config import RunConfig
+from fom.engines import make_engine
+from fom.engines.base import Engine
 from fom.errors import ConfigError, EngineError
-from fom.learners.base import LEARNERS, EncounterObservation, Learner, make_learner
-from fom.learners.monolithic import MonolithicQ
+from fom.events.records import TickEvent, TipFinished
+from fom.learners.base import LEARNERS, Learner, make_learner
+from fom.match import (
+    Encounter,
+    initial_store,
+    merge_delta,
+    pick_engagements,
+    resolve_tick,
+    shared_learner,
+    snapshot_for,
+)
 from fom.patterns import PatternStore, signature_for
+from fom.planners import GraphPlanner, Planner, PlanProblem, make_planner
 
-__all__ = ["EncounterStats", "PatternStats", "run_encounters"]
+__all__ = ["EncounterStats", "PatternStats", "SyncMatch", "run_encounters", "sync_match"]
+
+Listener = Callable[[Any], None]
+LearnerFactory = Callable[..., Learner]
+
+
+class SyncMatch:
+    """One match, tick by tick, as the actors play it (``tips`` encounters at once at most)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        seed: int,
+        tips: int,
+        learner: str,
+        planner: Planner | None = None,
+        store: PatternStore | None = None,
+        ticks: int | None = None,
+        listener: Listener | None = None,
+        make: LearnerFactory = make_learner,
+    ) -> None:
+        if tips < 1:
+            raise ConfigError(f"tips must be >= 1, got {tips}")
+        self.engine = engine
+        self.seed = seed
+        self.tips = tips
+        self.learner = learner
+        self.planner = planner if planner is not None else GraphPlanner()
+        self.store = store if store is not None else PatternStore(alpha=1.0 / tips)
+        self.ticks = ticks
+        self.listener = listener
+        self.make = make
+        self.shared = shared_learner(learner, seed)
+        self.active: dict[int, Encounter] = {}
+        self.problems: dict[int, PlanProblem] = {}
+        self.finished: list[TipFinished] = []
+        self.tick = 0
+        engine.reset(seed)
+
+    def _emit(self, record: Any) -> None:
+        if self.listener is not None:
+            self.listener(record)
+
+    def _engage(self) -> None:
+        """Start an encounter for each opponent nobody fights yet, while there is room."""
+        engine, tick = self.engine, self.tick
+        view = engine.observe()
+        free = [o for o in view.opponents if o.id not in self.active]
+        for i in pick_engagements(free, (), self.tips - len(self.active)):
+            opponent = free[i]
+            signature = signature_for(opponent.weapon)
+            encounter = Encounter.begin(
+                snapshot_for(tick, engine.projection(opponent.id), opponent),
+                encounter=opponent.id,
+                weapon=opponent.weapon,
+                signature=signature,
+                params=self.store.get(signature),
+                level=engine.level,
+                seed=self.seed,
+                learner=self.learner,
+                shared=self.shared,
+                make=self.make,
+            )
+            self._emit(encounter.started())
+            self.active[opponent.id] = encounter
+            self.problems[opponent.id] = encounter.decide()
+
+    def step(self) -> None:
+        """Play one tick: engage, plan, resolve, observe, finish and merge."""
+        self._engage()
+        engine, level = self.engine, self.engine.level
+        ids = sorted(self.problems)
+        problems = [self.problems[e] for e in ids]
+        started = time.perf_counter_ns()
+        if self.planner.pooled:
+            choices = self.planner.plan(level, problems, self.seed)
+        else:
+            choices = [self.planner.plan(level, [p], self.seed)[0] for p in problems]
+        latency_ms = (time.perf_counter_ns() - started) / 1e6 / max(len(problems), 1)
+        self.problems = {}
+        acts = [self.active[e].act(c) for e, c in zip(ids, choices, strict=True)]
+        resolution = resolve_tick(engine, self.tick, acts)
+        last = self.ticks is not None and self.tick + 1 >= self.ticks
+        for e in ids:
+            result = resolution.results[e]
+            if isinstance(result, EngineError):
+                raise result
+            encounter = self.active[e]
+            self._emit(encounter.observe(result, latency_ms))
+            if encounter.done:
+                self._finish(encounter)
+            elif not last:
+                self.problems[e] = encounter.decide()
+        view = engine.observe()
+        self._emit(
+            TickEvent(
+                tick=self.tick,
+                self_node=view.self_state.node,
+                self_health=view.self_state.health,
+                opponents=len(view.opponents),
+                active_tips=len(acts),
+            )
+        )
+        self.tick += 1
+
+    def _finish(self, encounter: Encounter) -> None:
+        delta, record = encounter.finish()
+        del self.active[encounter.encounter]
+        self.finished.append(record)
+        self._emit(record)
+        _, merged = merge_delta(
+            self.store, encounter.signature, delta, encounter.tip, record.tick
+        )
+        self._emit(merged)
+
+    def play(self) -> list[TipFinished]:
+        """Play every tick (``ticks`` must be set); the finished encounters' records, in order."""
+        if self.ticks is None:
+            raise ConfigError("play() needs a number of ticks")
+        while self.tick < self.ticks:
+            self.step()
+        return self.finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +183,7 @@ class EncounterStats:
     deaths: int
     kills: int
     timeouts: int
-    exposure: float  # mean exposure of the projection's node over all encounter ticks
+    exposure: float
     ticks: int
     compute_flops: int
     encounter_ids: np.ndarray
@@ -62,18 +199,21 @@ class EncounterStats:
         return float(self.encounter_hits[:first].sum()) / shots if shots else 0.0
 
 
-@dataclass(slots=True)
-class _Tip:
-    """One running encounter of the loop."""
-
-    weapon: str
-    signature: str
-    enemy_node: int
-    enemy_health: float
-    learner: Learner
-    shots: int = 0
-    hits: int = 0
-    damage: float = 0.0
+def sync_match(
+    config: RunConfig, *, engine: Engine | None = None, listener: Listener | None = None
+) -> SyncMatch:
+    """The synchronous match ``fom-run`` plays for ``config`` (same engine, store and planner)."""
+    config.validate()
+    return SyncMatch(
+        engine if engine is not None else make_engine(config.world, config.seed, config.tips),
+        seed=config.seed,
+        tips=config.tips,
+        learner=config.learner,
+        planner=make_planner(config.planner, walkers=config.walkers, horizon=config.horizon),
+        store=initial_store(config.learner, config.merge_rate, config.load),
+        ticks=config.ticks,
+        listener=listener,
+    )
 
 
 def run_encounters(
@@ -86,118 +226,54 @@ def run_encounters(
     alpha: float | None = None,
     store: PatternStore | None = None,
     max_ticks: int | None = None,
+    planner: Planner | None = None,
+    make: LearnerFactory = make_learner,
 ) -> EncounterStats:
-    """Play ``encounters`` encounters with ``learner_kind`` learners; return the statistics."""
+    """Play until ``encounters`` encounters have ended, ``concurrency`` at once; statistics."""
     if learner_kind not in LEARNERS:
         raise ConfigError(f"unknown learner {learner_kind!r}; choose one of {', '.join(LEARNERS)}")
     if encounters < 1 or concurrency < 1:
         raise ConfigError("encounters and concurrency must be >= 1")
-    rng = np.random.default_rng([seed, 0xF0])
     store = store if store is not None else PatternStore(alpha=alpha or 1.0 / concurrency)
-    shared = (
-        MonolithicQ(np.random.default_rng([seed, 0x51])) if learner_kind == "monolithic" else None
-    )
-    level = engine.level
-    max_ticks = max_ticks if max_ticks is not None else 40 * encounters + 1000
-    engine.reset(seed)
-    active: dict[int, _Tip] = {}
-    seen: set[int] = set()
-    ids: list[int] = []
-    shots: list[int] = []
-    hits: list[int] = []
-    damage: list[float] = []
-    weapons: list[str] = []
-    reasons = {"killed": 0, "died": 0, "timeout": 0, "closed": 0}
-    exposure_sum, exposure_n = 0.0, 0
-    flops = 0
-    start_tick = engine.tick
-    while len(ids) < encounters:
-        if engine.tick - start_tick >= max_ticks:
+    match = SyncMatch(
+        engine, seed=seed, tips=concurrency, learner=learner_kind, planner=planner, store=store,
+        make=make,
+    )  # fmt: skip
+    limit = max_ticks if max_ticks is not None else 40 * encounters + 1000
+    while len(match.finished) < encounters:
+        if match.tick >= limit:
             raise EngineError(
-                f"only {len(ids)} of {encounters} encounters ended in {max_ticks} ticks"
+                f"only {len(match.finished)} of {encounters} encounters ended in {limit} ticks"
             )
-        view = engine.observe()
-        for opp in view.opponents:
-            if len(active) >= concurrency or len(seen) >= encounters:
-                break
-            if opp.id in seen:
-                continue
-            seen.add(opp.id)
-            sig = signature_for(opp.weapon)
-            learner = make_learner(learner_kind, store.get(sig), rng, shared)
-            active[opp.id] = _Tip(opp.weapon, sig, opp.node, opp.health, learner)
-        outcomes: dict[int, ShotOutcome] = {}
-        for eid, tip in active.items():
-            me = engine.projection(eid)
-            obs = EncounterObservation(
-                encounter=eid,
-                weapon=tip.weapon,
-                self_node=me.node,
-                enemy_node=tip.enemy_node,
-                distance=float(level.distance[me.node, tip.enemy_node]),
-                self_health=me.health,
-                enemy_health=tip.enemy_health,
-                exposure=float(level.exposure[me.node]),
-            )
-            decision = tip.learner.act(obs)
-            path = level.shortest_path(me.node, tip.enemy_node, decision.flank_bias)
-            engine.move(eid, path[1] if len(path) > 1 else path[0])
-            engine.look_at(eid, decision.aim_offset)
-            shot = engine.shoot(eid)
-            outcomes[eid] = shot
-            if shot.fired:
-                tip.shots += 1
-                tip.hits += int(shot.hit)
-        for report in engine.advance():
-            tip = active.get(report.encounter)
-            if tip is None:
-                continue
-            shot = outcomes.get(report.encounter) or ShotOutcome(
-                report.encounter, False, False, 0.0, 0.0, 0.0
-            )
-            tip.learner.update(shot, report)
-            tip.enemy_health = report.enemy_health
-            tip.damage += report.damage_taken
-            exposure_sum += report.exposure
-            exposure_n += 1
-            if report.done:
-                store.merge(tip.signature, tip.learner.delta())
-                flops += tip.learner.compute_flops
-                reasons[report.reason] += 1
-                ids.append(report.encounter)
-                shots.append(tip.shots)
-                hits.append(tip.hits)
-                damage.append(tip.damage)
-                weapons.append(tip.weapon)
-                del active[report.encounter]
-                if len(ids) >= encounters:
-                    break
-    flops += sum(t.learner.compute_flops for t in active.values())
+        match.step()
+    done = match.finished[:encounters]
+    flops = sum(r.compute_flops for r in done)
+    flops += sum(int(e.learner.compute_flops) for e in match.active.values())
+    weapons = tuple(r.signature.partition("/")[2] for r in done)
     patterns: dict[str, PatternStats] = {}
-    for w in sorted(set(weapons)):
-        sel = [i for i, x in enumerate(weapons) if x == w]
-        s = sum(shots[i] for i in sel)
-        h = sum(hits[i] for i in sel)
-        sig = signature_for(w)
-        patterns[sig] = PatternStats(len(sel), s, h, h / s if s else 0.0, store.get(sig).as_dict())
-    total_shots, total_hits = sum(shots), sum(hits)
+    for sig in sorted({r.signature for r in done}):
+        mine = [r for r in done if r.signature == sig]
+        s, h = sum(r.shots for r in mine), sum(r.hits for r in mine)
+        patterns[sig] = PatternStats(len(mine), s, h, h / s if s else 0.0, store.get(sig).as_dict())
+    shots, hits = sum(r.shots for r in done), sum(r.hits for r in done)
+    ticks = sum(r.ticks for r in done)
     return EncounterStats(
         learner=learner_kind,
-        encounters=len(ids),
-        shots=total_shots,
-        hits=total_hits,
-        accuracy=total_hits / total_shots if total_shots else 0.0,
-        damage_taken=float(sum(damage)),
-        deaths=reasons["died"],
-        kills=reasons["killed"],
-        timeouts=reasons["timeout"],
-        exposure=exposure_sum / exposure_n if exposure_n else 0.0,
-        ticks=engine.tick - start_tick,
+        encounters=len(done),
+        shots=shots,
+        hits=hits,
+        accuracy=hits / shots if shots else 0.0,
+        damage_taken=float(sum(r.damage_taken for r in done)),
+        deaths=sum(r.reason == "died" for r in done),
+        kills=sum(r.reason == "killed" for r in done),
+        timeouts=sum(r.reason == "timeout" for r in done),
+        exposure=sum(r.exposure * r.ticks for r in done) / ticks if ticks else 0.0,
+        ticks=match.tick,
         compute_flops=int(flops),
-        encounter_ids=np.array(ids, dtype=np.int64),
-        encounter_shots=np.array(shots, dtype=np.int64),
-        encounter_hits=np.array(hits, dtype=np.int64),
-        encounter_damage=np.array(damage, dtype=np.float64),
-        encounter_weapons=tuple(weapons),
+        encounter_ids=np.array([r.encounter for r in done], dtype=np.int64),
+        encounter_shots=np.array([r.shots for r in done], dtype=np.int64),
+        encounter_hits=np.array([r.hits for r in done], dtype=np.int64),
+        encounter_damage=np.array([r.damage_taken for r in done], dtype=np.float64),
+        encounter_weapons=weapons,
         patterns=patterns,
     )

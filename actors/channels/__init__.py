@@ -1,6 +1,6 @@
 """FOM's messages, one module per channel; importing this registers them all with the bus."""
 
-from actors.channels.agent import Percept, SummaryRequest, TipReport, TipStart
+from actors.channels.agent import Percept, SummaryRequest, TipStart
 from actors.channels.atari import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
 from actors.channels.events import (
     LatencySummary,
@@ -18,7 +18,7 @@ from actors.channels.events import (
     TipStarted,
 )
 from actors.channels.pattern import PatternDelta, PatternUpdated
-from actors.channels.plan import PlanReply, PlanRequest
+from actors.channels.plan import PlanChoice, PlanProblem
 from actors.channels.world import (
     Act,
     ActResult,
@@ -47,9 +47,9 @@ __all__ = [
     "PatternSummary",
     "PatternUpdated",
     "Percept",
+    "PlanChoice",
     "PlanDone",
-    "PlanReply",
-    "PlanRequest",
+    "PlanProblem",
     "RunFinished",
     "RunStarted",
     "RunSummary",
@@ -58,7 +58,6 @@ __all__ = [
     "TickEvent",
     "TickReady",
     "TipFinished",
-    "TipReport",
     "TipShot",
     "TipStart",
     "TipStarted",

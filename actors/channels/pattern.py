@@ -23,6 +23,8 @@ class PatternDelta:
 
 @message("pattern.updated")
 class PatternUpdated:
-    """The parameters of a pattern after a merge (for new TIPs)."""
+    """A pattern's parameters after the ULP handled ``encounter``'s delta (merged or rejected),
+    or as loaded when the run starts (``encounter`` -1)."""
 
     params: PatternParams
+    encounter: int

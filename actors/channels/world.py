@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from actors.channels.model import Opponent, SelfState, ShotOutcome, StepReport, WorldView
-from bus import message
+from bus import message, register
+from fom.match import Act, ActResult
 
 __all__ = [
     "Act",
@@ -24,9 +25,14 @@ __all__ = [
 
 @message("world.clock")
 class WorldTick:
-    """The world clock moved to ``tick``: perceive and decide (topic ``world.tick``)."""
+    """The world clock moved to ``tick``: perceive and decide (topic ``world.tick``).
+
+    ``ended`` lists the encounters that ended at the previous tick: CoreAgent starts new TIPs
+    only once their deltas are merged, so what a new TIP starts from never depends on timing.
+    """
 
     tick: int
+    ended: tuple[int, ...]
 
 
 @message("world.observe")
@@ -43,26 +49,6 @@ class Sighting:
 
     view: WorldView
     projections: tuple[SelfState, ...]
-
-
-@message("world.act")
-class Act:
-    """A TIP's action for one tick of its encounter: one step, an aim correction, fire or hold."""
-
-    encounter: int
-    tick: int
-    move_to: int
-    aim_offset: float
-    fire: bool
-
-
-@message("world.act_result")
-class ActResult:
-    """The reply to an Act once the tick is resolved: the shot and what the tick did."""
-
-    tick: int
-    shot: ShotOutcome
-    report: StepReport
 
 
 @message("world.ready")
@@ -86,3 +72,7 @@ class WorldFinished:
     """The world ran its last tick."""
 
     ticks: int
+
+
+register("world.act", Act)
+register("world.act_result", ActResult)

@@ -16,16 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from actors import Actor, GcPolicy, Runtime
 from actors import run as run_loop
-from actors.channels import LevelInfo, RunFinished, RunStarted, RunSummary, SummaryRequest
+from actors.channels import (
+    LevelInfo,
+    RunFinished,
+    RunStarted,
+    RunSummary,
+    SummaryRequest,
+    WorldFinished,
+)
 from actors.core_agent import CoreAgent
 from actors.event_log import EventLog
+from actors.messages import ActorFailed
 from actors.perception import Perception
 from actors.propagator import Propagator
+from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip, TipSettings
+from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
 from bus import Bus, Envelope
 from fom.config import RunConfig
@@ -33,17 +41,14 @@ from fom.engines import make_engine
 from fom.engines.base import Engine
 from fom.errors import StateFileError
 from fom.events import EventWriter, open_event_writer
-from fom.learners.monolithic import MonolithicQ
 from fom.level import CanonicalLevel
-from fom.patterns import PatternStore, load_patterns
+from fom.match import initial_store, shared_learner
+from fom.patterns import PatternStore
+from fom.planners import make_planner
 
 __all__ = ["RunResult", "run", "run_async"]
 
 EventListener = Callable[[dict[str, Any]], None]
-
-MONOLITHIC_STREAM = 2
-"""Spawn-key word of the monolithic baseline's network: SeedSequence(seed, (2,))."""
-
 
 @dataclass(slots=True)
 class RunResult:
@@ -55,6 +60,8 @@ class RunResult:
     failures: int = 0
     save_error: str | None = None
     """Why ``--save`` failed at the end (the run itself completed), or None."""
+    error: str | None = None
+    """Why the run stopped before its last tick (the World crashed), or None."""
 
 
 def _level_info(level: CanonicalLevel) -> LevelInfo:
@@ -64,15 +71,6 @@ def _level_info(level: CanonicalLevel) -> LevelInfo:
         edges=tuple((int(a), int(b)) for a, b in level.edges),
         floor_height=float(level.floor_height),
     )
-
-
-def _initial_store(config: RunConfig) -> PatternStore:
-    if config.load is None:
-        return PatternStore(alpha=config.merge_rate)
-    loaded = load_patterns(config.load)
-    state = loaded.to_state()
-    state["alpha"] = config.merge_rate
-    return PatternStore.from_state(state)
 
 
 def _check_save_target(path: str) -> None:
@@ -87,49 +85,37 @@ def _check_save_target(path: str) -> None:
         raise StateFileError(f"cannot save patterns to {target}: {directory} is not writable")
 
 
-def _tip_settings(config: RunConfig, level: CanonicalLevel) -> TipSettings:
-    """What every TIP of the run shares (the monolithic baseline's one network included)."""
-    shared = None
-    if config.learner == "monolithic":
-        seed = np.random.SeedSequence(config.seed, spawn_key=(MONOLITHIC_STREAM,))
-        shared = MonolithicQ(np.random.default_rng(seed))
-    return TipSettings(
-        learner=config.learner,
-        planner=config.planner,
-        level=level,
-        request_timeout=config.request_timeout,
-        shared_learner=shared,
-    )
-
-
 def _spawn_agent(
     rt: Runtime,
     config: RunConfig,
     store: PatternStore,
     level: CanonicalLevel,
     tip_factory: Callable[[TipSettings], Tip],
+    pool_factory: Callable[..., WalkerPool],
 ) -> Propagator:
     """Spawn the learning and deciding actors (in start order); return the ULP."""
-    settings = _tip_settings(config, level)
+    planner = make_planner(config.planner, walkers=config.walkers, horizon=config.horizon)
+    settings = TipSettings(
+        learner=config.learner,
+        planner=planner,
+        level=level,
+        request_timeout=config.request_timeout,
+        ticks=config.ticks,
+        shared_learner=shared_learner(config.learner, config.seed),
+    )
     ulp = Propagator(store, config.save)
     rt.spawn(ulp, name="ulp")
     core = CoreAgent(
         max_tips=config.tips,
         run_seed=config.seed,
-        defaults=store,
+        defaults=PatternStore(names=store.names, initial=store.initial),  # CoreAgent's own
         tip_factory=lambda: tip_factory(settings),
     )
     rt.spawn(core, name="core")
     rt.spawn(Perception(config.request_timeout), name="perception")
-    if config.planner in ("fmc", "mc"):
-        from actors.walker_pool import WalkerPool
-
-        pool = WalkerPool(
-            level,
-            walkers=config.walkers,
-            horizon=config.horizon,
-            seed=config.seed,
-            planner=config.planner,
+    if planner.pooled:
+        pool = pool_factory(
+            planner, level, seed=config.seed, name=config.planner, walkers=config.walkers
         )
         rt.spawn(pool, name="walker-pool")
     return ulp
@@ -156,12 +142,13 @@ async def run_async(
     *,
     engine: Engine | None = None,
     tip_factory: Callable[[TipSettings], Tip] = Tip,
+    pool_factory: Callable[..., WalkerPool] = WalkerPool,
     listeners: tuple[EventListener, ...] = (),
     handle_signals: bool = False,
 ) -> RunResult:
     """Play one match as ``config`` says; inputs are checked before any actor starts."""
     config.validate()
-    store = _initial_store(config)
+    store = initial_store(config.learner, config.merge_rate, config.load)
     if config.save:
         _check_save_target(config.save)
     if config.dashboard or config.live:
@@ -180,7 +167,7 @@ async def run_async(
             watcher = _EndWatcher()
             rt.spawn(watcher, name="end-watcher")
             _spawn_observers(rt, config, log, with_log=writer is not None or bool(listeners))
-            ulp = _spawn_agent(rt, config, store, engine.level, tip_factory)
+            ulp = _spawn_agent(rt, config, store, engine.level, tip_factory, pool_factory)
             await rt.bus.publish(
                 "event.run.started",
                 RunStarted(
@@ -193,7 +180,7 @@ async def run_async(
             world = WorldActor(engine, config.ticks, config.seed, config.pace_s)
             rt.spawn(world, name="world")  # last: it starts the clock
             await rt.shutdown_requested.wait()
-            interrupted = not watcher.finished
+            interrupted = not watcher.finished  # stopped early: a signal, or the world crashed
             if handle_signals:
                 rt.remove_signal_handlers()
             if interrupted:
@@ -209,6 +196,7 @@ async def run_async(
                 RunFinished(tick=summary.ticks, interrupted=interrupted, summary=summary),
             )
             failures = rt.failures
+            error = watcher.error
     finally:
         if writer is not None:
             writer.close()  # idempotent: the EventLog closes it when it stops
@@ -218,20 +206,33 @@ async def run_async(
         events=log.seq,
         failures=failures,
         save_error=ulp.save_error,
+        error=error,
     )
 
 
 class _EndWatcher(Actor):
-    """Turns the world's last tick into the runtime's shutdown request."""
+    """Turns the world's last tick, or its crash, into the runtime's shutdown request.
 
-    topics = ("world.finished",)
+    The World owns the match's engine: restarting it would start another match in the middle
+    of this one, so a World that crashes ends the run with its error.
+    """
+
+    topics = ("world.finished", FAILURE_TOPIC)
 
     def __init__(self) -> None:
         self.finished = False
+        self.error: str | None = None
 
     async def receive(self, envelope: Envelope) -> None:
-        self.finished = True
-        self.runtime.request_shutdown()
+        match envelope.message:
+            case WorldFinished():
+                self.finished = True
+                self.runtime.request_shutdown()
+            case ActorFailed(actor="world", error_type=kind, error=text):
+                self.error = f"the world crashed: {kind}: {text}"
+                self.runtime.request_shutdown()
+            case _:
+                pass
 
 
 def run(config: RunConfig, **options: Any) -> RunResult:

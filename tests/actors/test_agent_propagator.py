@@ -80,6 +80,10 @@ async def test_ulp_rejects_a_bad_delta_and_leaves_the_pattern_untouched(bad: np.
         before = store.get(sig)
 
         await bus.publish("pattern.delta", PatternDelta(sig, bad, "tip-1", 1, 4))
+        answer = await _next(watch)  # every delta is answered, merged or not (for CoreAgent)
+        assert isinstance(answer, PatternUpdated) and answer.encounter == 1
+        assert answer.params.version == before.version
+        np.testing.assert_array_equal(answer.params.values, before.values)
         rejected = await _next(watch)
         assert isinstance(rejected, PatternRejected)
         assert (rejected.signature, rejected.tip, rejected.tick) == (sig, "tip-1", 4)
@@ -90,11 +94,13 @@ async def test_ulp_rejects_a_bad_delta_and_leaves_the_pattern_untouched(bad: np.
 
         # A bad delta for a pattern never seen does not create it either.
         await bus.publish("pattern.delta", PatternDelta("combat/bfg", bad, "tip-2", 2, 5))
+        answer = await _next(watch)
+        assert isinstance(answer, PatternUpdated) and answer.params.version == 0
         assert isinstance(await _next(watch), PatternRejected)
         assert "combat/bfg" not in store
 
         # The ULP is still alive and merging: the next good delta is version 2, and the
-        # rejected ones contributed nothing (no pattern.updated in between).
+        # rejected ones contributed nothing.
         await bus.publish("pattern.delta", PatternDelta(sig, np.array([0.1, 0.1]), "tip-3", 3, 6))
         second = await _next(watch)
         assert isinstance(second, PatternUpdated)

@@ -1,0 +1,388 @@
+"""The match core, pure and synchronous: one encounter's loop and one tick's resolution.
+
+Written once and driven twice: the actors (a TIP drives an ``Encounter``, the World calls
+``resolve_tick``, CoreAgent calls ``pick_engagements``) and the synchronous driver in
+:mod:`fom.simulate`. So the two play the same match for the same seed.
+
+One tick of a match:
+
+1. the opponents nobody fights yet are engaged, in id order, while there is room
+   (``pick_engagements``); each new ``Encounter`` starts from a knowledge snapshot, its
+   pattern's parameters and its own Generator, ``SeedSequence(seed, (TIP_STREAM, encounter))``;
+2. every engaged encounter decides (``decide`` gives the planner's problem, ``act`` turns the
+   planner's choice into an ``Act``);
+3. ``resolve_tick`` applies the actions in encounter order and advances the engine;
+4. every encounter observes its outcome; those that ended ``finish`` with their delta.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fom.engines.base import Engine, ShotOutcome, StepReport
+from fom.errors import ConfigError, EngineError, InvalidDelta
+from fom.events.records import PatternMerged, PatternRejected, TipFinished, TipShot, TipStarted
+from fom.knowledge import KnowledgeSnapshot
+from fom.learners.base import EncounterObservation, Learner, make_learner, pattern_layout
+from fom.level import CanonicalLevel
+from fom.patterns import PatternParams, PatternStore, load_patterns
+from fom.planners import PlanChoice, PlanProblem
+from fom.state import Opponent, SelfState
+
+__all__ = [
+    "MONOLITHIC_STREAM",
+    "TIP_STREAM",
+    "Act",
+    "ActResult",
+    "Encounter",
+    "TickResolution",
+    "encounter_rng",
+    "initial_store",
+    "merge_delta",
+    "pick_engagements",
+    "resolve_tick",
+    "shared_learner",
+    "snapshot_for",
+    "tip_name",
+]
+
+TIP_STREAM = 1
+"""First spawn-key word of every encounter's random stream: SeedSequence(seed, (1, id))."""
+
+MONOLITHIC_STREAM = 2
+"""Spawn-key word of the monolithic baseline's one network: SeedSequence(seed, (2,))."""
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """One tick's action of an encounter: one step, an aim correction, fire or hold."""
+
+    encounter: int
+    tick: int
+    move_to: int
+    aim_offset: float
+    fire: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ActResult:
+    """What one tick did to one encounter: its shot and the engine's report."""
+
+    tick: int
+    shot: ShotOutcome
+    report: StepReport
+
+
+def tip_name(encounter: int) -> str:
+    """The name of the TIP (actor) fighting ``encounter``."""
+    return f"tip-{encounter}"
+
+
+def encounter_rng(seed: int, encounter: int) -> np.random.Generator:
+    """The encounter's own Generator: SeedSequence(seed, spawn_key=(TIP_STREAM, encounter))."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(TIP_STREAM, encounter)))
+
+
+def initial_store(learner: str, alpha: float, load: str | None = None) -> PatternStore:
+    """The run's PatternStore: ``learner``'s parameter layout, or the patterns saved at ``load``
+    (which must have that layout: a file saved with another learner is a ConfigError)."""
+    names, initial = pattern_layout(learner)
+    if load is None:
+        return PatternStore(alpha=alpha, names=names, initial=initial)
+    state = load_patterns(load).to_state()
+    if tuple(state["names"]) != tuple(names):
+        raise ConfigError(
+            f"{load} holds patterns with parameters {', '.join(state['names'])}; "
+            f"learner {learner!r} uses {', '.join(names)}"
+        )
+    state["alpha"] = alpha
+    return PatternStore.from_state(state)
+
+
+def shared_learner(kind: str, seed: int) -> object | None:
+    """The run's one shared network for the ``monolithic`` baseline (None for other learners).
+
+    The paper's baseline is one Q-network trained synchronously by every encounter, so it is the
+    one object TIPs share by design; every other learner is private to its encounter.
+    """
+    if kind != "monolithic":
+        return None
+    from fom.learners.monolithic import MonolithicQ
+
+    sequence = np.random.SeedSequence(seed, spawn_key=(MONOLITHIC_STREAM,))
+    return MonolithicQ(np.random.default_rng(sequence))
+
+
+def pick_engagements(opponents: Sequence[Opponent], busy: Iterable[int], room: int) -> list[int]:
+    """Indices of the opponents to engage now: not fought yet, in order, at most ``room``."""
+    fought = set(busy)
+    picked: list[int] = []
+    for i, opponent in enumerate(opponents):
+        if len(picked) >= room:
+            break
+        if opponent.id not in fought:
+            picked.append(i)
+    return picked
+
+
+class Encounter:
+    """One fight from its start to its end: decide, act, observe, finish (Algorithm 1)."""
+
+    __slots__ = (
+        "_decision",
+        "_path",
+        "done",
+        "encounter",
+        "enemy_health",
+        "enemy_node",
+        "learner",
+        "level",
+        "params",
+        "reason",
+        "self_health",
+        "self_node",
+        "signature",
+        "snapshot",
+        "start_tick",
+        "tick",
+        "tip",
+        "totals",
+        "weapon",
+    )
+
+    def __init__(
+        self,
+        snapshot: KnowledgeSnapshot,
+        *,
+        encounter: int,
+        weapon: str,
+        signature: str,
+        params: PatternParams,
+        learner: Learner,
+        level: CanonicalLevel,
+    ) -> None:
+        me = snapshot.self_state
+        if me is None:
+            raise ValueError("an encounter starts from a snapshot with the bot's projection")
+        enemy = snapshot.opponent(encounter)
+        self.snapshot = snapshot
+        self.encounter = encounter
+        self.tip = tip_name(encounter)
+        self.signature = signature
+        self.weapon = weapon
+        self.params = params
+        self.learner = learner
+        self.level = level
+        self.start_tick = self.tick = snapshot.tick
+        self.self_node, self.self_health = me.node, me.health
+        self.enemy_node = enemy.node if enemy is not None else me.node
+        self.enemy_health = enemy.health if enemy is not None else 0.0
+        self.done = False
+        self.reason = ""
+        self.totals = [0, 0, 0, 0.0, 0.0]  # ticks, shots, hits, damage taken, exposure summed
+        self._decision = None
+        self._path: tuple[int, ...] = ()
+
+    @classmethod
+    def begin(
+        cls,
+        snapshot: KnowledgeSnapshot,
+        *,
+        encounter: int,
+        weapon: str,
+        signature: str,
+        params: PatternParams,
+        level: CanonicalLevel,
+        seed: int,
+        learner: str,
+        shared: object | None = None,
+        make: Callable[..., Learner] = make_learner,
+    ) -> Encounter:
+        """An encounter with a fresh ``learner`` seeded from (seed, encounter)."""
+        made = make(learner, params, encounter_rng(seed, encounter), shared)
+        return cls(
+            snapshot, encounter=encounter, weapon=weapon, signature=signature, params=params,
+            learner=made, level=level,
+        )  # fmt: skip
+
+    def started(self) -> TipStarted:
+        """The ``tip.started`` record."""
+        me = self.snapshot.self_state
+        return TipStarted(
+            tick=self.start_tick,
+            tip=self.tip,
+            encounter=self.encounter,
+            signature=self.signature,
+            weapon=self.weapon,
+            self_node=self.self_node,
+            enemy_node=self.enemy_node,
+            floor=me.floor if me is not None else 0,
+            params=self.params.as_dict(),
+        )
+
+    def decide(self) -> PlanProblem:
+        """The learner's aim and flank bias for this tick, as the problem a planner solves."""
+        level = self.level
+        exposure = float(level.exposure[self.self_node])
+        decision = self.learner.act(
+            EncounterObservation(
+                encounter=self.encounter,
+                weapon=self.weapon,
+                self_node=self.self_node,
+                enemy_node=self.enemy_node,
+                distance=float(level.distance[self.self_node, self.enemy_node]),
+                self_health=self.self_health,
+                enemy_health=self.enemy_health,
+                exposure=exposure,
+            )
+        )
+        self._decision = decision
+        return PlanProblem(
+            encounter=self.encounter,
+            tick=self.tick,
+            weapon=self.weapon,
+            self_node=self.self_node,
+            self_health=self.self_health,
+            enemy_node=self.enemy_node,
+            enemy_health=self.enemy_health,
+            aim_offset=float(decision.aim_offset),
+            flank_bias=float(decision.flank_bias),
+        )
+
+    def act(self, choice: PlanChoice) -> Act:
+        """The action for this tick: the planner's step and fire, the learner's aim."""
+        if self._decision is None:
+            raise RuntimeError("act() before decide()")
+        self._path = tuple(choice.path)
+        return Act(
+            self.encounter, self.tick, int(choice.move_to), self._decision.aim_offset,
+            bool(choice.fire),
+        )  # fmt: skip
+
+    def observe(self, result: ActResult, latency_ms: float = 0.0) -> TipShot:
+        """Learn from the tick's outcome; return its ``tip.shot`` record."""
+        decision = self._decision
+        if decision is None:
+            raise RuntimeError("observe() before decide()")
+        shot, report = result.shot, result.report
+        self.learner.update(shot, report)
+        totals = self.totals
+        totals[0] += 1
+        totals[1] += shot.fired
+        totals[2] += shot.hit
+        totals[3] += report.damage_taken
+        totals[4] += report.exposure
+        record = TipShot(
+            tick=result.tick,
+            tip=self.tip,
+            encounter=self.encounter,
+            signature=self.signature,
+            fired=shot.fired,
+            hit=shot.hit,
+            error=shot.error,
+            damage=shot.damage,
+            aim_offset=decision.aim_offset,
+            flank_bias=decision.flank_bias,
+            self_node=report.self_node,
+            enemy_node=report.enemy_node,
+            path=self._path,
+            exposure=report.exposure,
+            damage_taken=report.damage_taken,
+            latency_ms=latency_ms,
+        )
+        self.self_node, self.enemy_node = report.self_node, report.enemy_node
+        self.self_health, self.enemy_health = report.self_health, report.enemy_health
+        self.tick = result.tick + 1
+        self._decision = None
+        if report.done:
+            self.done = True
+            self.reason = report.reason
+        return record
+
+    def finish(self) -> tuple[np.ndarray, TipFinished]:
+        """The delta for the ULP and the ``tip.finished`` record (call once it is done)."""
+        delta = np.asarray(self.learner.delta(), dtype=np.float64)
+        ticks, shots, hits, damage, exposure = self.totals
+        names = self.params.names
+        return delta, TipFinished(
+            tick=self.tick - 1,
+            tip=self.tip,
+            encounter=self.encounter,
+            signature=self.signature,
+            reason=self.reason,
+            shots=shots,
+            hits=hits,
+            damage_taken=damage,
+            exposure=exposure / ticks if ticks else 0.0,
+            ticks=ticks,
+            delta={n: float(v) for n, v in zip(names, delta.tolist(), strict=False)},
+            compute_flops=int(self.learner.compute_flops),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TickResolution:
+    """One resolved tick: each acting encounter's result (or why it failed) and every report."""
+
+    results: dict[int, ActResult | EngineError]
+    reports: tuple[StepReport, ...]
+
+    @property
+    def ended(self) -> tuple[int, ...]:
+        """Encounters that ended this tick, in id order."""
+        return tuple(r.encounter for r in self.reports if r.done)
+
+
+def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResolution:
+    """Apply one tick's actions in encounter order, then advance the engine once."""
+    ordered = sorted(acts, key=lambda a: a.encounter)
+    shots: dict[int, ShotOutcome | EngineError] = {}
+    for act in ordered:
+        e = act.encounter
+        try:
+            engine.move(e, act.move_to)
+            engine.look_at(e, act.aim_offset)
+            shots[e] = engine.shoot(e) if act.fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
+        except EngineError as exc:
+            shots[e] = exc
+    reports = engine.advance()
+    by_id = {r.encounter: r for r in reports}
+    results: dict[int, ActResult | EngineError] = {}
+    for act in ordered:
+        e = act.encounter
+        shot, report = shots[e], by_id.get(e)
+        if isinstance(shot, EngineError):
+            results[e] = EngineError(f"encounter {e}: {shot}")
+        elif report is None:
+            results[e] = EngineError(f"encounter {e}: no report from the engine")
+        else:
+            results[e] = ActResult(tick, shot, report)
+    return TickResolution(results, tuple(reports))
+
+
+def merge_delta(
+    store: PatternStore, signature: str, delta: np.ndarray, tip: str, tick: int
+) -> tuple[PatternParams, PatternMerged | PatternRejected]:
+    """The ULP's rule: merge ``delta`` additively, or reject it and leave the pattern alone."""
+    try:
+        params = store.merge(signature, delta)
+    except InvalidDelta as exc:
+        rejected = PatternRejected(tick=tick, signature=signature, tip=tip, reason=str(exc))
+        return store.peek(signature), rejected
+    names = params.names
+    return params, PatternMerged(
+        tick=tick,
+        signature=signature,
+        version=params.version,
+        merges=params.merges,
+        params=params.as_dict(),
+        delta={n: float(v) for n, v in zip(names, np.asarray(delta).tolist(), strict=False)},
+    )
+
+
+def snapshot_for(tick: int, projection: SelfState, opponent: Opponent) -> KnowledgeSnapshot:
+    """What an encounter starts from: the bot's projection and its opponent as seen at ``tick``."""
+    return KnowledgeSnapshot(tick, projection, (opponent,))

@@ -1,0 +1,72 @@
+"""A World that crashes stops the run with its error; a walker pool that crashes fails its
+requests at once; the settled-encounter barrier keeps new TIPs' parameters independent of
+timing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.walker_pool import WalkerPool
+from fom.app import run_async
+from fom.config import RunConfig
+from fom.engines import EnhancedDummyGame
+from fom.engines.base import StepReport
+
+
+class BrokenGame(EnhancedDummyGame):
+    """An engine with a bug: its advance raises at tick ``at``."""
+
+    def __init__(self, seed: int, concurrency: int, at: int) -> None:
+        super().__init__(seed, concurrency=concurrency)
+        self.at = at
+
+    def advance(self) -> tuple[StepReport, ...]:
+        if self.tick == self.at:
+            raise RuntimeError("the engine broke")
+        return super().advance()
+
+
+async def test_a_world_that_crashes_stops_the_run_with_its_error() -> None:
+    events: list[dict[str, Any]] = []
+    config = RunConfig(ticks=200, tips=4, planner="graph", seed=1, quiet=True)
+    result = await run_async(config, engine=BrokenGame(1, 4, at=7), listeners=(events.append,))
+    assert result.error is not None and "the engine broke" in result.error
+    assert result.interrupted
+    world_failures = [e for e in events if e["type"] == "actor.failed" and e["actor"] == "world"]
+    assert len(world_failures) == 1 and world_failures[0]["action"] == "stop"  # not restarted
+    assert events[-1]["type"] == "run.finished"  # flushed, summary included
+    assert events[-1]["summary"]["ticks"] == 7
+    assert [e["seq"] for e in events] == list(range(len(events)))
+
+
+class CrashOnce(WalkerPool):
+    """A pool whose first batch crashes."""
+
+    crashed: list[int] = []  # shared across restarts on purpose
+
+    async def receive(self, envelope: Any) -> None:
+        if not CrashOnce.crashed:
+            waiting = self.take_waiting()
+            CrashOnce.crashed.append(1 + len(waiting))
+            raise RuntimeError("the pool broke")
+        await super().receive(envelope)
+
+
+async def test_a_walker_pool_that_crashes_fails_every_request_it_had_taken_at_once() -> None:
+    CrashOnce.crashed = []
+    events: list[dict[str, Any]] = []
+    # A request timeout no test would wait for: the failed requests must fail at once.
+    config = RunConfig(
+        ticks=30, tips=6, planner="fmc", walkers=8, horizon=3, seed=4, quiet=True,
+        request_timeout=3600.0,
+    )  # fmt: skip
+    result = await run_async(config, pool_factory=CrashOnce, listeners=(events.append,))
+    (taken,) = CrashOnce.crashed
+    assert taken > 1  # the crash took a whole batch down
+    failed_tips = [
+        e for e in events
+        if e["type"] == "actor.failed" and e["actor"].startswith("tip-") and "crashed" in e["error"]
+    ]  # fmt: skip
+    assert len(failed_tips) == taken
+    assert result.summary.failed_tips == taken
+    assert result.summary.ticks == 30 and result.error is None  # the run went on

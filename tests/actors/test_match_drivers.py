@@ -1,0 +1,111 @@
+"""The actors and the synchronous driver play the same match; batching and the loop change nothing.
+
+The actors drive :mod:`fom.match`; :mod:`fom.simulate` drives it with plain calls. For the same
+seed and config they must end the same encounters, the same way, in the same order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from actors import run as run_loop
+from fom.app import run_async
+from fom.config import RunConfig
+from fom.events import TipFinished, event_dict, strip_wallclock
+from fom.simulate import sync_match
+
+PLANNERS = ("graph", "fmc", "mc")
+
+
+def _config(planner: str, **fields: Any) -> RunConfig:
+    base = dict(ticks=50, tips=6, seed=11, walkers=8, horizon=3, quiet=True, planner=planner)
+    return RunConfig(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def _actor_stream(config: RunConfig, **options: Any) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        await run_async(config, listeners=(events.append,), **options)
+
+    run_loop(main(), use_uvloop=config.uvloop)
+    return [strip_wallclock(e) for e in events]
+
+
+def _finished(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k not in ("seq", "time")} for e in stream
+            if e["type"] == "tip.finished"]  # fmt: skip
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_the_sync_driver_and_the_actors_end_the_same_encounters(planner: str) -> None:
+    config = _config(planner)
+    actors = _finished(_actor_stream(config))
+    records: list[Any] = []
+    sync_match(config, listener=records.append).play()
+    sync = [
+        strip_wallclock(event_dict(r, r.TYPE, 0, r.tick, 0.0)) for r in records
+        if isinstance(r, TipFinished)
+    ]  # fmt: skip
+    sync = [{k: v for k, v in e.items() if k not in ("seq", "time")} for e in sync]
+    assert len(actors) >= 10, "too few encounters ended to compare anything"
+    assert {e["reason"] for e in actors} >= {"killed"}
+    assert sync == actors
+
+
+@pytest.mark.parametrize("planner", ["graph", "fmc"])
+def test_same_stream_on_asyncio_and_on_uvloop(planner: str) -> None:
+    pytest.importorskip("uvloop", reason="uvloop is not installed")
+    on_uvloop = _actor_stream(_config(planner, uvloop=True))
+    on_asyncio = _actor_stream(_config(planner, uvloop=False))
+    strip = [{k: v for k, v in e.items() if k != "config"} for e in on_uvloop]
+    assert strip == [{k: v for k, v in e.items() if k != "config"} for e in on_asyncio]
+
+
+async def test_a_plan_does_not_depend_on_how_requests_are_batched() -> None:
+    from actors import Runtime
+    from actors.walker_pool import WalkerPool
+    from bus import Bus
+    from fom.level import default_level
+    from fom.planners import FmcPlanner, PlanProblem
+
+    level = default_level()
+    problems = [
+        PlanProblem(e, 7, ("shotgun", "rocket", "railgun")[e % 3], e % level.n, 100.0,
+                    (e + 3) % level.n, 60.0, 0.0, 0.3)
+        for e in range(12)
+    ]  # fmt: skip
+    replies = []
+    for together in (True, False):
+        async with Runtime(Bus()) as rt:
+            rt.spawn(
+                WalkerPool(FmcPlanner(walkers=16, horizon=4), level, seed=3, name="fmc",
+                           walkers=16),
+                name="pool",
+            )  # fmt: skip
+
+            async def ask(p: PlanProblem, rt: Runtime = rt) -> object:
+                return await rt.bus.request("plan.request", p, timeout=10.0)
+
+            if together:  # all waiting at once: one batch
+                replies.append(await asyncio.gather(*(ask(p) for p in reversed(problems))))
+                replies[-1].reverse()
+            else:  # one at a time: batches of one
+                replies.append([await ask(p) for p in problems])
+    assert replies[0] == replies[1]
+    assert len({(r.move_to, r.fire) for r in replies[0]}) > 1  # the plans differ by problem
+
+
+def test_the_summary_counts_agree_with_the_stream() -> None:
+    stream = _actor_stream(_config("fmc", ticks=40))
+    summary = stream[-1]["summary"]
+    shots = [e for e in stream if e["type"] == "tip.shot"]
+    finished = [e for e in stream if e["type"] == "tip.finished"]
+    assert summary["decisions"] == len(shots)
+    assert summary["shots"] == sum(e["fired"] for e in shots)
+    assert summary["hits"] == sum(e["hit"] for e in shots)
+    assert summary["encounters"] == len(finished)
+    assert summary["damage_taken"] == pytest.approx(sum(e["damage_taken"] for e in shots))

@@ -1,0 +1,159 @@
+"""The match core: engagements, one encounter's loop, one tick's resolution, the ULP's rule."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fom.engines import EnhancedDummyGame
+from fom.errors import ConfigError, EngineError
+from fom.events.records import PatternMerged, PatternRejected, TipFinished, TipShot
+from fom.match import (
+    Act,
+    ActResult,
+    Encounter,
+    initial_store,
+    merge_delta,
+    pick_engagements,
+    resolve_tick,
+    snapshot_for,
+)
+from fom.patterns import PatternStore, save_patterns, signature_for
+from fom.planners import FmcPlanner, GraphPlanner
+from fom.simulate import SyncMatch
+from fom.state import Opponent
+
+
+def _opponent(i: int) -> Opponent:
+    return Opponent(i, "shotgun", 0, i + 1, np.zeros(3), 100.0, 0)
+
+
+def test_pick_engagements_takes_unfought_opponents_in_order_up_to_the_room() -> None:
+    opponents = [_opponent(i) for i in (3, 5, 7, 9)]
+    assert pick_engagements(opponents, busy=(), room=10) == [0, 1, 2, 3]
+    assert pick_engagements(opponents, busy={5}, room=2) == [0, 2]
+    assert pick_engagements(opponents, busy={3, 5, 7, 9}, room=4) == []
+    assert pick_engagements(opponents, busy=(), room=0) == []
+
+
+def _start(engine: EnhancedDummyGame, seed: int = 0) -> list[Encounter]:
+    view = engine.observe()
+    return [
+        Encounter.begin(
+            snapshot_for(view.tick, engine.projection(o.id), o),
+            encounter=o.id,
+            weapon=o.weapon,
+            signature=signature_for(o.weapon),
+            params=PatternStore().get(signature_for(o.weapon)),
+            level=engine.level,
+            seed=seed,
+            learner="fom",
+        )
+        for o in view.opponents
+    ]
+
+
+def test_resolve_tick_does_not_depend_on_the_order_actions_are_given_in() -> None:
+    outcomes = []
+    for reverse in (False, True):
+        engine = EnhancedDummyGame(4, concurrency=5)
+        encounters = _start(engine)
+        planner = GraphPlanner()
+        acts = [e.act(planner.plan(engine.level, [e.decide()], 4)[0]) for e in encounters]
+        resolution = resolve_tick(engine, 0, reversed(acts) if reverse else acts)
+        assert list(resolution.results) == sorted(a.encounter for a in acts)
+        outcomes.append((resolution.results, resolution.reports))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_resolve_tick_reports_an_illegal_move_without_stopping_the_others() -> None:
+    engine = EnhancedDummyGame(1, concurrency=3)
+    view = engine.observe()
+    ids = [o.id for o in view.opponents]
+    far = next(
+        n for n in range(engine.level.n)
+        if n != engine.projection(ids[0]).node
+        and not engine.level.adjacency[engine.projection(ids[0]).node, n]
+    )  # fmt: skip
+    acts = [Act(ids[0], 0, far, 0.0, True)]
+    acts += [Act(e, 0, engine.projection(e).node, 0.0, True) for e in ids[1:]]
+    resolution = resolve_tick(engine, 0, acts)
+    assert isinstance(resolution.results[ids[0]], EngineError)
+    assert all(isinstance(resolution.results[e], ActResult) for e in ids[1:])
+
+
+def test_an_encounter_plays_to_its_end_and_its_totals_agree_with_its_shots() -> None:
+    engine = EnhancedDummyGame(2, concurrency=1)
+    (encounter,) = _start(engine, seed=2)[:1]
+    planner = FmcPlanner(walkers=8, horizon=3)
+    shots: list[TipShot] = []
+    tick = 0
+    while not encounter.done:
+        (choice,) = planner.plan(engine.level, [encounter.decide()], 2)
+        resolution = resolve_tick(engine, tick, [encounter.act(choice)])
+        result = resolution.results[encounter.encounter]
+        assert isinstance(result, ActResult)
+        shots.append(encounter.observe(result))
+        tick += 1
+    delta, finished = encounter.finish()
+    assert isinstance(finished, TipFinished)
+    assert finished.reason in ("killed", "died", "timeout")
+    assert finished.ticks == len(shots)
+    assert finished.shots == sum(s.fired for s in shots)
+    assert finished.hits == sum(s.hit for s in shots)
+    assert finished.damage_taken == pytest.approx(sum(s.damage_taken for s in shots))
+    assert delta.shape == (2,) and np.isfinite(delta).all()
+    assert finished.delta == dict(zip(("aim_offset", "flank_bias"), delta.tolist(), strict=True))
+
+
+def test_an_encounter_refuses_steps_out_of_order() -> None:
+    engine = EnhancedDummyGame(0, concurrency=1)
+    (encounter,) = _start(engine)[:1]
+    with pytest.raises(RuntimeError):
+        encounter.act(GraphPlanner().plan(engine.level, [], 0) or None)  # type: ignore[arg-type]
+
+
+def test_merge_delta_merges_or_rejects_and_leaves_the_pattern_alone() -> None:
+    store = PatternStore(alpha=0.5)
+    params, record = merge_delta(store, "combat/rocket", np.array([0.2, -0.4]), "tip-1", 3)
+    assert isinstance(record, PatternMerged)
+    assert params.as_dict() == pytest.approx({"aim_offset": 0.1, "flank_bias": -0.2})
+    assert record.version == 1 and record.tick == 3
+    params, record = merge_delta(store, "combat/rocket", np.array([np.nan, 0.0]), "tip-2", 4)
+    assert isinstance(record, PatternRejected)
+    assert params.version == 1 and params.as_dict()["aim_offset"] == pytest.approx(0.1)
+
+
+def test_initial_store_refuses_a_file_saved_with_other_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "other.fom"
+    save_patterns(PatternStore(names=("a", "b", "c")), path)
+    with pytest.raises(ConfigError, match="parameters a, b, c"):
+        initial_store("fom", 0.5, str(path))
+    store = PatternStore(alpha=1.0)
+    store.merge("combat/shotgun", np.array([0.3, 0.1]))
+    save_patterns(store, tmp_path / "good.fom")
+    loaded = initial_store("fom", 0.25, str(tmp_path / "good.fom"))
+    assert loaded.alpha == 0.25
+    assert loaded.get("combat/shotgun").as_dict() == store.get("combat/shotgun").as_dict()
+
+
+def _sync_records(seed: int, planner: object) -> list[object]:
+    records: list[object] = []
+    SyncMatch(
+        EnhancedDummyGame(seed, concurrency=4), seed=seed, tips=4, learner="fom",
+        planner=planner, ticks=40, listener=records.append,  # type: ignore[arg-type]
+    ).play()  # fmt: skip
+    return [
+        dataclasses.replace(r, latency_ms=0.0) if isinstance(r, TipShot) else r for r in records
+    ]
+
+
+def test_the_sync_driver_is_deterministic_for_a_seed() -> None:
+    planner = FmcPlanner(walkers=8, horizon=3)
+    a, b, other = _sync_records(5, planner), _sync_records(5, planner), _sync_records(6, planner)
+    assert any(isinstance(r, TipFinished) for r in a)
+    assert a == b
+    assert a != other
