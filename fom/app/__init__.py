@@ -7,7 +7,7 @@ import-linter (``lint-imports``, contracts in pyproject.toml).
 
 from fom.app.atari import format_fmc_result, play, play_async
 from fom.app.report import format_summary
-from fom.app.run import RunResult, run, run_async
+from fom.app.fps import RunResult, run, run_async
 
 __all__ = [
     "RunResult",
