@@ -97,13 +97,6 @@ class Registry:
         self._by_cls[cls] = spec
         return cls
 
-    def spec_for_tag(self, tag: object) -> MessageSpec:
-        """The spec registered under ``tag``; an unknown tag is a ``DecodeError``."""
-        spec = self._by_tag.get(tag)  # type: ignore[call-overload]
-        if spec is None:
-            raise DecodeError(f"unknown message tag {tag!r}")
-        return spec
-
     def spec_for(self, cls: type) -> MessageSpec | None:
         """The spec of a registered class, or None."""
         return self._by_cls.get(cls)

@@ -149,14 +149,6 @@ class CanonicalLevel:
         p[2] += int(floor) * self.floor_height
         return p
 
-    def to_dict(self) -> dict:
-        """Plain-data description (as in the ``run.started`` event): positions, cover, edges, h."""
-        return {
-            "positions": self.positions.tolist(),
-            "cover": self.cover.tolist(),
-            "edges": [list(e) for e in self.edges],
-            "floor_height": self.floor_height,
-        }
 
 
 def default_level() -> CanonicalLevel:

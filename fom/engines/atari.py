@@ -129,11 +129,6 @@ class AtariSimulator:
         return len(self._actions)
 
     @property
-    def action_names(self) -> tuple[str, ...]:
-        """Names of the minimal action set ("NOOP", "FIRE", ...), by action index."""
-        return tuple(action.name for action in self._actions)
-
-    @property
     def obs_size(self) -> int:
         """Length of one observation vector."""
         if self.obs_kind == "ram":
@@ -164,10 +159,6 @@ class AtariSimulator:
     def observation(self) -> np.ndarray:
         """The real game's current observation (a copy)."""
         return self._root_obs.copy()
-
-    def screen_rgb(self) -> np.ndarray:
-        """The real game's last screen as RGB ``(210, 160, 3)`` (captured by reset/act)."""
-        return self._root_rgb.copy()
 
     def reset(self, seed: int | None = None) -> None:
         """Start a new episode; a new ``seed`` reloads the ROM with that emulator seed."""
@@ -208,7 +199,6 @@ class AtariSimulator:
         self._root_obs = np.empty(self.obs_size, dtype=np.uint8)
         self._read_obs(self._root_obs[None])
         self._root_lives = int(ale.lives())
-        self._root_rgb = ale.getScreenRGB()
         self._score = score
         self._game_over = bool(ale.game_over())
 
