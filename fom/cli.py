@@ -133,6 +133,9 @@ def run_main(argv: Sequence[str] | None = None) -> None:
         _fail("fom-run", exc)
     out = sys.stderr if config.events == "-" else sys.stdout
     print(format_summary(result.summary, interrupted=result.interrupted), file=out)
+    if result.error:  # the run could not go on (the world crashed): summary, then why
+        print(f"fom-run: error: {result.error}", file=sys.stderr)
+        raise SystemExit(1)
     if result.save_error:
         _fail("fom-run", FomError(result.save_error))
     if result.interrupted:

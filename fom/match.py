@@ -23,10 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from fom.engines.base import Engine, ShotOutcome, StepReport
-from fom.errors import ConfigError, EngineError, InvalidDelta
+from fom.errors import EngineError, InvalidDelta
 from fom.events.records import PatternMerged, PatternRejected, TipFinished, TipShot, TipStarted
 from fom.knowledge import KnowledgeSnapshot
-from fom.learners.base import EncounterObservation, Learner, make_learner, pattern_layout
+from fom.learners.base import (
+    EncounterObservation,
+    Learner,
+    check_layout,
+    make_learner,
+    new_store,
+    shared_state,
+)
 from fom.level import CanonicalLevel
 from fom.patterns import PatternParams, PatternStore, load_patterns
 from fom.planners import PlanChoice, PlanProblem
@@ -53,7 +60,7 @@ TIP_STREAM = 1
 """First spawn-key word of every encounter's random stream: SeedSequence(seed, (1, id))."""
 
 MONOLITHIC_STREAM = 2
-"""Spawn-key word of the monolithic baseline's one network: SeedSequence(seed, (2,))."""
+"""Spawn-key word of a learner's run-wide shared state: SeedSequence(seed, (2,))."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,33 +94,21 @@ def encounter_rng(seed: int, encounter: int) -> np.random.Generator:
 
 
 def initial_store(learner: str, alpha: float, load: str | None = None) -> PatternStore:
-    """The run's PatternStore: ``learner``'s parameter layout, or the patterns saved at ``load``
-    (which must have that layout: a file saved with another learner is a ConfigError)."""
-    names, initial = pattern_layout(learner)
+    """The run's PatternStore: laid out for ``learner``, or the patterns saved at ``load``
+    (which must have that layout: a file saved by a run with another learner is refused)."""
     if load is None:
-        return PatternStore(alpha=alpha, names=names, initial=initial)
+        return new_store(learner, alpha)
     state = load_patterns(load).to_state()
-    if tuple(state["names"]) != tuple(names):
-        raise ConfigError(
-            f"{load} holds patterns with parameters {', '.join(state['names'])}; "
-            f"learner {learner!r} uses {', '.join(names)}"
-        )
+    check_layout(learner, tuple(state["names"]), load)
     state["alpha"] = alpha
     return PatternStore.from_state(state)
 
 
 def shared_learner(kind: str, seed: int) -> object | None:
-    """The run's one shared network for the ``monolithic`` baseline (None for other learners).
-
-    The paper's baseline is one Q-network trained synchronously by every encounter, so it is the
-    one object TIPs share by design; every other learner is private to its encounter.
-    """
-    if kind != "monolithic":
-        return None
-    from fom.learners.monolithic import MonolithicQ
-
+    """The run's one shared object of learner ``kind`` (the monolithic baseline's network),
+    drawn from SeedSequence(seed, (MONOLITHIC_STREAM,)); None for learners that share none."""
     sequence = np.random.SeedSequence(seed, spawn_key=(MONOLITHIC_STREAM,))
-    return MonolithicQ(np.random.default_rng(sequence))
+    return shared_state(kind, np.random.default_rng(sequence))
 
 
 def pick_engagements(opponents: Sequence[Opponent], busy: Iterable[int], room: int) -> list[int]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fom.engines import EnhancedDummyGame
-from fom.errors import ConfigError, EngineError
+from fom.errors import EngineError, StateFileError
 from fom.events.records import PatternMerged, PatternRejected, TipFinished, TipShot
 from fom.match import (
     Act,
@@ -130,7 +130,7 @@ def test_merge_delta_merges_or_rejects_and_leaves_the_pattern_alone() -> None:
 def test_initial_store_refuses_a_file_saved_with_other_parameters(tmp_path: Path) -> None:
     path = tmp_path / "other.fom"
     save_patterns(PatternStore(names=("a", "b", "c")), path)
-    with pytest.raises(ConfigError, match="parameters a, b, c"):
+    with pytest.raises(StateFileError, match="another learner"):
         initial_store("fom", 0.5, str(path))
     store = PatternStore(alpha=1.0)
     store.merge("combat/shotgun", np.array([0.3, 0.1]))
