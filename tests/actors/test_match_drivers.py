@@ -40,9 +40,12 @@ def _finished(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if e["type"] == "tip.finished"]  # fmt: skip
 
 
-@pytest.mark.parametrize("planner", PLANNERS)
-def test_the_sync_driver_and_the_actors_end_the_same_encounters(planner: str) -> None:
-    config = _config(planner)
+@pytest.mark.parametrize(
+    ("planner", "learner"),
+    [(p, "fom") for p in PLANNERS] + [("fmc", k) for k in ("static", "monolithic", "mlp")],
+)
+def test_the_sync_driver_and_the_actors_end_the_same_encounters(planner: str, learner: str) -> None:
+    config = _config(planner, learner=learner)
     actors = _finished(_actor_stream(config))
     records: list[Any] = []
     sync_match(config, listener=records.append).play()
