@@ -1,4 +1,6 @@
-"""``scripts/experiment.py --quick`` as a user runs it: files, the paper table, determinism."""
+"""The experiment (``experiments`` package) as a user runs it: ``scripts/experiment.py --quick``
+and ``python -m experiments --quick`` write the same report (outside the timing block), every
+plot, the paper table and the MLP learner beside FOM, with no warning."""
 
 from __future__ import annotations
 
@@ -12,24 +14,26 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "experiment.py"
 PNGS = ("learning_curves.png", "exposure.png", "planners.png", "compute.png", "latency.png")
 TIMING = re.compile(r"<!-- timing:begin -->.*?<!-- timing:end -->", re.S)
+INTERVAL = r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]"
 
 
-def run_quick(out: Path) -> str:
+def run_quick(command: list[str], out: Path) -> str:
     """Run the smoke experiment into ``out``; return results.md."""
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
+        [*command, "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr, proc.stderr  # no failure, summary and fold agree
     return (out / "results.md").read_text()
 
 
 @pytest.mark.timeout(300)
 def test_quick_run_writes_the_report_and_is_deterministic(tmp_path: Path) -> None:
-    first = run_quick(tmp_path / "a")
+    first = run_quick([sys.executable, str(SCRIPT)], tmp_path / "a")
     for name in PNGS:
         png = tmp_path / "a" / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -41,13 +45,22 @@ def test_quick_run_writes_the_report_and_is_deterministic(tmp_path: Path) -> Non
                   "monolithic / FOM"):  # fmt: skip
         assert claim in paper_table, claim
     assert "81% +- 2.3" in paper_table and "-27%" in paper_table
-    assert re.search(r"\| \d+\.\d% \[\d+\.\d%, \d+\.\d%\] \| (agrees|disagrees)", paper_table)
+    assert re.search(rf"\| {INTERVAL} \| (agrees|disagrees)", paper_table)
     assert "agree with the paper" in paper_table
+    curves = first.split("## Accuracy", 1)[1].split("## Path exposure", 1)[0]
+    for planner in ("graph", "fmc"):  # the MLP learner beside the others, with every planner
+        for learner in ("fom", "static", "monolithic", "mlp"):
+            assert re.search(rf"\| {learner} \| {planner} \| {INTERVAL} \|", curves), learner
+    mlp = first.split("## The MLP learner beside FOM", 1)[1].split("\n## ", 1)[0]
+    for planner in ("graph", "fmc"):
+        assert re.search(rf"\| {planner} \| mlp \| {INTERVAL} \|", mlp), planner
+        assert re.search(rf"- {planner} planner: accuracy after \d+ [+-]\d+\.\d pts", mlp)
     timing = TIMING.search(first)
     assert timing is not None
     assert "1.6 ms" in timing.group(0) and re.search(r"\| 64 \| \d+ \| \d+\.\d{3} \|", first)
-    assert not re.search(r"\bnan\b|n/a|TODO", first, re.I)  # every figure was measured
+    assert "MLP / FOM: net of the floor" in timing.group(0)
+    assert not re.search(r"\bnan\b|n/a|TODO|mock", first, re.I)  # every figure was measured
 
-    second = run_quick(tmp_path / "b")
+    second = run_quick([sys.executable, "-m", "experiments"], tmp_path / "b")
     assert TIMING.sub("", first) == TIMING.sub("", second)
     assert TIMING.search(second) is not None
