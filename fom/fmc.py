@@ -299,9 +299,9 @@ def plan_batch(
         alive_sum[active] += n_alive / walkers
 
         # One uniform per walker for each of: distance partner and companion; clone test.
-        drawn_u = gen.random((2, groups * walkers)).reshape(2, groups, walkers)
-        uniform = _active(drawn_u, active, groups, axis=1)
-        clone_u = _active(gen.random(groups * walkers).reshape(shape), active, groups)
+        drawn_u = gen.random((3, groups * walkers)).reshape(3, groups, walkers)
+        uniform = _active(drawn_u[:2], active, groups, axis=1)
+        clone_u = _active(drawn_u[2], active, groups)
 
         done = n_alive == 0
         if done.any():

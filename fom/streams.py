@@ -36,6 +36,8 @@ _TICK_SALT = 0xD1B54A32D192ED03
 _ROW_SALT = 0x8CB92BA72F3D8DD7
 _INV_2_53 = 1.0 / (1 << 53)
 _TWO_PI = 2.0 * math.pi
+_U11, _U27, _U30, _U31 = (np.uint64(b) for b in (11, 27, 30, 31))
+_UM1, _UM2 = np.uint64(_M1), np.uint64(_M2)
 
 PLAN_STREAM = 3
 """Which stream of a run the planner draws from (the engines' encounter streams are another)."""
@@ -146,26 +148,36 @@ class RowStreams:
         """Check ``size``; return it as a shape and the number of draws per row it makes."""
         if size is None:
             raise ValueError("RowStreams needs a size whose last axis is the number of rows")
-        shape = (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)  # type: ignore[arg-type]
+        if isinstance(size, (int, np.integer)):
+            shape: tuple[int, ...] = (int(size),)
+        else:
+            shape = tuple(int(s) for s in size)
         if not shape or shape[-1] != len(self.keys) or min(shape) < 0:
             raise ValueError(f"size {shape} does not end with the number of rows {len(self.keys)}")
         return shape, math.prod(shape[:-1])
 
     def _bits(self, size: int | Sequence[int] | None) -> np.ndarray:
-        """Mixed 64-bit draws of shape ``size``; advances the shared counter."""
+        """Mixed 64-bit draws, ``(draws per row, rows)``; advances the shared counter."""
         shape, per_row = self._draws(size)
         start = self._counter.value
         self._counter.value = (start + per_row) & _MASK
-        offsets = np.arange(1, per_row + 1, dtype=np.uint64)
-        offsets += np.uint64(start)
-        offsets *= np.uint64(_GOLDEN)
-        z = offsets[:, None] + self.keys[None, :]
-        return _mix_vec(z).reshape(shape)
+        steps = [((start + j) * _GOLDEN) & _MASK for j in range(1, per_row + 1)]
+        z = np.add(np.array(steps, dtype=np.uint64)[:, None], self.keys[None, :])
+        # SplitMix64's finaliser in place (the values of _mix_vec, fewer temporaries).
+        tmp = z >> _U30
+        z ^= tmp
+        z *= _UM1
+        np.right_shift(z, _U27, out=tmp)
+        z ^= tmp
+        z *= _UM2
+        np.right_shift(z, _U31, out=tmp)
+        z ^= tmp
+        return z.reshape(shape)
 
     def random(self, size: int | Sequence[int] | None = None) -> np.ndarray:
         """Floats in [0, 1), one draw per value."""
         x = self._bits(size)
-        x >>= np.uint64(11)
+        x >>= _U11
         out = x.astype(np.float64)
         out *= _INV_2_53
         return out

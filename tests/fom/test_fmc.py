@@ -113,11 +113,9 @@ def test_exactly_one_clone_draw_per_walker_per_step() -> None:
     decisions = plan_batch(world, groups, walkers, horizon, rng=rng)
     steps = decisions[0].steps
     assert steps == horizon
-    # Per step: one draw per walker row for the clone test, two for the distance partners and
-    # companions; nothing else draws uniforms.
-    assert rng.random_sizes.count(groups * walkers) == steps
-    assert rng.random_sizes.count((2, groups * walkers)) == steps
-    assert len(rng.random_sizes) == 2 * steps
+    # Per step, one call: per walker row, the distance partner's and the companion's draws,
+    # then the clone test's; nothing else draws uniforms.
+    assert rng.random_sizes == [(3, groups * walkers)] * steps
 
 
 # ---------------------------------------------------------------------------- decisions
