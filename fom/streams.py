@@ -51,13 +51,21 @@ def _mix(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def _mix_vec(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic), same values as ``_mix``."""
-    z = z ^ (z >> np.uint64(30))
-    z *= np.uint64(_M1)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(_M2)
-    z ^= z >> np.uint64(31)
+def _mix_vec(z: ArrayLike, *, inplace: bool = False) -> np.ndarray:
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic), same values as ``_mix``.
+
+    ``inplace`` mixes ``z`` itself (a fresh uint64 array the caller owns) instead of a copy.
+    """
+    z = z if inplace else np.array(z, dtype=np.uint64)
+    tmp = np.empty_like(z)
+    np.right_shift(z, _U30, out=tmp)
+    z ^= tmp
+    z *= _UM1
+    np.right_shift(z, _U27, out=tmp)
+    z ^= tmp
+    z *= _UM2
+    np.right_shift(z, _U31, out=tmp)
+    z ^= tmp
     return z
 
 
@@ -163,16 +171,7 @@ class RowStreams:
         self._counter.value = (start + per_row) & _MASK
         steps = [((start + j) * _GOLDEN) & _MASK for j in range(1, per_row + 1)]
         z = np.add(np.array(steps, dtype=np.uint64)[:, None], self.keys[None, :])
-        # SplitMix64's finaliser in place (the values of _mix_vec, fewer temporaries).
-        tmp = z >> _U30
-        z ^= tmp
-        z *= _UM1
-        np.right_shift(z, _U27, out=tmp)
-        z ^= tmp
-        z *= _UM2
-        np.right_shift(z, _U31, out=tmp)
-        z ^= tmp
-        return z.reshape(shape)
+        return _mix_vec(z, inplace=True).reshape(shape)
 
     def random(self, size: int | Sequence[int] | None = None) -> np.ndarray:
         """Floats in [0, 1), one draw per value."""
