@@ -254,7 +254,9 @@ def plan_batch(
     ``sim.roots(groups * walkers)`` must lay the problems out in contiguous blocks of
     ``walkers`` rows (see :data:`BatchSimulator`). Companions and distance partners are
     drawn within a group. Each group spends at most ``min(max_samples, walkers * horizon)``
-    walker-steps and stops early when all its walkers are dead.
+    walker-steps and stops early when all its walkers are dead. ``rng``: a seed, a Generator,
+    or a :class:`fom.streams.RowStreams` with one stream per walker row (then a group's
+    Decision is the same in any batch).
     """
     if groups < 1:
         raise ValueError(f"groups must be >= 1, got {groups}")
