@@ -132,24 +132,23 @@ class MlpLearner:
         if self._last is None:
             return
         x, h, y = self._last
-        wanted = np.zeros(_K)
+        aim = flank = 0.0
         if outcome is not None and outcome.fired and math.isfinite(outcome.error):
-            wanted[_AIM] = self.lr * outcome.error
+            aim = self.lr * outcome.error
             self.shots += 1
         if report is not None:
             hurt = max(float(report.damage_taken), 0.0) / 100.0 * float(report.exposure)
-            wanted[_FLANK] = self.flank_lr * hurt - self.flank_decay * y[_FLANK]
-        if wanted.any():
-            self._step(x, h, wanted)
+            flank = self.flank_lr * hurt - self.flank_decay * float(y[_FLANK])
+        if aim or flank:
+            self._step(x, h, np.array((aim, flank)))
 
     def _step(self, x: np.ndarray, h: np.ndarray, wanted: np.ndarray) -> None:
         """theta += sum_k wanted[k] * J_k / |J_k|^2, J_k = d y_k / d theta at (x, h)."""
-        slope = 1.0 - h * h
-        back = self.w2 * slope  # (K, H): d y_k / d (W1 x)
-        norm2 = 1.0 + h @ h + (back * back).sum(axis=1) * (x @ x)  # (K,)
+        back = self.w2 * (1.0 - h * h)  # (K, H): d y_k / d (W1 x)
+        norm2 = (back * back).sum(axis=1) * (x @ x) + (1.0 + h @ h)  # (K,)
         scale = wanted / norm2
-        self.w1 += np.outer(scale @ back, x)
-        self.w2 += np.outer(scale, h)
+        self.w1 += (scale @ back)[:, None] * x
+        self.w2 += scale[:, None] * h
         self.b2 += scale
         self.compute_flops += 2 * _H + 2 * _K * _H + 2 * _H + 2 * _D + 3 * _K
         self.compute_flops += 2 * _K * _H + 2 * _H * _D + 2 * _K * _H + 2 * _K
