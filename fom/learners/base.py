@@ -142,8 +142,9 @@ def pattern_layout(name: str) -> tuple[tuple[str, ...], dict[str, float]]:
         raw = dict(spec.initial_params())
         initial = {str(k): float(v) for k, v in raw.items()}
     except Exception as exc:  # a plug-in's initial_params may fail in any way
+        cause = " ".join(str(exc).split())
         raise ConfigError(
-            f"learner {name!r}: initial_params() failed: {type(exc).__name__}: {exc}"
+            f"learner {name!r}: initial_params() failed: {type(exc).__name__}: {cause}"
         ) from exc
     unknown = sorted(set(initial) - set(names))
     if unknown:

@@ -139,7 +139,12 @@ def test_a_plugin_of_the_wrong_kind_is_one_line_naming_it(install: Install) -> N
     install(
         "wrong-kinds",
         {
-            "fom.learners": {"number": "wrong_mod:NUMBER", "unnamed": "wrong_mod:Unnamed"},
+            "fom.learners": {
+                "number": "wrong_mod:NUMBER",
+                "unnamed": "wrong_mod:Unnamed",
+                "stray": "wrong_mod:Stray",
+                "failing": "wrong_mod:Failing",
+            },
             "fom.engines": {"number": "wrong_mod:NUMBER", "notengine": "wrong_mod:not_engine"},
         },
         {
@@ -153,6 +158,18 @@ def test_a_plugin_of_the_wrong_kind_is_one_line_naming_it(install: Install) -> N
                     def initial_params(cls):
                         return {}
 
+                class Stray(Unnamed):
+                    param_names = ("a",)
+
+                    @classmethod
+                    def initial_params(cls):
+                        return {"a": 1.0, "b": 2.0}
+
+                class Failing(Stray):
+                    @classmethod
+                    def initial_params(cls):
+                        raise RuntimeError("no\\nvalues")
+
                 def not_engine(seed, concurrency):
                     return object()
             """
@@ -164,6 +181,8 @@ def test_a_plugin_of_the_wrong_kind_is_one_line_naming_it(install: Install) -> N
         (lambda: make_learner("number", params, rng), "'number' (wrong_mod:NUMBER from"),
         (lambda: make_learner("unnamed", params, rng), "needs param_names, a non-empty tuple"),
         (lambda: new_store("unnamed", 1.0), "is not a learner"),
+        (lambda: new_store("stray", 1.0), "'stray': initial_params() names unknown parameters"),
+        (lambda: new_store("failing", 1.0), "initial_params() failed: RuntimeError: no values"),
         (lambda: make_engine("number", 0, 1), "not a factory of engines"),
         (lambda: make_engine("notengine", 0, 1), "does not implement the Engine protocol"),
     ]
