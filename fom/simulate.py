@@ -21,7 +21,7 @@ from fom.engines import make_engine
 from fom.engines.base import Engine
 from fom.errors import ConfigError, EngineError
 from fom.events.records import TickEvent, TipFinished
-from fom.learners.base import LEARNERS, Learner, make_learner
+from fom.learners.base import Learner, make_learner, new_store
 from fom.match import (
     Encounter,
     initial_store,
@@ -63,7 +63,7 @@ class SyncMatch:
         self.tips = tips
         self.learner = learner
         self.planner = planner if planner is not None else GraphPlanner()
-        self.store = store if store is not None else PatternStore(alpha=1.0 / tips)
+        self.store = store if store is not None else new_store(learner, 1.0 / tips)
         self.ticks = ticks
         self.listener = listener
         self.make = make
@@ -230,11 +230,9 @@ def run_encounters(
     make: LearnerFactory = make_learner,
 ) -> EncounterStats:
     """Play until ``encounters`` encounters have ended, ``concurrency`` at once; statistics."""
-    if learner_kind not in LEARNERS:
-        raise ConfigError(f"unknown learner {learner_kind!r}; choose one of {', '.join(LEARNERS)}")
     if encounters < 1 or concurrency < 1:
         raise ConfigError("encounters and concurrency must be >= 1")
-    store = store if store is not None else PatternStore(alpha=alpha or 1.0 / concurrency)
+    store = store if store is not None else new_store(learner_kind, alpha or 1.0 / concurrency)
     match = SyncMatch(
         engine, seed=seed, tips=concurrency, learner=learner_kind, planner=planner, store=store,
         make=make,

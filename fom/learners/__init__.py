@@ -27,7 +27,7 @@ from fom.learners.mlp import MlpLearner
 from fom.learners.monolithic import MonolithicLearner, MonolithicQ
 from fom.learners.static import StaticLearner
 
-__all__ = [  # and LEARNERS, the registered names, computed on access (see __getattr__)
+__all__ = [
     "AimDecision",
     "AimFlankLayout",
     "EncounterObservation",
@@ -46,10 +46,3 @@ __all__ = [  # and LEARNERS, the registered names, computed on access (see __get
     "pattern_layout",
     "shared_state",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """``LEARNERS``: the registered learner names, read when asked for (kept for callers)."""
-    if name == "LEARNERS":
-        return learner_names()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError, StateFileError
 from fom.patterns import PARAM_NAMES, PatternParams, PatternStore
 
-__all__ = [  # and LEARNERS, the registered names, computed on access (see __getattr__)
+__all__ = [
     "AimDecision",
     "AimFlankLayout",
     "EncounterObservation",
@@ -201,10 +201,3 @@ def make_learner(
             f"got {_describe(tuple(params.names))}"
         )
     return spec(params, rng, shared)
-
-
-def __getattr__(name: str) -> Any:
-    """``LEARNERS``: the registered learner names, read when asked for (kept for callers)."""
-    if name == "LEARNERS":
-        return learner_names()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
