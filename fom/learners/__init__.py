@@ -6,8 +6,6 @@ Each is registered by name in the ``fom.learners`` entry-point group, as a plug-
 
 from __future__ import annotations
 
-from typing import Any
-
 from fom.learners.base import (
     AimDecision,
     AimFlankLayout,
