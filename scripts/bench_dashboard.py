@@ -15,8 +15,7 @@ from pathlib import Path
 
 from fom.app import run
 from fom.config import RunConfig
-from fom.dashboard import read_events
-from fom.events import strip_wallclock
+from fom.events import read_events, strip_wallclock
 
 
 def _run(tmp: Path, name: str, args: argparse.Namespace, dashboard: bool) -> tuple[float, list]:

@@ -1,9 +1,10 @@
 """Registers the event records (``fom.events.records``, defined once, without the bus) as bus
 messages published on ``event.<type>``; the EventLog writes them as the event stream.
 
-Each record's bus tag is its event ``type`` (its ``TYPE``). ``actor.failed`` is registered by
-``actors.messages`` and ``bus.dead_letter`` by the bus itself; their stream form decodes to
-``fom.events.ActorFailed`` and ``fom.events.DeadLetterEvent``.
+Each record's bus tag is its event ``type`` (its ``TYPE``). ``actor.failed``
+(``fom.events.ActorFailed``) is registered by ``actors.messages``, next to the runtime that
+publishes it; ``bus.dead_letter`` is the bus's own message, whose stream form decodes to
+``fom.events.DeadLetterEvent``.
 """
 
 from __future__ import annotations
