@@ -39,6 +39,7 @@ def plot_curves(groups: dict[str, Group], s: Settings, path: Path) -> None:
     """Accuracy learning curves (moving window) per learner, one panel per planner."""
     fig = _figure(12, 4.6)
     axes = fig.subplots(1, len(LEARNER_PLANNERS), sharey=True)
+    at = min(x.at for x in groups.values())  # the report's 'after N encounters'
     for ax, planner in zip(axes, LEARNER_PLANNERS, strict=True):
         for learner in LEARNERS:
             g = groups[f"{learner}/{planner}"]
@@ -61,7 +62,7 @@ def plot_curves(groups: dict[str, Group], s: Settings, path: Path) -> None:
                 mew=0.8,
                 label=f"{learner} (paper)",
             )
-        ax.axvline(s.at, color="black", lw=0.8, ls=":")
+        ax.axvline(at, color="black", lw=0.8, ls=":")
         ax.set_title(f"{planner} planner — {s.world} world, {len(g.runs)} seeds, 95% bands")
         ax.set_xlabel("encounter (in order of completion)")
         ax.grid(alpha=0.3)
