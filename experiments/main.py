@@ -10,6 +10,7 @@ all live between ``<!-- timing:begin -->`` and ``<!-- timing:end -->``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,11 @@ def default_out() -> Path:
     """``docs/`` of the source tree this package lives in, else ``docs/`` here."""
     root = Path(__file__).resolve().parents[1]
     return root / "docs" if (root / "pyproject.toml").is_file() else Path("docs")
+
+
+def _load() -> float:
+    """The machine's 1-minute load average (NaN where the system has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.perf_counter()
     phase_s: dict[str, float] = {}
+    loads = [_load()]  # at the start and after each phase: other work skews the clocks
 
     def say(msg: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
@@ -71,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     runs = run_matrix(s)
     phase_s["learner and planner runs"] = time.perf_counter() - t
+    loads.append(_load())
     records = [r for rs in runs.values() for r in rs]
     failures = sum(r.failures for r in records)
     if failures:
@@ -83,15 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     compute = measure_compute(s)
     phase_s["compute"] = time.perf_counter() - t
+    loads.append(_load())
     say(f"latency sweep: TIPs {', '.join(map(str, s.latency_tips))}")
     t = time.perf_counter()
     latency = measure_latency(s)
     phase_s["latency sweep"] = time.perf_counter() - t
+    loads.append(_load())
     say("analysis, plots, report")
     t = time.perf_counter()
     groups = analyse(runs, s)
     plot_all(groups, compute, latency, s, out)
     phase_s["report"] = time.perf_counter() - t
-    write_report(s, groups, compute, latency, out, command, time.perf_counter() - started, phase_s)
+    wall_s = time.perf_counter() - started
+    write_report(s, groups, compute, latency, out, command, wall_s, phase_s, loads)
     say(f"wrote {out / 'results.md'} and {len(PNGS)} PNGs")
     return 0

@@ -199,6 +199,7 @@ def write_report(
     command: str,
     wall_s: float,
     phase_s: dict[str, float],
+    loads: Sequence[float] = (),
 ) -> str:
     """Write ``out/results.md`` and return its text."""
     at = min(x.at for x in groups.values())
@@ -210,7 +211,7 @@ def write_report(
         *planner_section(groups, at),
         *mlp_section(s, groups, at),
         *flops_section(s, groups),
-        *timing_section(s, groups, compute, latency, wall_s, phase_s),
+        *timing_section(s, groups, compute, latency, wall_s, phase_s, loads),
         *_notes(s),
     ]
     text = "\n".join(lines) + "\n"

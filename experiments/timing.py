@@ -4,6 +4,7 @@ time), kept between the timing markers so the rest of the report is deterministi
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,6 +35,20 @@ def _system_cpu(r: RunRecord) -> float:
 def _median_range(values: Sequence[float], fmt: Fmt) -> str:
     """``median (min-max)``."""
     return f"{fmt(float(np.median(values)))} ({fmt(min(values))}-{fmt(max(values))})"
+
+
+def _load_line(s: Settings, loads: Sequence[float]) -> list[str]:
+    """The machine's load during the run: the clock readings above share the CPUs with it."""
+    if not loads or not all(math.isfinite(x) for x in loads):
+        return []
+    return [
+        "1-minute load average at the start and after each measuring phase: "
+        f"{', '.join(f'{x:.2f}' for x in loads)} ({os.cpu_count()} logical CPUs). The "
+        f"experiment's own processes account for about {s.jobs} during the matrix runs and 1 "
+        "during the other phases; more means other processes shared the CPUs and slowed the "
+        "clock readings.",
+        "",
+    ]
 
 
 def _independence(latency: dict[str, list[LatencyRow]], upto: int) -> list[str]:
@@ -92,6 +107,7 @@ def timing_section(
     latency: dict[str, list[LatencyRow]],
     wall_s: float,
     phase_s: dict[str, float],
+    loads: Sequence[float] = (),
 ) -> list[str]:
     """Everything read from a clock: differs between runs and machines."""
     by = {(c.learner, c.seed): c.us_per_decision for c in compute}
@@ -199,6 +215,7 @@ def timing_section(
         + ", ".join(f"{k} {v:.1f} s" for k, v in phase_s.items())
         + ".",
         "",
+        *_load_line(s, loads),
         TIMING_END,
         "",
     ]
