@@ -1,9 +1,10 @@
 """Cardboard worlds for the bot: DummyGame (the seed's) and EnhancedDummyGame (many encounters).
 
 Every encounter (= one opponent id ``e``) lives on its own floor ``e + 1`` of the canonical
-level (the bot itself stands on floor 0). Its state is one row of a struct of arrays, so
-``advance()`` is a handful of numpy operations over the alive rows, never a Python loop over
-them; reports and spawns cost only for the encounters acted on, ended or spawned.
+level (the bot itself stands on floor 0). Its state is one row of a struct of arrays
+(:mod:`fom.engines.table`), so ``advance()`` is a handful of numpy operations over the alive
+rows, never a Python loop over them; reports and spawns cost only for the encounters acted on,
+ended or spawned.
 
 The rules of a tick (moves and the bump rule, the shot, return fire) are :mod:`fom.rules`, the
 ones the planner's model plays too. Randomness: the bot's own teleports come from one
@@ -16,17 +17,16 @@ on how many other encounters exist or in which order they act.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from fom import rules
 from fom.engines.base import END_REASONS, ShotOutcome, StepReport, WorldView
+from fom.engines.table import EncounterTable, SavedState, World
 from fom.errors import ConfigError, EngineError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
 from fom.level import CanonicalLevel, default_level
@@ -45,102 +45,6 @@ __all__ = [
 AMMO = 50  # shots a projection carries into an encounter
 _REASON_CODES = ("", *END_REASONS)  # 0 none, 1 killed, 2 died, 3 timeout, 4 closed
 _SPAWN_DRAWS = 2  # draws 0 and 1 of an encounter's stream place it; the rules draw from 2 on
-
-
-class _Table:
-    """Struct of arrays: one row (slot) per alive encounter; freed slots are reused."""
-
-    INT_FIELDS = ("eid", "weapon", "self_node", "origin", "enemy_node", "ammo", "spawn", "engaged")
-    FLOAT_FIELDS = ("self_health", "enemy_health", "aim", "pending")
-    BOOL_FIELDS = ("alive", "acted", "shot", "closed")
-
-    def __init__(self, capacity: int = 64) -> None:
-        self.capacity = capacity
-        self.high = 0  # rows [0, high) have ever been used
-        self.free: list[int] = []
-        for name in self.INT_FIELDS:
-            setattr(self, name, np.zeros(capacity, dtype=np.int64))
-        for name in self.FLOAT_FIELDS:
-            setattr(self, name, np.zeros(capacity, dtype=np.float64))
-        for name in self.BOOL_FIELDS:
-            setattr(self, name, np.zeros(capacity, dtype=bool))
-        self.key = np.zeros(capacity, dtype=np.uint64)
-        self.ctr = np.zeros(capacity, dtype=np.uint64)
-
-    def _columns(self) -> tuple[str, ...]:
-        """Names of every column."""
-        return (*self.INT_FIELDS, *self.FLOAT_FIELDS, *self.BOOL_FIELDS, "key", "ctr")
-
-    def allocate(self, count: int) -> np.ndarray:
-        """``count`` free rows (reused ones first), growing the arrays by doubling if needed."""
-        reuse = min(count, len(self.free))
-        rows = self.free[len(self.free) - reuse :][::-1]
-        del self.free[len(self.free) - reuse :]
-        fresh = count - reuse
-        if self.high + fresh > self.capacity:
-            new = self.capacity
-            while self.high + fresh > new:
-                new *= 2
-            for name in self._columns():
-                old = getattr(self, name)
-                grown = np.zeros(new, dtype=old.dtype)
-                grown[: self.capacity] = old
-                setattr(self, name, grown)
-            self.capacity = new
-        rows.extend(range(self.high, self.high + fresh))
-        self.high += fresh
-        return np.array(rows, dtype=np.int64)
-
-    def copy(self) -> _Table:
-        """A deep copy of every column and the free list."""
-        other = _Table.__new__(_Table)
-        other.capacity = self.capacity
-        other.high = self.high
-        other.free = list(self.free)
-        for name in self._columns():
-            setattr(other, name, getattr(self, name).copy())
-        return other
-
-
-@dataclass(slots=True)
-class _World:
-    """Everything that changes during a match; save_state copies exactly this."""
-
-    seed: int
-    tick: int
-    rng: np.random.Generator
-    self_node: int
-    deaths: int
-    shots: int
-    next_id: int
-    alive_count: int
-    table: _Table
-    slot_of: dict[int, int]
-    ended: OrderedDict[int, tuple[int, float, int, str]]  # eid -> (node, health, ammo, reason)
-
-    def copy(self) -> _World:
-        """A deep copy: arrays, dicts and the RNG state are all duplicated."""
-        return _World(
-            seed=self.seed,
-            tick=self.tick,
-            rng=copy.deepcopy(self.rng),
-            self_node=self.self_node,
-            deaths=self.deaths,
-            shots=self.shots,
-            next_id=self.next_id,
-            alive_count=self.alive_count,
-            table=self.table.copy(),
-            slot_of=dict(self.slot_of),
-            ended=OrderedDict(self.ended),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Saved:
-    """The opaque object save_state returns: the world and the engine it belongs to."""
-
-    fingerprint: tuple
-    world: _World
 
 
 class SimulatedGame:
@@ -184,7 +88,7 @@ class SimulatedGame:
         self.ended_memory = int(
             ended_memory if ended_memory is not None else max(1024, 2 * self.concurrency)
         )
-        self._w: _World = self._fresh_world(0)
+        self._w: World = self._fresh_world(0)
         self.reset(seed)
 
     # ------------------------------------------------------------------ bookkeeping
@@ -214,10 +118,10 @@ class SimulatedGame:
         specs = self._weapons.specs
         return (type(self).__name__, specs, self.level.n, self.timeout, self.idle_timeout)
 
-    def _fresh_world(self, seed: int) -> _World:
+    def _fresh_world(self, seed: int) -> World:
         """An empty world at tick 0 for ``seed``."""
         rng = np.random.Generator(np.random.PCG64(seed))
-        return _World(
+        return World(
             seed=seed,
             tick=0,
             rng=rng,
@@ -226,7 +130,7 @@ class SimulatedGame:
             shots=0,
             next_id=0,
             alive_count=0,
-            table=_Table(),
+            table=EncounterTable(),
             slot_of={},
             ended=OrderedDict(),
         )
@@ -562,11 +466,11 @@ class SimulatedGame:
 
     def save_state(self) -> object:
         """A deep copy of the match (encounter table, counters, RNG states)."""
-        return _Saved(self._fingerprint(), self._w.copy())
+        return SavedState(self._fingerprint(), self._w.copy())
 
     def restore_state(self, state: object) -> None:
         """Return to a saved state (which stays reusable: it is copied again)."""
-        if not isinstance(state, _Saved):
+        if not isinstance(state, SavedState):
             raise EngineError(f"not a state saved by {type(self).__name__}: {type(state).__name__}")
         if state.fingerprint != self._fingerprint():
             raise EngineError("the state was saved by an engine with a different configuration")
