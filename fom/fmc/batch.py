@@ -1,4 +1,4 @@
-"""Fractal Monte Carlo (FMC): a planner that decides by cloning a swarm of walkers.
+"""The FMC swarm and its Monte Carlo baseline, vectorised over walkers and over problems.
 
 A swarm of ``walkers`` copies of the current (root) state is pushed forward with random
 actions. After every step each walker compares its *virtual reward* with a random alive
@@ -6,13 +6,12 @@ companion's and may clone onto it, so walkers gather where reward is high and wh
 swarm is sparse. Every walker carries the action it took at the root; the decision is the
 most common root action among the final walkers (discrete) or their mean (continuous).
 
-The implementation is vectorised over walkers *and* over independent problems:
-:func:`plan_batch` runs ``groups`` FMC problems at once on ``groups * walkers`` rows, and
-:class:`FractalMonteCarlo` is ``plan_batch`` with one group. The baseline, uniform random
-shooting at the same budget, is batched the same way: :func:`plan_batch_mc`, of which
-:class:`MonteCarlo` is the one-group case. Walkers are a struct of arrays
-(state batch, observations, cumulative rewards, death flags, root actions, depths); a step
-of all walkers is a handful of numpy calls whatever their number.
+:func:`plan_batch` runs ``groups`` FMC problems at once on ``groups * walkers`` rows; the
+baseline, uniform random shooting at the same budget, is batched the same way:
+:func:`plan_batch_mc`. (The one-root planners of :mod:`fom.fmc.single` are their one-group
+case.) Walkers are a struct of arrays (state batch, observations, cumulative rewards, death
+flags, root actions, depths); a step of all walkers is a handful of numpy calls whatever their
+number.
 
 Randomness: every clone phase draws exactly one uniform per walker for the clone test, and
 one more per walker for each of the companion and the distance partner. All draws are made
@@ -25,7 +24,6 @@ group's rows, so a group's decision is the same alone or in any batch, in any po
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any, Protocol, TypeVar
 
@@ -37,8 +35,6 @@ from fom.streams import RowStreams
 __all__ = [
     "BatchSimulator",
     "Decision",
-    "FractalMonteCarlo",
-    "MonteCarlo",
     "SeedLike",
     "Simulator",
     "clone_targets",
@@ -46,6 +42,7 @@ __all__ = [
     "plan_batch",
     "plan_batch_mc",
     "relativize",
+    "swarm_budget",
 ]
 
 BatchT = TypeVar("BatchT")
@@ -214,7 +211,7 @@ def clone_targets(
     return dead | (score > clone_uniform), companion
 
 
-def _budget(walkers: int, horizon: int, max_samples: int | None) -> tuple[int, int]:
+def swarm_budget(walkers: int, horizon: int, max_samples: int | None) -> tuple[int, int]:
     """Validate the sizes; return (walkers actually used, swarm steps) for the budget.
 
     The budget is ``min(max_samples, walkers * horizon)`` walker-steps, spent in whole steps
@@ -261,7 +258,7 @@ def plan_batch(
     if groups < 1:
         raise ValueError(f"groups must be >= 1, got {groups}")
     gen = make_rng(rng)
-    walkers, steps = _budget(walkers, horizon, max_samples)
+    walkers, steps = swarm_budget(walkers, horizon, max_samples)
     shape = (groups, walkers)
     _check_rows(gen, groups * walkers)
     batch = sim.roots(groups * walkers)
@@ -410,7 +407,7 @@ def plan_batch_mc(
     if groups < 1:
         raise ValueError(f"groups must be >= 1, got {groups}")
     gen = make_rng(rng)
-    walkers, steps = _budget(walkers, horizon, max_samples)
+    walkers, steps = swarm_budget(walkers, horizon, max_samples)
     n = groups * walkers
     _check_rows(gen, n)
     batch = sim.roots(n)
@@ -468,92 +465,3 @@ def plan_batch_mc(
         )
         for g in range(groups)
     ]
-
-
-class FractalMonteCarlo:
-    """FMC planner for one root: ``decide()`` is :func:`plan_batch` with one group.
-
-    With ``balance=True`` the walkers and the sample budget adapt between calls like the
-    reference implementation, so the mean depth of the swarm tracks ``horizon``: short of the
-    horizon, it first raises the budget (up to ``max_samples``, or ``walkers * horizon``),
-    then lowers the number of walkers; past it, it regrows the walkers, then trims the budget.
-    In that mode the swarm may look further than ``horizon`` with fewer walkers, never
-    spending more than the budget cap.
-    """
-
-    def __init__(
-        self,
-        sim: Simulator[Any],
-        walkers: int = 64,
-        horizon: int = 16,
-        max_samples: int | None = None,
-        reward_scale: float = 1.0,
-        distance_scale: float = 1.0,
-        seed: SeedLike = None,
-        balance: bool = False,
-    ) -> None:
-        """Store the settings; ``seed`` is an int, a SeedSequence, a Generator or None."""
-        _budget(walkers, horizon, max_samples)
-        self.sim = sim
-        self.walkers = walkers
-        self.horizon = horizon
-        self.max_samples = max_samples
-        self.reward_scale = reward_scale
-        self.distance_scale = distance_scale
-        self.balance = balance
-        self.rng = make_rng(seed)
-        self._cap = walkers * horizon if max_samples is None else max_samples
-        self._walkers = walkers
-        self._samples = min(self._cap, walkers * horizon)
-
-    def decide(self) -> Decision:
-        """Plan from the simulator's current root and return the decision."""
-        walkers, steps, budget = self.walkers, self.horizon, self.max_samples
-        if self.balance:
-            walkers = min(self._walkers, self._samples)
-            steps, budget = max(1, self._samples // walkers), self._samples
-        scales = (self.reward_scale, self.distance_scale)
-        decision = plan_batch(self.sim, 1, walkers, steps, budget, *scales, rng=self.rng)[0]
-        if self.balance:
-            self._rebalance(decision.depth / self.horizon)
-        return decision
-
-    def _rebalance(self, ratio: float) -> None:
-        """Adjust walkers and budget from ratio = mean depth / horizon (reference rule)."""
-        if ratio >= 1.0:
-            if self._walkers >= self.walkers:
-                self._samples = int(np.clip(math.ceil(self._samples / ratio), 2, self._cap))
-            else:
-                self._walkers = int(np.clip(math.ceil(self._walkers * ratio), 2, self.walkers))
-        elif self._samples >= self._cap:
-            self._walkers = int(
-                np.clip(math.ceil(self._walkers * max(ratio, 0.1)), 2, self.walkers)
-            )
-        else:
-            self._samples = int(np.clip(math.ceil(self._samples / max(ratio, 0.1)), 2, self._cap))
-
-
-class MonteCarlo:
-    """Uniform random shooting with FMC's budget: ``walkers`` independent rollouts of
-    ``horizon`` steps from the root (a rollout stops when it dies); ``decide()`` is
-    :func:`plan_batch_mc` with one group.
-
-    Decision: the root action of the rollout with the best return, ties broken by the longer
-    survival and then by the lower index (root actions are i.i.d., so that is a fair coin).
-    In deterministic worlds this is the strongest use of the rollouts: the best one is a real,
-    achievable plan. ``samples`` counts the walker-steps actually run (dead rollouts stop).
-    """
-
-    def __init__(
-        self, sim: Simulator[Any], walkers: int = 64, horizon: int = 16, seed: SeedLike = None
-    ) -> None:
-        """Store the settings; ``seed`` is an int, a SeedSequence, a Generator or None."""
-        _budget(walkers, horizon, None)
-        self.sim = sim
-        self.walkers = walkers
-        self.horizon = horizon
-        self.rng = make_rng(seed)
-
-    def decide(self) -> Decision:
-        """Roll ``walkers`` random paths out from the root and return the decision."""
-        return plan_batch_mc(self.sim, 1, self.walkers, self.horizon, rng=self.rng)[0]
