@@ -6,8 +6,8 @@ import-linter (``lint-imports``, contracts in pyproject.toml).
 """
 
 from fom.app.atari import format_fmc_result, play, play_async
-from fom.app.report import format_summary
 from fom.app.fps import RunResult, run, run_async
+from fom.app.report import format_summary
 
 __all__ = [
     "RunResult",
