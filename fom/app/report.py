@@ -1,5 +1,5 @@
 """The console summary of a run: per pattern, totals, latency and throughput (a top layer,
-like run.py)."""
+like fps.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only the summary record's shape is used here
     from fom.events import RunSummary
 
-__all__ = ["format_summary"]
+__all__ = ["MAX_PARAM_COLUMNS", "format_summary"]
+
+MAX_PARAM_COLUMNS = 6
+"""Patterns with more parameters than this (a network's weights) are summarised, not listed."""
 
 
 def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
@@ -18,6 +21,9 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
         lines.append("run interrupted: summary of what was played")
     patterns = s.patterns
     names = sorted({n for p in patterns.values() for n in p.params})
+    hidden = len(names) if len(names) > MAX_PARAM_COLUMNS else 0
+    if hidden:  # e.g. the mlp learner's weights: a table of them says nothing at a glance
+        names = []
     head = (
         f"{'pattern':18} {'encounters':>10} {'kills':>6} {'shots':>7} {'hits':>7} "
         f"{'accuracy':>8} {'dmg dealt':>10}"
@@ -37,6 +43,8 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
         f"{'total':18} {s.encounters:10d} {s.kills:6d} {s.shots:7d} {s.hits:7d} "
         f"{s.accuracy:8.1%} {s.damage_dealt:10.0f}"
     )
+    if hidden:
+        lines.append(f"({hidden} parameters per pattern, not shown: --save writes them)")
     lat = s.latency_ms
     lines += [
         "",
