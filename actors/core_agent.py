@@ -25,6 +25,7 @@ from actors.channels import (
 )
 from actors.channels.model import PatternParams
 from actors.messages import ActorFailed
+from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip
 from bus import Envelope
 from fom.events.stats import MatchStats
@@ -37,7 +38,8 @@ __all__ = ["CoreAgent"]
 class CoreAgent(Actor):
     """The coach: decides which encounters get a TIP and keeps score."""
 
-    topics = ("percept", "pattern.updated", "event.>", "core.summary")
+    topics = ("percept", "pattern.updated", "event.tip.>", "event.world.tick", FAILURE_TOPIC,
+              "core.summary")  # fmt: skip
     capacity = 1 << 16
 
     def __init__(

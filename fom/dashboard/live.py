@@ -117,12 +117,6 @@ class LiveWindow:
         self._flush()
         return self._open
 
-    def wait_closed(self) -> None:
-        """Block until the user closes the window (e.g. after the run, to keep looking)."""
-        if self._open:
-            self._plt.show(block=True)
-            self._open = False
-
     def close(self) -> None:
         """Close the window (idempotent)."""
         if self._open:

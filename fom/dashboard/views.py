@@ -112,11 +112,6 @@ class Curve:
         """Number of stored samples (not counting a pending latest one)."""
         return len(self.ticks)
 
-    @property
-    def latest(self) -> tuple[float, float, float] | None:
-        """The most recent (tick, aim_offset, flank_bias), decimated away or not."""
-        return self._last
-
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ticks, aim_offset, flank_bias) arrays ending with the latest sample."""
         ticks, aim, flank = list(self.ticks), list(self.aim_offset), list(self.flank_bias)

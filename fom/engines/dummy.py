@@ -264,10 +264,6 @@ class SimulatedGame:
         t = self._w.table
         return int(t.key[slot]), int(t.ctr[slot])
 
-    def active_encounters(self) -> tuple[int, ...]:
-        """Ids of the encounters alive now (engaged or not), sorted."""
-        return tuple(sorted(self._w.slot_of))
-
     def projection(self, encounter: int) -> SelfState:
         """The bot's projection on the encounter's floor (its final state if recently ended)."""
         w = self._w
