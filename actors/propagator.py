@@ -40,7 +40,13 @@ class Propagator(Actor):
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
             case PatternDelta(signature=sig, delta=delta, tip=tip, encounter=encounter, tick=tick):
-                params, record = merge_delta(self.store, sig, delta, tip, tick)
+                try:
+                    params, record = merge_delta(self.store, sig, delta, tip, tick)
+                except Exception:  # still answer: CoreAgent waits for every ended encounter
+                    await self.publish(
+                        "pattern.updated", PatternUpdated(self.store.peek(sig), encounter)
+                    )
+                    raise
                 await self.publish("pattern.updated", PatternUpdated(params, encounter))
                 await self.publish(f"event.{record.TYPE}", record)
             case other:

@@ -135,3 +135,31 @@ async def test_ulp_rejection_is_an_event_in_the_stream() -> None:
     assert event["tick"] == 12 and "finite" in event["reason"]
     assert not any(e["type"] == "pattern.merged" for e in events)
     assert "combat/rocket" not in store
+
+
+async def test_a_ulp_that_crashes_on_a_delta_still_answers_it() -> None:
+    """CoreAgent waits for an answer to every ended encounter's delta: a crash must not hang it."""
+
+    class FaultyStore(PatternStore):
+        def merge(self, signature: str, delta: np.ndarray) -> Any:
+            if signature == "combat/broken":
+                raise RuntimeError("the store broke")
+            return super().merge(signature, delta)
+
+    bus = Bus()
+    async with Runtime(bus) as rt:
+        watch = bus.subscribe("pattern.updated", "event.actor.failed", capacity=64)
+        rt.spawn(Propagator(FaultyStore(alpha=0.5)), name="ulp")
+        await bus.publish(
+            "pattern.delta", PatternDelta("combat/broken", np.array([0.1, 0.1]), "tip-7", 7, 3)
+        )
+        messages = [await _next(watch), await _next(watch)]
+        (answer,) = [m for m in messages if isinstance(m, PatternUpdated)]
+        assert answer.encounter == 7 and answer.params.version == 0
+        assert any(getattr(m, "actor", None) == "ulp" for m in messages)
+        # restarted, it merges the next delta
+        await bus.publish(
+            "pattern.delta", PatternDelta("combat/rocket", np.array([0.2, 0.0]), "tip-8", 8, 4)
+        )
+        merged = await _next(watch)
+        assert isinstance(merged, PatternUpdated) and merged.params.version == 1
