@@ -64,6 +64,7 @@ class CoreAgent(Actor):
         self._answers: dict[int, int] = {}
         """Encounter -> what came back of its end: tip.finished and pattern.updated (2 = all)."""
         self._percepts: deque[Percept] = deque()
+        self._ulp_gone = False
         self.stats = MatchStats()
 
     async def receive(self, envelope: Envelope) -> None:
@@ -81,6 +82,11 @@ class CoreAgent(Actor):
                     del self.tips[encounter]
                     self._encounter_of.pop(name, None)
                     self._answer(encounter)
+                    await self._next_percepts()
+            case ActorFailed(actor="ulp", action=action) as failure:
+                self.stats.fold(failure)
+                if action != "restart":  # no ULP any more: no answer will come
+                    self._ulp_gone = True
                     await self._next_percepts()
             case ActorFailed(actor=name) as failure:
                 self.stats.fold(failure)
@@ -103,7 +109,9 @@ class CoreAgent(Actor):
         """Whether everything an ended encounter sends back has come (or it had no TIP)."""
         if encounter not in self._fought:
             return True
-        return encounter not in self.tips and self._answers.get(encounter, 0) >= 2
+        if encounter in self.tips:
+            return False
+        return self._ulp_gone or self._answers.get(encounter, 0) >= 2
 
     async def _next_percepts(self) -> None:
         """Handle the waiting percepts whose ended encounters are all settled, in order."""

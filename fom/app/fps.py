@@ -41,6 +41,7 @@ from fom.engines import make_engine
 from fom.engines.base import Engine
 from fom.errors import StateFileError
 from fom.events import EventWriter, open_event_writer
+from fom.learners.base import check_layout
 from fom.level import CanonicalLevel
 from fom.match import initial_store, shared_learner
 from fom.patterns import PatternStore
@@ -144,11 +145,20 @@ async def run_async(
     tip_factory: Callable[[TipSettings], Tip] = Tip,
     pool_factory: Callable[..., WalkerPool] = WalkerPool,
     listeners: tuple[EventListener, ...] = (),
+    store: PatternStore | None = None,
     handle_signals: bool = False,
 ) -> RunResult:
-    """Play one match as ``config`` says; inputs are checked before any actor starts."""
+    """Play one match as ``config`` says; inputs are checked before any actor starts.
+
+    ``store`` starts the ULP from these patterns instead of ``config.load`` (or empty ones);
+    ``tip_factory`` and ``pool_factory`` build the TIPs and the walker pool (tests inject
+    faults through them); ``listeners`` get every event as its dict.
+    """
     config.validate()
-    store = initial_store(config.learner, config.merge_rate, config.load)
+    if store is None:
+        store = initial_store(config.learner, config.merge_rate, config.load)
+    else:  # the caller's patterns (the ULP owns them from now on)
+        check_layout(config.learner, store.names, "the store passed to run_async")
     if config.save:
         _check_save_target(config.save)
     if config.dashboard or config.live:

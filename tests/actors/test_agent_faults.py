@@ -11,6 +11,7 @@ from fom.app import run_async
 from fom.config import RunConfig
 from fom.engines import EnhancedDummyGame
 from fom.engines.base import StepReport
+from fom.patterns import PatternStore
 
 
 class BrokenGame(EnhancedDummyGame):
@@ -70,3 +71,20 @@ async def test_a_walker_pool_that_crashes_fails_every_request_it_had_taken_at_on
     assert len(failed_tips) == taken
     assert result.summary.failed_tips == taken
     assert result.summary.ticks == 30 and result.error is None  # the run went on
+
+
+async def test_a_run_whose_ulp_gives_up_still_ends() -> None:
+    """A ULP that crashes on every delta exhausts its restarts; the match goes on unlearned."""
+
+    class BrokenStore(PatternStore):
+        def merge(self, signature: str, delta: Any) -> Any:
+            raise RuntimeError("the store broke")
+
+    events: list[dict[str, Any]] = []
+    config = RunConfig(ticks=60, tips=4, planner="graph", seed=2, quiet=True)
+    result = await run_async(config, store=BrokenStore(alpha=0.25), listeners=(events.append,))
+    ulp = [e for e in events if e["type"] == "actor.failed" and e["actor"] == "ulp"]
+    assert ulp and ulp[-1]["action"] == "stop"
+    assert result.summary.ticks == 60 and result.error is None
+    assert result.summary.encounters > len(ulp)  # encounters went on ending after it stopped
+    assert not any(e["type"] == "pattern.merged" for e in events)
