@@ -26,6 +26,7 @@ from actors.channels import (
 from actors.channels.model import PatternParams
 from actors.messages import ActorFailed
 from actors.runtime import FAILURE_TOPIC
+from actors.supervision import NEVER_RESTART
 from actors.tip import Tip
 from bus import Envelope
 from fom.events.stats import MatchStats
@@ -37,6 +38,8 @@ __all__ = ["CoreAgent"]
 
 class CoreAgent(Actor):
     """The coach: decides which encounters get a TIP and keeps score."""
+
+    restart = NEVER_RESTART  # a lost percept would stall the lockstep: a crash ends the run
 
     topics = ("percept", "pattern.updated", "event.tip.>", "event.world.tick", FAILURE_TOPIC,
               "core.summary")  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from actors.actor import Actor
 from actors.channels import Observe, Percept, Sighting, WorldTick
+from actors.supervision import NEVER_RESTART
 from bus import Envelope
 
 __all__ = ["Perception"]
@@ -15,6 +16,8 @@ __all__ = ["Perception"]
 
 class Perception(Actor):
     """Asks the World what the bot sees and publishes it as a percept."""
+
+    restart = NEVER_RESTART  # a lost percept would stall the lockstep: a crash ends the run
 
     topics = ("world.tick",)
 

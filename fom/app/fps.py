@@ -35,7 +35,7 @@ from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip, TipSettings
 from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
-from bus import Bus, Envelope
+from bus import Bus, Envelope, NoResponders, RequestFailed
 from fom.config import RunConfig
 from fom.engines import make_engine
 from fom.engines.base import Engine
@@ -62,7 +62,7 @@ class RunResult:
     save_error: str | None = None
     """Why ``--save`` failed at the end (the run itself completed), or None."""
     error: str | None = None
-    """Why the run stopped before its last tick (the World crashed), or None."""
+    """Why the run stopped before its last tick (a lockstep actor crashed), or None."""
 
 
 def _level_info(level: CanonicalLevel) -> LevelInfo:
@@ -93,8 +93,8 @@ def _spawn_agent(
     level: CanonicalLevel,
     tip_factory: Callable[[TipSettings], Tip],
     pool_factory: Callable[..., WalkerPool],
-) -> Propagator:
-    """Spawn the learning and deciding actors (in start order); return the ULP."""
+) -> tuple[Propagator, CoreAgent]:
+    """Spawn the learning and deciding actors (in start order); return the ULP and CoreAgent."""
     planner = make_planner(config.planner, walkers=config.walkers, horizon=config.horizon)
     settings = TipSettings(
         learner=config.learner,
@@ -119,7 +119,7 @@ def _spawn_agent(
             planner, level, seed=config.seed, name=config.planner, walkers=config.walkers
         )
         rt.spawn(pool, name="walker-pool")
-    return ulp
+    return ulp, core
 
 
 def _spawn_observers(rt: Runtime, config: RunConfig, log: EventLog, with_log: bool) -> None:
@@ -177,7 +177,9 @@ async def run_async(
             watcher = _EndWatcher()
             rt.spawn(watcher, name="end-watcher")
             _spawn_observers(rt, config, log, with_log=writer is not None or bool(listeners))
-            ulp = _spawn_agent(rt, config, store, engine.level, tip_factory, pool_factory)
+            ulp, core = _spawn_agent(
+                rt, config, store, engine.level, tip_factory, pool_factory
+            )
             await rt.bus.publish(
                 "event.run.started",
                 RunStarted(
@@ -196,11 +198,13 @@ async def run_async(
             if interrupted:
                 world.halt()  # no new tick, so run.finished is the stream's last event
             await rt.settle()  # let the last tick's TIPs report before the summary
-            summary: RunSummary = await rt.bus.request(
-                "core.summary",
-                SummaryRequest(time.perf_counter() - started),
-                timeout=config.request_timeout,
-            )
+            wall_s = time.perf_counter() - started
+            try:
+                summary: RunSummary = await rt.bus.request(
+                    "core.summary", SummaryRequest(wall_s), timeout=config.request_timeout
+                )
+            except (NoResponders, RequestFailed):  # CoreAgent crashed: its last statistics
+                summary = core.summary(wall_s)
             await rt.bus.publish(
                 "event.run.finished",
                 RunFinished(tick=summary.ticks, interrupted=interrupted, summary=summary),
@@ -220,12 +224,14 @@ async def run_async(
     )
 
 
-class _EndWatcher(Actor):
-    """Turns the world's last tick, or its crash, into the runtime's shutdown request.
+LOCKSTEP = {"world": "the world", "perception": "perception", "core": "the core agent"}
+"""The actors every tick goes through. None is restarted: the World owns the match's engine
+(a fresh one would start another match in the middle of this one), and a tick's percept that a
+crash lost would leave the World waiting for ever. A crash of one ends the run with its error."""
 
-    The World owns the match's engine: restarting it would start another match in the middle
-    of this one, so a World that crashes ends the run with its error.
-    """
+
+class _EndWatcher(Actor):
+    """Turns the world's last tick, or a lockstep actor's crash, into the shutdown request."""
 
     topics = ("world.finished", FAILURE_TOPIC)
 
@@ -238,8 +244,8 @@ class _EndWatcher(Actor):
             case WorldFinished():
                 self.finished = True
                 self.runtime.request_shutdown()
-            case ActorFailed(actor="world", error_type=kind, error=text):
-                self.error = f"the world crashed: {kind}: {text}"
+            case ActorFailed(actor=name, error_type=kind, error=text) if name in LOCKSTEP:
+                self.error = f"{LOCKSTEP[name]} crashed: {kind}: {text}"
                 self.runtime.request_shutdown()
             case _:
                 pass

@@ -88,3 +88,26 @@ async def test_a_run_whose_ulp_gives_up_still_ends() -> None:
     assert result.summary.ticks == 60 and result.error is None
     assert result.summary.encounters > len(ulp)  # encounters went on ending after it stopped
     assert not any(e["type"] == "pattern.merged" for e in events)
+
+
+async def test_a_core_agent_that_crashes_stops_the_run_with_its_last_statistics() -> None:
+    """CoreAgent is not restarted (the percept it lost would stall the lockstep): the run ends
+    with its error, and the summary is what it had folded until then."""
+    from actors.tip import Tip, TipSettings
+
+    made: list[int] = []
+
+    def tips(settings: TipSettings) -> Tip:
+        made.append(1)
+        if len(made) == 9:
+            raise RuntimeError("no more TIPs")
+        return Tip(settings)
+
+    events: list[dict[str, Any]] = []
+    config = RunConfig(ticks=200, tips=4, planner="graph", seed=3, quiet=True)
+    result = await run_async(config, tip_factory=tips, listeners=(events.append,))
+    assert result.error is not None and result.error.startswith("the core agent crashed")
+    assert "no more TIPs" in result.error
+    assert result.interrupted and result.summary.ticks < 200
+    assert result.summary.decisions == sum(e["type"] == "tip.shot" for e in events)
+    assert events[-1]["type"] == "run.finished"
