@@ -36,8 +36,9 @@ class Actor:
     bus: Bus
     runtime: Runtime
     mailbox: Subscription
-    taken: list[Envelope] = []
-    """The envelopes the last ``take_waiting`` took: failed by the runtime if the actor crashes."""
+    taken: list[Envelope]
+    """The envelopes the ``receive`` under way took with ``take_waiting``: failed by the runtime
+    if the actor crashes; set per instance by the runtime and emptied after each ``receive``."""
 
     async def on_start(self) -> None:
         """Called before the first message, and again after each supervised restart."""

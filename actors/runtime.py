@@ -215,6 +215,7 @@ class Runtime:
         cell.actor.bus = self.bus
         cell.actor.runtime = self
         cell.actor.mailbox = cell.sub
+        cell.actor.taken = []
 
     # -------------------------------------------------------------- stopping
 
@@ -287,7 +288,8 @@ class Runtime:
         mailbox = sub.mailbox
         decode = sub._bus.codec.decode
         dead_letter = sub._bus._dead_letter
-        receive = cell.actor.receive
+        actor = cell.actor
+        receive = actor.receive
         # This is every actor's hot loop: frames already waiting are popped straight off the
         # mailbox's deque, all of them before the next wait, rather than through a
         # Mailbox.get_nowait call per message. A publisher blocked on the full mailbox is
@@ -309,6 +311,8 @@ class Runtime:
             cell.current = envelope
             await receive(envelope)
             cell.current = None
+            if actor.taken:  # a batch handled in full: nothing left to fail if we crash later
+                actor.taken = []
 
     async def _supervise(self, cell: _Cell, exc: Exception) -> bool:
         """Report a crash and apply the restart policy; True to run the actor again."""

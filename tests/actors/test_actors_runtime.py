@@ -204,6 +204,34 @@ async def test_take_waiting_takes_the_actors_own_queued_envelopes() -> None:
         assert Batcher.batches == [[0, 1, 2, 3, 4]]
 
 
+async def test_what_an_actor_took_is_its_own_and_let_go_once_its_receive_returns() -> None:
+    """``taken`` is per actor, and a batch handled in full is not kept alive (nor failed later)."""
+    async with Runtime() as rt:
+        gate = asyncio.Event()
+        entered = asyncio.Event()
+        seen: list[list[int]] = []
+
+        class Batcher(Actor):
+            async def receive(self, envelope: Envelope) -> None:
+                entered.set()
+                await gate.wait()
+                seen.append([e.message.n for e in self.take_waiting()])
+                assert len(self.taken) == len(seen[-1])  # held while the batch is under way
+
+        first, other = Batcher(), Batcher()
+        rt.spawn(first, name="first")
+        rt.spawn(other, name="other")
+        assert first.taken is not other.taken
+        await rt.bus.publish("actor.first", Work(0))
+        await entered.wait()
+        for i in range(1, 4):
+            await rt.bus.publish("actor.first", Work(i))
+        gate.set()
+        assert await rt.settle()
+        assert seen == [[1, 2, 3]]
+        assert first.taken == [] and other.taken == []
+
+
 # --------------------------------------------------------------------------- supervision
 
 
