@@ -21,7 +21,8 @@ __all__ = ["WalkerPool"]
 
 
 class WalkerPool(Actor):
-    """Plans for every TIP with a pooled planner; one micro-batch per wake-up."""
+    """Plans for every TIP with a pooled planner: the requests waiting at a wake-up in one batch,
+    then one reply and one ``plan.done`` per request."""
 
     topics = ("plan.request",)
     capacity = 1 << 16
@@ -37,7 +38,7 @@ class WalkerPool(Actor):
         self.seed = seed
         self.walkers = walkers
         self.batches = 0
-        """Micro-batches planned so far (a diagnostic: replies never depend on it)."""
+        """Batches planned so far, one per wake-up (a diagnostic: replies never depend on it)."""
 
     async def receive(self, envelope: Envelope) -> None:
         batch = [envelope, *self.take_waiting()]

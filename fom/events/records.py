@@ -155,7 +155,8 @@ class PatternRejected:
 
 @_record
 class PlanDone:
-    """The walker pool answered a micro-batch of plan requests."""
+    """The walker pool planned one request: published once per request, so ``requests`` is 1
+    (``elapsed_ms`` is the request's share of the batch it was planned in)."""
 
     TYPE: ClassVar[str] = "plan.done"
     tick: int

@@ -11,7 +11,7 @@ records with ``MatchStats.fold``, so the summary is a function of the stream alo
 - failed TIPs: ``actor.failed`` of an actor named ``tip-...``; unfinished: TIPs started,
   neither finished nor failed; max active TIPs: the most that acted in one ``world.tick``;
 - exposure: the mean over decisions; latency percentiles: of ``tip.shot.latency_ms``;
-- ticks: ``world.tick`` records.
+- ticks: ``world.tick`` records; planned requests: the ``requests`` of ``plan.done`` records.
 """
 
 from __future__ import annotations
@@ -125,9 +125,7 @@ class MatchStats:
         self.failed_tips = 0
         self.failures = 0
         self.max_active_tips = 0
-        self.merges = 0
         self.rejected_deltas = 0
-        self.plans = 0
         self.planned_requests = 0
         self.dead_letters = 0
         self.raw_events = 0
@@ -165,7 +163,6 @@ class MatchStats:
                 if active > self.max_active_tips:
                     self.max_active_tips = active
             case PlanDone(requests=requests):
-                self.plans += 1
                 self.planned_requests += requests
             case TipStarted():
                 self.started += 1
@@ -185,7 +182,6 @@ class MatchStats:
                     self.timeouts += 1
             case PatternMerged():
                 p = self.pattern(record.signature)
-                self.merges += 1
                 p.version = record.version
                 p.params.update(record.params)
             case RunStarted(patterns=patterns):

@@ -108,7 +108,8 @@ def make_events(ticks: int = 30, tips: int = 3, seed: int = 0) -> list[dict[str,
             emit(tick, TipStarted(tick, f"tip-{encounter}", encounter, sig, weapon, self_node,
                                   enemy, encounter % 4, dict(params[sig])))
             encounter += 1
-        emit(tick, PlanDone(tick, "fmc", len(active), 64, 640, 10.0, 1.0 + 0.1 * tick))
+        for _ in active:  # one plan.done per planned request
+            emit(tick, PlanDone(tick, "fmc", 1, 64, 640, 10.0, 1.0 + 0.1 * tick))
         for enc, tip in list(active.items()):
             weapon, sig = tip["weapon"], tip["sig"]
             aim = params[sig]["aim_offset"]

@@ -13,6 +13,7 @@ from fom.events import (
     ActorFailed,
     MatchStats,
     PatternMerged,
+    PlanDone,
     RunStarted,
     TickEvent,
     TipFinished,
@@ -50,6 +51,7 @@ def match_records() -> list[Any]:
     return [
         RunStarted(0, {}, LEVEL, {ROCKET: {"aim_offset": 0.0}, "combat/unused": {"a": 1.0}}),
         _start(0, 1, ROCKET), _start(0, 2, RAIL), _start(0, 3, ROCKET),
+        *(PlanDone(0, "fmc", 1, 8, 24, 3.0, 0.5) for _ in range(3)),  # one per planned request
         _shot(0, 1, ROCKET, fired=True, hit=True, damage=40.0, taken=1.0, exposure=0.2,
               latency=1.0),
         _shot(0, 2, RAIL, fired=False, hit=False, damage=0.0, taken=2.0, exposure=0.4,
@@ -97,6 +99,7 @@ def test_each_figure_is_defined_by_the_stream() -> None:
     assert s.decisions_per_s == 3.0 and s.wall_s == 2.0
     assert s.latency_ms.p50 == pytest.approx(3.5)
     assert s.latency_ms.p99 == pytest.approx(np.percentile([1, 2, 3, 4, 5, 6], 99))
+    assert folded(match_records()).planned_requests == 3
 
 
 def test_per_pattern_figures_and_parameters() -> None:
