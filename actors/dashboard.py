@@ -49,7 +49,7 @@ class DashboardActor(Actor):
 
     async def receive(self, envelope: Envelope) -> None:
         """Fold this envelope and every one already waiting, then maybe refresh the window."""
-        waiting = self.take_waiting() if self.name else []
+        waiting = self.take_waiting()
         fold = self.state.fold
         msg = envelope.message
         fold(msg if type(msg) in _RECORDS else self._record(msg))
