@@ -11,10 +11,15 @@ from typing import Any
 
 import pytest
 
+from actors import Runtime
 from actors import run as run_loop
+from actors.walker_pool import WalkerPool
+from bus import Bus, Envelope
 from fom.app import run_async
 from fom.config import RunConfig
 from fom.events import TipFinished, event_dict, strip_wallclock
+from fom.level import default_level
+from fom.planners import FmcPlanner, PlanProblem
 from fom.simulate import sync_match
 
 PLANNERS = ("graph", "fmc", "mc")
@@ -69,26 +74,18 @@ def test_same_stream_on_asyncio_and_on_uvloop(planner: str) -> None:
 
 
 async def test_a_plan_does_not_depend_on_how_requests_are_batched() -> None:
-    from actors import Runtime
-    from actors.walker_pool import WalkerPool
-    from bus import Bus
-    from fom.level import default_level
-    from fom.planners import FmcPlanner, PlanProblem
-
     level = default_level()
     problems = [
         PlanProblem(e, 7, ("shotgun", "rocket", "railgun")[e % 3], e % level.n, 100.0,
                     (e + 3) % level.n, 60.0, 0.0, 0.3)
         for e in range(12)
     ]  # fmt: skip
-    replies = []
+    replies, batches = [], []
     for together in (True, False):
         async with Runtime(Bus()) as rt:
-            rt.spawn(
-                WalkerPool(FmcPlanner(walkers=16, horizon=4), level, seed=3, name="fmc",
-                           walkers=16),
-                name="pool",
-            )  # fmt: skip
+            pool = WalkerPool(FmcPlanner(walkers=16, horizon=4), level, seed=3, name="fmc",
+                              walkers=16)  # fmt: skip
+            rt.spawn(pool, name="pool")
 
             async def ask(p: PlanProblem, rt: Runtime = rt) -> object:
                 return await rt.bus.request("plan.request", p, timeout=10.0)
@@ -98,8 +95,37 @@ async def test_a_plan_does_not_depend_on_how_requests_are_batched() -> None:
                 replies[-1].reverse()
             else:  # one at a time: batches of one
                 replies.append([await ask(p) for p in problems])
+            batches.append(pool.batches)
+    assert batches == [1, len(problems)]  # the two really were batched differently
     assert replies[0] == replies[1]
     assert len({(r.move_to, r.fire) for r in replies[0]}) > 1  # the plans differ by problem
+
+
+class OneAtATime(WalkerPool):
+    """A walker pool that plans only the request that woke it: one batch per request."""
+
+    def take_waiting(self) -> list[Envelope]:
+        return []
+
+
+def test_a_run_plays_the_same_however_the_pool_batches() -> None:
+    """A whole fmc run gives the same event stream with one batch per tick's requests as with
+    one batch per request."""
+    config = _config("fmc")
+    streams, batches = [], []
+    for cls in (WalkerPool, OneAtATime):
+        pools: list[WalkerPool] = []
+
+        def keep(*args: Any, cls: type[WalkerPool] = cls, pools: list = pools, **kw: Any) -> Any:
+            pools.append(cls(*args, **kw))
+            return pools[-1]
+
+        streams.append(_actor_stream(config, pool_factory=keep))
+        (pool,) = pools
+        batches.append(pool.batches)
+    planned = sum(e["type"] == "plan.done" for e in streams[1])
+    assert batches[1] == planned > 2 * batches[0]  # one per request against several per batch
+    assert streams[0] == streams[1]
 
 
 def test_the_summary_counts_agree_with_the_stream() -> None:
