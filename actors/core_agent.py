@@ -30,6 +30,7 @@ from actors.supervision import NEVER_RESTART
 from actors.tip import Tip
 from bus import Envelope
 from fom.events.stats import MatchStats
+from fom.learners.base import learning_pattern
 from fom.match import pick_engagements, snapshot_for, tip_name
 from fom.patterns import PatternStore, signature_for
 
@@ -50,11 +51,13 @@ class CoreAgent(Actor):
         *,
         max_tips: int,
         run_seed: int,
+        learner: str,
         defaults: PatternStore,
         tip_factory: Callable[[], Tip],
     ) -> None:
         self.max_tips = max_tips
         self.run_seed = run_seed
+        self.learner = learner
         self._defaults = defaults
         """CoreAgent's own store, only for the starting values of patterns never merged yet."""
         self.params: dict[str, PatternParams] = {}
@@ -105,7 +108,7 @@ class CoreAgent(Actor):
                 self.stats.fold(record)
 
     def _answer(self, encounter: int) -> None:
-        if encounter >= 0:
+        if encounter in self._fought:  # not -1 (loaded patterns), nor an answer come too late
             self._answers[encounter] = self._answers.get(encounter, 0) + 1
 
     def _settled(self, encounter: int) -> bool:
@@ -129,12 +132,13 @@ class CoreAgent(Actor):
     async def _on_percept(self, percept: Percept) -> None:
         engage: list[int] = []
         room = self.max_tips - len(self.tips)
-        for i in pick_engagements(percept.opponents, self.tips, room):
-            opponent, projection = percept.opponents[i], percept.projections[i]
+        picked = pick_engagements(percept.opponents, room)
+        for opponent, projection in zip(picked, percept.projections, strict=False):  # a prefix
             signature = signature_for(opponent.weapon)
-            params = self.params.get(signature)
+            pattern = learning_pattern(self.learner, signature)
+            params = self.params.get(pattern)
             if params is None:
-                params = self.params[signature] = self._defaults.get(signature)
+                params = self.params[pattern] = self._defaults.get(pattern)
             name = tip_name(opponent.id)
             self.runtime.spawn(self.tip_factory(), name=name)
             self.tips[opponent.id] = name
@@ -149,6 +153,7 @@ class CoreAgent(Actor):
                     run_seed=self.run_seed,
                     weapon=opponent.weapon,
                     signature=signature,
+                    pattern=pattern,
                     knowledge=snapshot_for(percept.tick, projection, opponent),
                     params=params,
                 ),

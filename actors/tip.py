@@ -31,8 +31,6 @@ class TipSettings:
     request_timeout: float
     ticks: int
     """The match's length: after the result of its last tick a TIP stops without deciding."""
-    shared_learner: object | None = None
-    """The run's one MonolithicQ for the ``monolithic`` baseline (it is synchronous by design)."""
 
 
 class Tip(Actor):
@@ -70,7 +68,7 @@ class Tip(Actor):
             level=level,
             seed=start.run_seed,
             learner=s.learner,
-            shared=s.shared_learner,
+            pattern=start.pattern,
         )
         await self.publish("event.tip.started", encounter.started())
         while True:
@@ -94,6 +92,6 @@ class Tip(Actor):
         delta, finished = encounter.finish()
         await self.publish(
             "pattern.delta",
-            PatternDelta(start.signature, delta, self.name, start.encounter, finished.tick),
+            PatternDelta(start.pattern, delta, self.name, start.encounter, finished.tick),
         )
         await self.publish("event.tip.finished", finished)

@@ -95,7 +95,6 @@ def measure_compute(s: Settings) -> list[ComputeRecord]:
     graph planner, each learner's own pattern layout."""
     from fom.engines import make_engine
     from fom.learners.base import make_learner
-    from fom.match import initial_store
     from fom.planners import make_planner
     from fom.simulate import run_encounters
 
@@ -111,7 +110,6 @@ def measure_compute(s: Settings) -> list[ComputeRecord]:
             encounters,
             seed,
             concurrency=s.tips,
-            store=initial_store(kind, 1.0 / s.tips),
             planner=make_planner("graph", walkers=s.walkers, horizon=s.horizon),
             make=timed,
         )

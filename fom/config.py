@@ -9,7 +9,13 @@ from typing import Literal
 from fom import plugins
 from fom.errors import ConfigError
 
-__all__ = ["EVENT_FORMATS", "PLUGIN_FIELDS", "RunConfig"]
+__all__ = ["EVENT_FORMATS", "PLUGIN_FIELDS", "RunConfig", "merge_rate"]
+
+
+def merge_rate(alpha: float | None, tips: int) -> float:
+    """The ULP's alpha: ``alpha`` when given, else 1 / tips (concurrent deltas average)."""
+    return alpha if alpha is not None else 1.0 / tips
+
 
 EVENT_FORMATS: tuple[str, ...] = ("jsonl", "msgpack")
 PLUGIN_FIELDS: dict[str, str] = {
@@ -98,7 +104,7 @@ class RunConfig:
     @property
     def merge_rate(self) -> float:
         """The ULP's alpha: as configured, else 1 / tips (concurrent deltas average)."""
-        return self.alpha if self.alpha is not None else 1.0 / self.tips
+        return merge_rate(self.alpha, self.tips)
 
     @property
     def pace_s(self) -> float:

@@ -32,7 +32,6 @@ from fom.learners.base import (
     check_layout,
     make_learner,
     new_store,
-    shared_state,
 )
 from fom.level import CanonicalLevel
 from fom.patterns import PatternParams, PatternStore, load_patterns
@@ -40,7 +39,6 @@ from fom.planners import PlanChoice, PlanProblem
 from fom.state import Opponent, SelfState
 
 __all__ = [
-    "MONOLITHIC_STREAM",
     "TIP_STREAM",
     "Act",
     "ActResult",
@@ -51,7 +49,6 @@ __all__ = [
     "merge_delta",
     "pick_engagements",
     "resolve_tick",
-    "shared_learner",
     "snapshot_for",
     "tip_name",
 ]
@@ -59,8 +56,6 @@ __all__ = [
 TIP_STREAM = 1
 """First spawn-key word of every encounter's random stream: SeedSequence(seed, (1, id))."""
 
-MONOLITHIC_STREAM = 2
-"""Spawn-key word of a learner's run-wide shared state: SeedSequence(seed, (2,))."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,23 +99,12 @@ def initial_store(learner: str, alpha: float, load: str | None = None) -> Patter
     return PatternStore.from_state(state)
 
 
-def shared_learner(kind: str, seed: int) -> object | None:
-    """The run's one shared object of learner ``kind`` (the monolithic baseline's network),
-    drawn from SeedSequence(seed, (MONOLITHIC_STREAM,)); None for learners that share none."""
-    sequence = np.random.SeedSequence(seed, spawn_key=(MONOLITHIC_STREAM,))
-    return shared_state(kind, np.random.default_rng(sequence))
+def pick_engagements(unfought: Sequence[Opponent], room: int) -> Sequence[Opponent]:
+    """The opponents to engage now, of those nobody fights yet: in id order, at most ``room``.
 
-
-def pick_engagements(opponents: Sequence[Opponent], busy: Iterable[int], room: int) -> list[int]:
-    """Indices of the opponents to engage now: not fought yet, in order, at most ``room``."""
-    fought = set(busy)
-    picked: list[int] = []
-    for i, opponent in enumerate(opponents):
-        if len(picked) >= room:
-            break
-        if opponent.id not in fought:
-            picked.append(i)
-    return picked
+    ``unfought`` is what Perception sees (the World leaves out the engaged encounters).
+    """
+    return unfought[: max(room, 0)]
 
 
 class Encounter:
@@ -136,6 +120,7 @@ class Encounter:
         "learner",
         "level",
         "params",
+        "pattern",
         "reason",
         "self_health",
         "self_node",
@@ -158,6 +143,7 @@ class Encounter:
         params: PatternParams,
         learner: Learner,
         level: CanonicalLevel,
+        pattern: str | None = None,
     ) -> None:
         me = snapshot.self_state
         if me is None:
@@ -167,6 +153,8 @@ class Encounter:
         self.encounter = encounter
         self.tip = tip_name(encounter)
         self.signature = signature
+        self.pattern = pattern if pattern is not None else signature
+        """Where what it learns goes (its kind's pattern, or its learner's one pattern)."""
         self.weapon = weapon
         self.params = params
         self.learner = learner
@@ -193,14 +181,15 @@ class Encounter:
         level: CanonicalLevel,
         seed: int,
         learner: str,
-        shared: object | None = None,
+        pattern: str | None = None,
         make: Callable[..., Learner] = make_learner,
     ) -> Encounter:
-        """An encounter with a fresh ``learner`` seeded from (seed, encounter)."""
-        made = make(learner, params, encounter_rng(seed, encounter), shared)
+        """An encounter with a fresh ``learner`` seeded from (seed, encounter), starting from
+        ``params`` of ``pattern`` (default: its own kind's, ``signature``)."""
+        made = make(learner, params, encounter_rng(seed, encounter))
         return cls(
             snapshot, encounter=encounter, weapon=weapon, signature=signature, params=params,
-            learner=made, level=level,
+            learner=made, level=level, pattern=pattern,
         )  # fmt: skip
 
     def started(self) -> TipStarted:
@@ -313,7 +302,7 @@ class Encounter:
             damage_taken=damage,
             exposure=exposure / ticks if ticks else 0.0,
             ticks=ticks,
-            delta={n: float(v) for n, v in zip(names, delta.tolist(), strict=False)},
+            delta={n: float(v) for n, v in zip(names, delta.tolist(), strict=True)},
             compute_flops=int(self.learner.compute_flops),
         )
 
@@ -374,7 +363,7 @@ def merge_delta(
         version=params.version,
         merges=params.merges,
         params=params.as_dict(),
-        delta={n: float(v) for n, v in zip(names, np.asarray(delta).tolist(), strict=False)},
+        delta={n: float(v) for n, v in zip(names, np.asarray(delta).tolist(), strict=True)},
     )
 
 

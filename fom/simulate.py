@@ -16,25 +16,25 @@ from typing import Any
 
 import numpy as np
 
-from fom.config import RunConfig
+from fom.config import RunConfig, merge_rate
 from fom.engines import make_engine
 from fom.engines.base import Engine
 from fom.errors import ConfigError, EngineError
 from fom.events.records import TickEvent, TipFinished
-from fom.learners.base import Learner, make_learner, new_store
+from fom.events.stats import MatchStats, PatternStats
+from fom.learners.base import Learner, learning_pattern, make_learner, new_store
 from fom.match import (
     Encounter,
     initial_store,
     merge_delta,
     pick_engagements,
     resolve_tick,
-    shared_learner,
     snapshot_for,
 )
 from fom.patterns import PatternStore, signature_for
 from fom.planners import GraphPlanner, Planner, PlanProblem, make_planner
 
-__all__ = ["EncounterStats", "PatternStats", "SyncMatch", "run_encounters", "sync_match"]
+__all__ = ["EncounterStats", "SyncMatch", "run_encounters", "sync_match"]
 
 Listener = Callable[[Any], None]
 LearnerFactory = Callable[..., Learner]
@@ -63,11 +63,10 @@ class SyncMatch:
         self.tips = tips
         self.learner = learner
         self.planner = planner if planner is not None else GraphPlanner()
-        self.store = store if store is not None else new_store(learner, 1.0 / tips)
+        self.store = store if store is not None else new_store(learner, merge_rate(None, tips))
         self.ticks = ticks
         self.listener = listener
         self.make = make
-        self.shared = shared_learner(learner, seed)
         self.active: dict[int, Encounter] = {}
         self.problems: dict[int, PlanProblem] = {}
         self.finished: list[TipFinished] = []
@@ -82,20 +81,20 @@ class SyncMatch:
         """Start an encounter for each opponent nobody fights yet, while there is room."""
         engine, tick = self.engine, self.tick
         view = engine.observe()
-        free = [o for o in view.opponents if o.id not in self.active]
-        for i in pick_engagements(free, (), self.tips - len(self.active)):
-            opponent = free[i]
+        unfought = [o for o in view.opponents if o.id not in self.active]  # as the World does
+        for opponent in pick_engagements(unfought, self.tips - len(self.active)):
             signature = signature_for(opponent.weapon)
+            pattern = learning_pattern(self.learner, signature)
             encounter = Encounter.begin(
                 snapshot_for(tick, engine.projection(opponent.id), opponent),
                 encounter=opponent.id,
                 weapon=opponent.weapon,
                 signature=signature,
-                params=self.store.get(signature),
+                params=self.store.get(pattern),
+                pattern=pattern,
                 level=engine.level,
                 seed=self.seed,
                 learner=self.learner,
-                shared=self.shared,
                 make=self.make,
             )
             self._emit(encounter.started())
@@ -145,9 +144,7 @@ class SyncMatch:
         del self.active[encounter.encounter]
         self.finished.append(record)
         self._emit(record)
-        _, merged = merge_delta(
-            self.store, encounter.signature, delta, encounter.tip, record.tick
-        )
+        _, merged = merge_delta(self.store, encounter.pattern, delta, encounter.tip, record.tick)
         self._emit(merged)
 
     def play(self) -> list[TipFinished]:
@@ -157,17 +154,6 @@ class SyncMatch:
         while self.tick < self.ticks:
             self.step()
         return self.finished
-
-
-@dataclass(frozen=True, slots=True)
-class PatternStats:
-    """Totals of one pattern over a run, and its final parameters."""
-
-    encounters: int
-    shots: int
-    hits: int
-    accuracy: float
-    params: dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +172,14 @@ class EncounterStats:
     exposure: float
     ticks: int
     compute_flops: int
+    decisions: int
     encounter_ids: np.ndarray
     encounter_shots: np.ndarray
     encounter_hits: np.ndarray
     encounter_damage: np.ndarray
     encounter_weapons: tuple[str, ...]
     patterns: dict[str, PatternStats] = field(default_factory=dict)
+    """The fold's per-pattern statistics, with each pattern's learned parameters."""
 
     def accuracy_over(self, first: int) -> float:
         """Hit rate over the first ``first`` encounters completed."""
@@ -232,10 +220,11 @@ def run_encounters(
     """Play until ``encounters`` encounters have ended, ``concurrency`` at once; statistics."""
     if encounters < 1 or concurrency < 1:
         raise ConfigError("encounters and concurrency must be >= 1")
-    store = store if store is not None else new_store(learner_kind, alpha or 1.0 / concurrency)
+    store = store if store is not None else new_store(learner_kind, merge_rate(alpha, concurrency))
+    records: list[Any] = []
     match = SyncMatch(
         engine, seed=seed, tips=concurrency, learner=learner_kind, planner=planner, store=store,
-        make=make,
+        listener=records.append, make=make,
     )  # fmt: skip
     limit = max_ticks if max_ticks is not None else 40 * encounters + 1000
     while len(match.finished) < encounters:
@@ -245,33 +234,31 @@ def run_encounters(
             )
         match.step()
     done = match.finished[:encounters]
-    flops = sum(r.compute_flops for r in done)
-    flops += sum(int(e.learner.compute_flops) for e in match.active.values())
-    weapons = tuple(r.signature.partition("/")[2] for r in done)
-    patterns: dict[str, PatternStats] = {}
-    for sig in sorted({r.signature for r in done}):
-        mine = [r for r in done if r.signature == sig]
-        s, h = sum(r.shots for r in mine), sum(r.hits for r in mine)
-        patterns[sig] = PatternStats(len(mine), s, h, h / s if s else 0.0, store.get(sig).as_dict())
-    shots, hits = sum(r.shots for r in done), sum(r.hits for r in done)
-    ticks = sum(r.ticks for r in done)
+    ids = {r.encounter for r in done}
+    stats = MatchStats()  # the one fold, over the records of these encounters
+    for record in records:
+        if getattr(record, "encounter", None) in ids:
+            stats.fold(record)
+    for sig, p in stats.patterns.items():
+        p.params.update(store.peek(learning_pattern(learner_kind, sig)).as_dict())
     return EncounterStats(
         learner=learner_kind,
-        encounters=len(done),
-        shots=shots,
-        hits=hits,
-        accuracy=hits / shots if shots else 0.0,
-        damage_taken=float(sum(r.damage_taken for r in done)),
-        deaths=sum(r.reason == "died" for r in done),
-        kills=sum(r.reason == "killed" for r in done),
-        timeouts=sum(r.reason == "timeout" for r in done),
-        exposure=sum(r.exposure * r.ticks for r in done) / ticks if ticks else 0.0,
+        encounters=stats.encounters,
+        shots=stats.shots,
+        hits=stats.hits,
+        accuracy=stats.accuracy or 0.0,
+        damage_taken=stats.damage_taken,
+        deaths=stats.deaths,
+        kills=stats.kills,
+        timeouts=stats.timeouts,
+        exposure=stats.exposure,
         ticks=match.tick,
-        compute_flops=int(flops),
+        compute_flops=stats.compute_flops,
+        decisions=stats.decisions,
         encounter_ids=np.array([r.encounter for r in done], dtype=np.int64),
         encounter_shots=np.array([r.shots for r in done], dtype=np.int64),
         encounter_hits=np.array([r.hits for r in done], dtype=np.int64),
         encounter_damage=np.array([r.damage_taken for r in done], dtype=np.float64),
-        encounter_weapons=weapons,
-        patterns=patterns,
+        encounter_weapons=tuple(r.signature.partition("/")[2] for r in done),
+        patterns=dict(stats.patterns),
     )

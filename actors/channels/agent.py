@@ -31,6 +31,9 @@ class TipStart:
     run_seed: int
     weapon: str
     signature: str
+    pattern: str
+    """Where the encounter's learning goes: its kind's pattern (``signature``), or the one
+    pattern its learner learns into (the monolithic baseline's network)."""
     knowledge: KnowledgeSnapshot
     params: PatternParams
 

@@ -43,7 +43,7 @@ from fom.errors import StateFileError
 from fom.events import EventWriter, open_event_writer
 from fom.learners.base import check_layout
 from fom.level import CanonicalLevel
-from fom.match import initial_store, shared_learner
+from fom.match import initial_store
 from fom.patterns import PatternStore
 from fom.planners import make_planner
 
@@ -102,13 +102,13 @@ def _spawn_agent(
         level=level,
         request_timeout=config.request_timeout,
         ticks=config.ticks,
-        shared_learner=shared_learner(config.learner, config.seed),
     )
     ulp = Propagator(store, config.save)
     rt.spawn(ulp, name="ulp")
     core = CoreAgent(
         max_tips=config.tips,
         run_seed=config.seed,
+        learner=config.learner,
         defaults=PatternStore(names=store.names, initial=store.initial),  # CoreAgent's own
         tip_factory=lambda: tip_factory(settings),
     )

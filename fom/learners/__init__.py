@@ -15,10 +15,10 @@ from fom.learners.base import (
     check_layout,
     learner_names,
     learner_spec,
+    learning_pattern,
     make_learner,
     new_store,
     pattern_layout,
-    shared_state,
 )
 from fom.learners.fom import FomLearner
 from fom.learners.mlp import MlpLearner
@@ -39,8 +39,8 @@ __all__ = [
     "check_layout",
     "learner_names",
     "learner_spec",
+    "learning_pattern",
     "make_learner",
     "new_store",
     "pattern_layout",
-    "shared_state",
 ]

@@ -7,10 +7,11 @@ An entry point there loads a *learner spec* (LearnerSpec), usually the learner c
   run's PatternStore is made with them (``new_store``) and every delta has their length;
 - ``initial_params()``: the values a new pattern starts with, as {name: value} (missing names
   start at 0.0); it must return the same values every time (they are saved with the patterns);
-- ``spec(params, rng, shared)``: a Learner for one encounter starting from the pattern
-  ``params``, drawing randomness only from ``rng`` (the encounter's own stream);
-- optionally ``shared_state(rng)``: one object every learner of the run receives as
-  ``shared`` (the monolithic baseline's network); without it ``shared`` is None.
+- ``spec(params, rng)``: a Learner for one encounter starting from the pattern ``params``,
+  drawing randomness only from ``rng`` (the encounter's own stream);
+- optionally ``pattern``: the one pattern every encounter of this learner learns into (the
+  monolithic baseline's network); without it an encounter learns into its own kind's pattern,
+  ``combat/<weapon>``. Learners never share objects: what they share goes through the ULP.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ __all__ = [
     "check_layout",
     "learner_names",
     "learner_spec",
+    "learning_pattern",
     "make_learner",
     "new_store",
     "pattern_layout",
-    "shared_state",
 ]
 
 
@@ -93,7 +94,7 @@ class LearnerSpec(Protocol):
         ...
 
     def __call__(
-        self, params: PatternParams, rng: np.random.Generator, shared: object | None
+        self, params: PatternParams, rng: np.random.Generator
     ) -> Learner:
         """A learner for one encounter."""
         ...
@@ -176,23 +177,21 @@ def check_layout(name: str, names: tuple[str, ...], source: str) -> None:
         )
 
 
-def shared_state(name: str, rng: np.random.Generator) -> object | None:
-    """The object every learner ``name`` of one run shares (None if the learner shares none)."""
-    make = getattr(learner_spec(name), "shared_state", None)
-    return make(rng) if make is not None else None
+def learning_pattern(name: str, signature: str) -> str:
+    """The pattern an encounter of kind ``signature`` learns into with learner ``name``."""
+    pattern = getattr(learner_spec(name), "pattern", None)
+    return pattern if isinstance(pattern, str) and pattern else signature
 
 
 def make_learner(
     kind: str,
     params: PatternParams,
     rng: np.random.Generator,
-    shared: object | None = None,
 ) -> Learner:
     """Build the learner registered as ``kind`` (e.g. "fom", "mlp") starting from ``params``.
 
-    ``shared`` is the run's ``shared_state`` for learners that have one (the monolithic
-    baseline makes a private one when None); other learners ignore it. ConfigError if ``kind``
-    is unknown or ``params`` is not laid out the way the learner's patterns are.
+    ConfigError if ``kind`` is unknown or ``params`` is not laid out the way the learner's
+    patterns are.
     """
     spec = learner_spec(kind)
     if tuple(params.names) != tuple(spec.param_names):
@@ -200,4 +199,4 @@ def make_learner(
             f"learner {kind!r} needs patterns of {_describe(tuple(spec.param_names))}, "
             f"got {_describe(tuple(params.names))}"
         )
-    return spec(params, rng, shared)
+    return spec(params, rng)

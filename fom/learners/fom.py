@@ -30,7 +30,6 @@ class FomLearner(AimFlankLayout):
         self,
         params: PatternParams,
         rng: np.random.Generator | None = None,
-        shared: object | None = None,
         *,
         lr: float = 0.25,
         flank_lr: float = 1.0,

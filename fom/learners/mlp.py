@@ -78,7 +78,6 @@ class MlpLearner:
         self,
         params: PatternParams,
         rng: np.random.Generator | None = None,
-        shared: object | None = None,
         *,
         lr: float = 0.25,
         flank_lr: float = 1.0,

@@ -1,72 +1,112 @@
-"""The monolithic baseline: ONE small Q-network shared by every pattern, trained synchronously.
+"""The monolithic baseline: ONE small Q-network for every kind of fight.
 
 The network (numpy, one tanh hidden layer) maps an encounter observation (weapon one-hot,
 distance, both healths, exposure) to a Q-value per discretised aim offset. Each decision is
 epsilon-greedy; after each fired shot the chosen action's Q-value takes one SGD step towards
 the reward (1 for a hit, 0 for a miss): a one-step TD (contextual bandit, gamma = 0) update,
-since a shot's outcome does not depend on earlier aim choices. The network learns in place, so
-its learners' deltas are zeros; ``compute_flops`` counts its multiply-adds honestly.
+since a shot's outcome does not depend on earlier aim choices. ``compute_flops`` counts its
+multiply-adds honestly.
+
+The network's flattened weights are ONE pattern, ``monolithic/q``, that every encounter learns
+into whatever its weapon (``MonolithicLearner.pattern``): an encounter trains its own copy
+from the latest merged weights and sends what it learned as a delta, which the ULP merges like
+any other. So the baseline is still one network shared by every pattern, but no two actors
+share a mutable object: the weights are owned by the ULP and travel as copies. The starting
+weights are drawn once from a fixed seed, the same for every run and every saved file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS
-from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
+from fom.learners.base import AimDecision, EncounterObservation
 from fom.patterns import PatternParams
 
-__all__ = ["MonolithicLearner", "MonolithicQ"]
+__all__ = ["PARAM_NAMES", "PATTERN", "MonolithicLearner", "MonolithicQ"]
 
 _DISTANCE_SCALE = 30.0
 
+PATTERN = "monolithic/q"
+"""The one pattern every monolithic encounter learns into."""
+WEAPON_NAMES: tuple[str, ...] = tuple(WEAPONS)
+HIDDEN = 32
+OFFSETS = np.linspace(-0.6, 0.6, 13)
+"""The aim offsets the network chooses among."""
+Q_INIT = 0.5
+_INIT_SEED = 20180101
+"""Seed of the one draw of the starting weights (fixed: a pattern's start must never change)."""
+_WEAPON_INDEX = {w: i for i, w in enumerate(WEAPON_NAMES)}
+_N_IN = len(WEAPON_NAMES) + 1 + 5  # one-hot (+ unknown), 4 scalars, bias
+_SHAPES = {"w1": (HIDDEN, _N_IN), "b1": (HIDDEN,), "w2": (OFFSETS.size, HIDDEN),
+           "b2": (OFFSETS.size,)}  # fmt: skip
+
+
+def _param_names() -> tuple[str, ...]:
+    """``w1.<i>.<j>``, ``b1.<i>``, ``w2.<k>.<i>``, ``b2.<k>``, in vector order."""
+    names: list[str] = []
+    for layer, shape in _SHAPES.items():
+        names += [f"{layer}." + ".".join(map(str, ix)) for ix in np.ndindex(*shape)]
+    return tuple(names)
+
+
+PARAM_NAMES = _param_names()
+
+
+def _views(vector: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(w1, b1, w2, b2) as views into the flat weight vector."""
+    views, at = [], 0
+    for shape in _SHAPES.values():
+        size = int(np.prod(shape))
+        views.append(vector[at : at + size].reshape(shape))
+        at += size
+    return tuple(views)
+
+
+def _initial_vector() -> np.ndarray:
+    """The starting network: small random first-layer weights, Q-values all ``Q_INIT``."""
+    rng = np.random.default_rng(_INIT_SEED)
+    vector = np.zeros(len(PARAM_NAMES))
+    w1, _, w2, b2 = _views(vector)
+    w1[:] = rng.normal(0.0, 1.0 / np.sqrt(_N_IN), w1.shape)
+    w2[:] = rng.normal(0.0, 0.1 / np.sqrt(HIDDEN), w2.shape)
+    b2[:] = Q_INIT
+    return vector
+
 
 class MonolithicQ:
-    """One Q-network over (weapon one-hot, distance, healths, exposure) -> aim-offset actions."""
+    """One Q-network over (weapon one-hot, distance, healths, exposure) -> aim-offset actions.
 
-    def __init__(
-        self,
-        rng: np.random.Generator,
-        weapons: Sequence[str] = tuple(WEAPONS),
-        hidden: int = 32,
-        offsets: Sequence[float] | None = None,
-        lr: float = 0.05,
-        epsilon: float = 0.1,
-        q_init: float = 0.5,
-    ) -> None:
-        if hidden < 1 or not 0 < lr < 1 or not 0 <= epsilon <= 1:
-            raise ConfigError("need hidden >= 1, 0 < lr < 1 and 0 <= epsilon <= 1")
-        self.weapons = tuple(weapons)
-        self.offsets = np.asarray(
-            offsets if offsets is not None else np.linspace(-0.6, 0.6, 13), dtype=np.float64
-        )
-        if self.offsets.ndim != 1 or self.offsets.size < 2:
-            raise ConfigError("offsets must be a 1-D sequence of at least two aim offsets")
+    Its weights live in one flat vector (``vector``), laid out as ``PARAM_NAMES``; ``w1``,
+    ``b1``, ``w2`` and ``b2`` are views into it, so training changes the vector in place.
+    """
+
+    def __init__(self, weights: np.ndarray, lr: float = 0.05, epsilon: float = 0.1) -> None:
+        if not 0 < lr < 1 or not 0 <= epsilon <= 1:
+            raise ConfigError("need 0 < lr < 1 and 0 <= epsilon <= 1")
+        vector = np.array(weights, dtype=np.float64)
+        if vector.shape != (len(PARAM_NAMES),):
+            raise ConfigError(f"a monolithic network has {len(PARAM_NAMES)} weights")
+        self.vector = vector
+        self.offsets = OFFSETS
         self.lr = float(lr)
         self.epsilon = float(epsilon)
-        self.n_in = len(self.weapons) + 1 + 5  # one-hot (+ unknown), 4 scalars, bias
-        self.n_hidden = int(hidden)
-        self.n_out = self.offsets.size
-        self.w1 = rng.normal(0.0, 1.0 / np.sqrt(self.n_in), (self.n_hidden, self.n_in))
-        self.b1 = np.zeros(self.n_hidden)
-        self.w2 = rng.normal(0.0, 0.1 / np.sqrt(self.n_hidden), (self.n_out, self.n_hidden))
-        self.b2 = np.full(self.n_out, float(q_init))
+        h, d, k = HIDDEN, _N_IN, OFFSETS.size
+        self.w1, self.b1, self.w2, self.b2 = _views(vector)
+        self.n_in, self.n_hidden, self.n_out = d, h, k
         self.compute_flops = 0
-        self.updates = 0
-        self._weapon_index = {w: i for i, w in enumerate(self.weapons)}
-        h, k, d = self.n_hidden, self.n_out, self.n_in
         self.forward_flops = 2 * d * h + 2 * h + 2 * h * k + k  # matvecs, biases, tanh
         self.backward_flops = 3 * h + 2 + 4 * h + 3 * d * h + 2 * h  # one output row, then W1
 
     def features(self, obs: EncounterObservation) -> np.ndarray:
         """The network input for one observation."""
         x = np.zeros(self.n_in)
-        x[self._weapon_index.get(obs.weapon, len(self.weapons))] = 1.0
-        base = len(self.weapons) + 1
+        x[_WEAPON_INDEX.get(obs.weapon, len(WEAPON_NAMES))] = 1.0
+        base = len(WEAPON_NAMES) + 1
         x[base] = obs.distance / _DISTANCE_SCALE
         x[base + 1] = obs.self_health / SELF_HEALTH
         x[base + 2] = obs.enemy_health / ENEMY_HEALTH
@@ -102,55 +142,41 @@ class MonolithicQ:
         self.w1 -= self.lr * np.outer(grad_h, x)
         self.b1 -= self.lr * grad_h
         self.compute_flops += self.backward_flops
-        self.updates += 1
         return td
 
-    def greedy_offset(self, obs: EncounterObservation) -> float:
-        """The aim offset the network would pick without exploring (for reports)."""
-        q = self.q_values(self.features(obs))
-        return float(self.offsets[int(np.argmax(q))])
 
+class MonolithicLearner:
+    """An encounter's copy of the one network: acts through it, trains it after each shot."""
 
-class MonolithicLearner(AimFlankLayout):
-    """A TIP's handle on the shared MonolithicQ: acts through it, trains it after each shot.
-
-    The run makes the one network with ``shared_state``; without it (``shared`` None) the
-    learner gets a private network, which is only useful in tests.
-    """
+    param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
+    pattern: ClassVar[str] = PATTERN
+    """Every encounter learns into this one pattern, whatever its weapon."""
 
     @classmethod
-    def shared_state(cls, rng: np.random.Generator) -> MonolithicQ:
-        """The run's one network, shared by all its monolithic learners."""
-        return MonolithicQ(rng)
+    def initial_params(cls) -> dict[str, float]:
+        """The starting network, drawn once from a fixed seed (see the module docstring)."""
+        return dict(zip(PARAM_NAMES, _initial_vector().tolist(), strict=True))
 
-    def __init__(
-        self,
-        params: PatternParams,
-        rng: np.random.Generator,
-        shared: object | None = None,
-    ) -> None:
-        if shared is None:
-            shared = MonolithicQ(rng)
-        if not isinstance(shared, MonolithicQ):
-            raise ConfigError(f"shared must be a MonolithicQ, got {type(shared).__name__}")
-        self.params = params
-        self.net = shared
+    def __init__(self, params: PatternParams, rng: np.random.Generator) -> None:
+        if tuple(params.names) != PARAM_NAMES:
+            raise ConfigError(f"the monolithic learner needs its {len(PARAM_NAMES)} weights")
+        self.net = MonolithicQ(params.values)
         self.rng = rng
-        self.flank_bias = params.get("flank_bias") if "flank_bias" in params.names else 0.0
+        self._start = self.net.vector.copy()
         self.compute_flops = 0
         self._pending: tuple[np.ndarray, int] | None = None
 
     def act(self, observation: EncounterObservation) -> AimDecision:
-        """Epsilon-greedy aim offset from the shared network; the pattern's flank bias."""
+        """Epsilon-greedy aim offset from the network; no flanking (the paper's baseline aims)."""
         before = self.net.compute_flops
         x = self.net.features(observation)
         a = self.net.choose(x, self.rng)
         self.compute_flops += self.net.compute_flops - before
         self._pending = (x, a)
-        return AimDecision(aim_offset=float(self.net.offsets[a]), flank_bias=self.flank_bias)
+        return AimDecision(aim_offset=float(self.net.offsets[a]), flank_bias=0.0)
 
     def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
-        """Train the shared network on the last decision's reward (1 hit, 0 miss) if it fired."""
+        """Train the network on the last decision's reward (1 hit, 0 miss) if it fired."""
         pending, self._pending = self._pending, None
         if pending is None or outcome is None or not outcome.fired:
             return
@@ -159,5 +185,5 @@ class MonolithicLearner(AimFlankLayout):
         self.compute_flops += self.net.compute_flops - before
 
     def delta(self) -> np.ndarray:
-        """Zeros: the monolithic network learns in place, not through the pattern merge."""
-        return np.zeros_like(self.params.values, dtype=np.float64)
+        """What this encounter taught the network: its weights now minus at its start."""
+        return self.net.vector - self._start

@@ -18,7 +18,6 @@ class StaticLearner(AimFlankLayout):
         self,
         params: PatternParams,
         rng: np.random.Generator | None = None,
-        shared: object | None = None,
     ) -> None:
         self.params = params
         self.compute_flops = 0

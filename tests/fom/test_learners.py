@@ -18,10 +18,10 @@ from fom.learners import (
     StaticLearner,
     check_layout,
     learner_names,
+    learning_pattern,
     make_learner,
     new_store,
     pattern_layout,
-    shared_state,
 )
 from fom.learners.mlp import FEATURES, HIDDEN, OUTPUTS
 from fom.patterns import PARAM_NAMES, PatternParams, PatternStore
@@ -55,8 +55,8 @@ def test_make_learner_builds_every_registered_kind_on_its_own_layout() -> None:
     assert all(isinstance(learner, Learner) for learner in kinds.values())
     with pytest.raises(ConfigError, match=r"unknown learner 'dqn'; choose one of .*mlp"):
         make_learner("dqn", _params(), rng)
-    with pytest.raises(ConfigError):
-        make_learner("monolithic", _params(), rng, shared=object())
+    with pytest.raises(ConfigError, match="learner 'monolithic' needs patterns of 749 param"):
+        make_learner("monolithic", _params(), rng)
     with pytest.raises(ConfigError, match="learner 'fom' needs patterns of 2 param") as info:
         make_learner("fom", new_store("mlp", 1.0).get(SIG), rng)  # another learner's pattern
     assert "\n" not in str(info.value)
@@ -64,8 +64,8 @@ def test_make_learner_builds_every_registered_kind_on_its_own_layout() -> None:
         make_learner("mlp", _params(), rng)
 
 
-def test_pattern_layouts_and_shared_state_come_from_the_learner() -> None:
-    for kind in ("fom", "static", "monolithic"):
+def test_pattern_layouts_and_the_pattern_learned_into_come_from_the_learner() -> None:
+    for kind in ("fom", "static"):
         assert pattern_layout(kind) == (PARAM_NAMES, {"aim_offset": 0.0, "flank_bias": 0.0})
     names, initial = pattern_layout("mlp")
     assert names == MlpLearner.param_names
@@ -73,8 +73,11 @@ def test_pattern_layouts_and_shared_state_come_from_the_learner() -> None:
     assert initial == MlpLearner.initial_params() == pattern_layout("mlp")[1]  # fixed, no draw
     store = new_store("mlp", 0.25)
     assert store.names == names and store.alpha == 0.25 and store.initial == initial
-    assert isinstance(shared_state("monolithic", np.random.default_rng(0)), MonolithicQ)
-    assert shared_state("fom", np.random.default_rng(0)) is None
+    q_names, q_initial = pattern_layout("monolithic")
+    assert q_names == MonolithicLearner.param_names and len(q_names) == 749
+    assert q_initial == MonolithicLearner.initial_params()  # fixed: the same every time
+    assert learning_pattern("monolithic", SIG) == "monolithic/q"  # one network for all kinds
+    assert learning_pattern("fom", SIG) == SIG and learning_pattern("mlp", SIG) == SIG
     check_layout("mlp", names, "x.msgpack")
     needle = r"x\.msgpack holds 2 parameter.*learner 'mlp' needs 30"
     with pytest.raises(StateFileError, match=needle):
@@ -135,36 +138,44 @@ def test_fom_delta_merged_reproduces_the_working_parameters() -> None:
     assert merged.get("flank_bias") == pytest.approx(learner.flank_bias)
 
 
-def test_monolithic_shares_one_network_and_learns_in_place() -> None:
+def test_monolithic_learns_in_its_own_copy_and_shares_through_the_merge() -> None:
     rng = np.random.default_rng(0)
-    net = MonolithicQ(rng)
-    a = make_learner("monolithic", _params(), rng, net)
-    b = make_learner("monolithic", _params(), rng, net)
-    x = net.features(OBS)
-    q0 = net.q_values(x).copy()
+    store = new_store("monolithic", 1.0)
+    start = store.get("monolithic/q")
+    a = make_learner("monolithic", start, rng)
+    x = a.net.features(OBS)
+    q0 = a.net.q_values(x).copy()
     dec = a.act(OBS)
-    assert dec.aim_offset in net.offsets
+    assert dec.aim_offset in a.net.offsets
     a.update(_shot(0.0, hit=True), _report())
+    assert not np.array_equal(a.net.q_values(x), q0)  # a learned ...
+    b = make_learner("monolithic", store.get("monolithic/q"), rng)
+    assert np.array_equal(b.net.q_values(x), q0)  # ... in its own copy: b does not see it
+    assert np.array_equal(start.values, store.get("monolithic/q").values)  # nor the pattern
+    store.merge("monolithic/q", a.delta())
+    c = make_learner("monolithic", store.get("monolithic/q"), rng)
+    np.testing.assert_allclose(c.net.q_values(x), a.net.q_values(x))  # shared by the merge
     b.act(OBS)
     b.update(_shot(0.0, fired=False), _report())  # not fired: no training
-    assert net.updates == 1
-    assert not np.array_equal(net.q_values(x), q0)  # b sees what a taught the network
-    assert np.array_equal(a.delta(), [0.0, 0.0]) and np.array_equal(b.delta(), [0.0, 0.0])
+    assert not b.delta().any()
     assert a.compute_flops > 1000 > FomLearner(_params()).compute_flops
 
 
 def test_monolithic_bandit_finds_the_offset_near_the_drift() -> None:
     rng = np.random.default_rng(1)
-    net = MonolithicQ(rng, epsilon=0.2)
+    store = new_store("monolithic", 1.0)
     spec = WEAPONS["rocket"]
     obs = EncounterObservation(0, "rocket", 0, 1, 10.0, 100.0, 100.0, 0.5)
-    for _ in range(1500):
-        learner = MonolithicLearner(_params(), rng, net)
+    for _ in range(1500):  # one shot per encounter, each merged before the next starts
+        learner = MonolithicLearner(store.get("monolithic/q"), rng)
         aim = learner.act(obs).aim_offset
         error = spec.drift + spec.noise * rng.normal() - aim
         hit = bool(rng.random() < hit_probability(error, 10.0, spec.range))
         learner.update(_shot(error, hit=hit), _report())
-    assert net.greedy_offset(obs) == pytest.approx(spec.drift, abs=0.15)
+        store.merge("monolithic/q", learner.delta())
+    net = MonolithicQ(store.get("monolithic/q").values)
+    greedy = net.offsets[int(np.argmax(net.q_values(net.features(obs))))]
+    assert greedy == pytest.approx(spec.drift, abs=0.15)
 
 
 def test_run_encounters_statistics_are_consistent() -> None:

@@ -31,12 +31,12 @@ def _opponent(i: int) -> Opponent:
     return Opponent(i, "shotgun", 0, i + 1, np.zeros(3), 100.0, 0)
 
 
-def test_pick_engagements_takes_unfought_opponents_in_order_up_to_the_room() -> None:
+def test_pick_engagements_takes_the_unfought_opponents_in_order_up_to_the_room() -> None:
     opponents = [_opponent(i) for i in (3, 5, 7, 9)]
-    assert pick_engagements(opponents, busy=(), room=10) == [0, 1, 2, 3]
-    assert pick_engagements(opponents, busy={5}, room=2) == [0, 2]
-    assert pick_engagements(opponents, busy={3, 5, 7, 9}, room=4) == []
-    assert pick_engagements(opponents, busy=(), room=0) == []
+    assert [o.id for o in pick_engagements(opponents, room=10)] == [3, 5, 7, 9]
+    assert [o.id for o in pick_engagements(opponents, room=2)] == [3, 5]
+    assert list(pick_engagements(opponents, room=0)) == []
+    assert list(pick_engagements(opponents, room=-1)) == []
 
 
 def _start(engine: EnhancedDummyGame, seed: int = 0) -> list[Encounter]:

@@ -24,7 +24,7 @@ class SignStepLearner:
         """No aim correction, no flanking, steps of 0.05."""
         return {"aim_offset": 0.0, "flank_bias": 0.0, "step": 0.05}
 
-    def __init__(self, params, rng: np.random.Generator, shared: object | None = None) -> None:
+    def __init__(self, params, rng: np.random.Generator) -> None:
         self._start = np.array(params.values, dtype=np.float64)
         self._theta = self._start.copy()
         self.compute_flops = 0
