@@ -24,7 +24,7 @@ from actors.channels import (
 )
 from actors.channels.model import WorldView
 from actors.supervision import NEVER_RESTART
-from bus import Envelope
+from bus import ActorStopped, Envelope
 from fom.engines.base import Engine
 from fom.errors import EngineError
 from fom.match import resolve_tick
@@ -77,10 +77,13 @@ class WorldActor(Actor):
                 self._ready = True
                 await self._maybe_resolve()
             case CloseEncounter(encounter=encounter, reason=reason):
-                self._engaged.discard(encounter)
-                self._closed[encounter] = reason
-                self._seen = None
                 pending = self._acts.pop(encounter, None)
+                if encounter in self._engaged or pending is not None:
+                    # Closed until the engine reports it ended; one that ended already (its
+                    # TIP crashed after its last act) is not reported again, so not kept.
+                    self._engaged.discard(encounter)
+                    self._closed[encounter] = reason
+                self._seen = None
                 if pending is not None:
                     self.bus.reply_error(pending[0], EngineError(f"encounter closed: {reason}"))
                 self.engine.close(encounter)
@@ -127,10 +130,20 @@ class WorldActor(Actor):
             return
         await self._resolve()
 
-    async def _resolve(self) -> None:
+    async def on_stop(self) -> None:
+        """Fail every action still waiting for its tick (a crash, an interrupted run), so its
+        TIP fails at once rather than at its request timeout."""
         acts, self._acts = self._acts, {}
+        for envelope, _ in acts.values():
+            self.bus.fail_request(
+                envelope.corr, ActorStopped(f"the world stopped before resolving tick {self.tick}")
+            )
+
+    async def _resolve(self) -> None:
+        acts = self._acts  # left in place until resolved: a crash here fails them in on_stop
         self._seen = None
         resolution = resolve_tick(self.engine, self.tick, (act for _, act in acts.values()))
+        self._acts = {}
         for encounter, result in resolution.results.items():
             envelope = acts[encounter][0]
             if isinstance(result, EngineError):

@@ -111,3 +111,107 @@ async def test_a_core_agent_that_crashes_stops_the_run_with_its_last_statistics(
     assert result.interrupted and result.summary.ticks < 200
     assert result.summary.decisions == sum(e["type"] == "tip.shot" for e in events)
     assert events[-1]["type"] == "run.finished"
+
+
+# --------------------------------------------------------------------------- the World's own
+
+
+async def _next_tick(clock: Any) -> int:
+    """The tick of the next ``world.tick`` the World publishes."""
+    return (await clock.get()).message.tick
+
+
+async def test_a_world_that_stops_fails_the_actions_waiting_for_their_tick_at_once() -> None:
+    """Actions parked until the tick resolves get an error when the World stops, not silence
+    until their requests' timeout."""
+    import asyncio
+
+    from actors import Runtime
+    from actors.channels import Act
+    from actors.world import WorldActor
+    from bus import ActorStopped, Bus
+
+    async with Runtime(Bus()) as rt:
+        clock = rt.bus.subscribe("world.tick")
+        rt.spawn(WorldActor(EnhancedDummyGame(5, concurrency=4), 100, 5), name="world")
+        assert await _next_tick(clock) == 0  # no TickReady: the tick cannot resolve
+        asks = [
+            asyncio.ensure_future(
+                rt.bus.request("world.act", Act(e, 0, 0, 0.0, False), timeout=3600.0)
+            )
+            for e in (0, 1)
+        ]
+        assert await rt.settle()
+        assert not any(a.done() for a in asks)  # parked, waiting for the tick
+        await rt.stop("world")
+        assert await rt.settle()
+        assert all(a.done() for a in asks)
+        for a in asks:
+            assert isinstance(a.exception(), ActorStopped)
+
+
+async def test_a_world_forgets_a_closed_encounter_once_it_has_ended() -> None:
+    """Closing an encounter that ended already (its TIP crashed after its last act) leaves
+    nothing behind; one closed while engaged is kept closed until the engine ends it."""
+    import asyncio
+
+    from actors import Runtime
+    from actors.channels import Act, CloseEncounter, Observe, TickReady
+    from actors.world import WorldActor
+    from bus import Bus, RequestFailed
+
+    async with Runtime(Bus()) as rt:
+        clock = rt.bus.subscribe("world.tick")
+        world = WorldActor(EnhancedDummyGame(5, concurrency=4), 500, 5)
+        rt.spawn(world, name="world")
+        tick = await _next_tick(clock)
+        sighting = await rt.bus.request("world.observe", Observe(tick, True), timeout=10.0)
+        first, second = (o.id for o in sighting.view.opponents[:2])
+        await rt.bus.publish("world.ready", TickReady(tick, (first, second)))
+        opponents = (o.id for o in sighting.view.opponents)
+        nodes = dict(zip(opponents, sighting.projections, strict=True))
+        here = {e: nodes[e].node for e in (first, second)}
+        done = False
+        while not done:  # hold still and fire until the first encounter ends
+            result, kept = await asyncio.gather(
+                rt.bus.request("world.act", Act(first, tick, here[first], 0.0, True), timeout=10.0),
+                rt.bus.request("world.act", Act(second, tick, here[second], 0.0, False),
+                               timeout=10.0),
+            )  # fmt: skip
+            done = result.report.done
+            assert not kept.report.done, "the second encounter must outlive the first"
+            tick = await _next_tick(clock)
+            if not done:
+                await rt.bus.publish("world.ready", TickReady(tick, ()))
+        await rt.bus.publish("world.close", CloseEncounter(first, "tip failed"))
+        await rt.bus.publish("world.close", CloseEncounter(second, "tip failed"))
+        assert await rt.settle()
+        assert set(world._closed) == {second}  # the ended one is not kept for ever
+        try:  # the closed, engaged one acts no more ...
+            await rt.bus.request(
+                "world.act", Act(second, tick, here[second], 0.0, False), timeout=10.0
+            )
+            raise AssertionError("an act on a closed encounter was accepted")
+        except RequestFailed:
+            pass
+        await rt.bus.publish("world.ready", TickReady(tick, ()))
+        assert await _next_tick(clock) == tick + 1  # ... and ends with the next tick
+        assert world._closed == {}
+
+
+async def test_a_world_that_crashes_mid_tick_fails_every_waiting_tip_at_once() -> None:
+    """Every TIP waiting on the crashed World's tick fails with the World's error (a request
+    timeout no test would wait for: none is left waiting for it)."""
+    events: list[dict[str, Any]] = []
+    config = RunConfig(ticks=200, tips=4, planner="graph", seed=1, quiet=True,
+                       request_timeout=3600.0)  # fmt: skip
+    result = await run_async(config, engine=BrokenGame(1, 4, at=7), listeners=(events.append,))
+    started = {e["tip"] for e in events if e["type"] == "tip.started"}
+    ended = {e["tip"] for e in events if e["type"] == "tip.finished"}
+    failed = {
+        e["actor"]: e["error"] for e in events
+        if e["type"] == "actor.failed" and e["actor"].startswith("tip-")
+    }  # fmt: skip
+    assert len(started - ended) > 1 and set(failed) == started - ended
+    assert all("world" in error for error in failed.values())
+    assert result.summary.failed_tips == len(failed)
