@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from actors.actor import Actor
 from actors.channels import PatternDelta, PatternUpdated
 from bus import Envelope
 from fom.errors import StateFileError
 from fom.match import merge_delta
-from fom.patterns import PatternStore, save_patterns
+from fom.patterns import PatternParams, PatternStore, save_patterns
 
 __all__ = ["Propagator"]
 
@@ -43,14 +45,27 @@ class Propagator(Actor):
                 try:
                     params, record = merge_delta(self.store, sig, delta, tip, tick)
                 except Exception:  # still answer: CoreAgent waits for every ended encounter
-                    await self.publish(
-                        "pattern.updated", PatternUpdated(self.store.peek(sig), encounter)
-                    )
+                    await self._answer_anyway(sig, encounter)
                     raise
                 await self.publish("pattern.updated", PatternUpdated(params, encounter))
                 await self.publish(f"event.{record.TYPE}", record)
             case other:
                 raise TypeError(f"the ULP cannot handle {type(other).__name__}")
+
+    async def _answer_anyway(self, sig: str, encounter: int) -> None:
+        """Answer a delta the merge crashed on with the pattern as it is, or as a new one starts
+        if the store cannot even say that; never raise, so the merge's error is the one seen."""
+        try:
+            try:
+                params = self.store.peek(sig)
+            except Exception:
+                log.exception("the ULP cannot read pattern %r; answering its initial values", sig)
+                values = np.array(list(self.store.initial.values()), dtype=np.float64)
+                values.setflags(write=False)
+                params = PatternParams(sig, self.store.names, values, 0, 0)
+            await self.publish("pattern.updated", PatternUpdated(params, encounter))
+        except Exception:
+            log.exception("the ULP could not answer the delta of encounter %d", encounter)
 
     async def on_stop(self) -> None:
         if not self.save_path:

@@ -163,3 +163,30 @@ async def test_a_ulp_that_crashes_on_a_delta_still_answers_it() -> None:
         )
         merged = await _next(watch)
         assert isinstance(merged, PatternUpdated) and merged.params.version == 1
+
+
+async def test_a_ulp_whose_store_cannot_be_read_either_answers_with_the_initial_values() -> None:
+    """The merge crashes and so does ``peek``: the answer still goes out (initial values,
+    version 0), and the failure reported is the merge's, not the one met while answering."""
+
+    class UnreadableStore(PatternStore):
+        def merge(self, signature: str, delta: np.ndarray) -> Any:
+            raise RuntimeError("the merge broke")
+
+        def peek(self, signature: str) -> Any:
+            raise RuntimeError("the peek broke")
+
+    bus = Bus()
+    async with Runtime(bus) as rt:
+        watch = bus.subscribe("pattern.updated", "event.actor.failed", capacity=64)
+        initial = {"aim_offset": 0.25, "flank_bias": -1.5}
+        rt.spawn(Propagator(UnreadableStore(alpha=0.5, initial=initial)), name="ulp")
+        await bus.publish(
+            "pattern.delta", PatternDelta("combat/rocket", np.array([0.1, 0.1]), "tip-7", 7, 3)
+        )
+        messages = [await _next(watch), await _next(watch)]
+    (answer,) = [m for m in messages if isinstance(m, PatternUpdated)]
+    assert answer.encounter == 7 and answer.params.signature == "combat/rocket"
+    assert answer.params.version == 0 and answer.params.as_dict() == initial
+    (failure,) = [m for m in messages if not isinstance(m, PatternUpdated)]
+    assert failure.actor == "ulp" and failure.error == "the merge broke"
