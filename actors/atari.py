@@ -9,6 +9,7 @@ import numpy as np
 
 from actors.actor import Actor
 from actors.channels import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
+from actors.supervision import NEVER_RESTART
 from bus import Envelope
 from fom.engines.atari import AtariSimulator
 from fom.fmc import plan_batch
@@ -18,15 +19,33 @@ __all__ = ["AtariGame", "AtariWalkerPool"]
 
 
 class AtariGame(Actor):
-    """Plays ``steps`` decisions (or until game over), one plan request per decision."""
+    """Plays ``steps`` decisions (or until game over), one plan request per decision.
+
+    The whole game is played in ``on_start``, so the actor is never restarted (a restart would
+    go on from a half-played game as if it were new): a crash is kept in ``error`` and, like the
+    game's end, asks the runtime to shut down.
+    """
+
+    restart = NEVER_RESTART
 
     def __init__(self, game: AtariSimulator, *, steps: int, request_timeout: float) -> None:
         self.game = game
         self.steps = steps
         self.request_timeout = request_timeout
         self.result: GameFinished | None = None
+        self.error: str | None = None
+        """Why the game stopped before its end (the actor crashed), else None."""
 
     async def on_start(self) -> None:
+        try:
+            await self._play()
+        except Exception as exc:
+            self.error = f"the game actor crashed: {type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.runtime.request_shutdown()
+
+    async def _play(self) -> None:
         started = time.perf_counter()
         game = self.game
         samples = 0
@@ -65,7 +84,6 @@ class AtariGame(Actor):
             wall_s=wall,
         )
         await self.publish("event.atari.finished", self.result)
-        self.runtime.request_shutdown()
 
     async def receive(self, envelope: Envelope) -> None:
         raise TypeError(f"the game actor takes no messages, got {type(envelope.message).__name__}")

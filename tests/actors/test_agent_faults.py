@@ -215,3 +215,22 @@ async def test_a_world_that_crashes_mid_tick_fails_every_waiting_tip_at_once() -
     assert len(started - ended) > 1 and set(failed) == started - ended
     assert all("world" in error for error in failed.values())
     assert result.summary.failed_tips == len(failed)
+
+
+async def test_an_atari_game_that_crashes_is_not_replayed_and_ends_the_run() -> None:
+    """The game is played in on_start: a crash is not restarted from a half-played game; it is
+    kept as the actor's error and asks for the shutdown, so ``fom-fmc`` does not wait for ever."""
+    from actors import Runtime
+    from actors.atari import AtariGame
+    from bus import Bus
+    from fom.engines.atari import AtariSimulator, resolve_game
+
+    game = AtariSimulator(resolve_game("Pong"), frameskip=4, seed=0)
+    async with Runtime(Bus()) as rt:
+        actor = AtariGame(game, steps=5, request_timeout=3600.0)
+        ref = rt.spawn(actor, name="game")  # no walker pool: its first plan request fails
+        await ref.wait()
+        assert rt.failures == 1  # not restarted
+        assert rt.shutdown_requested.is_set()
+    assert actor.result is None
+    assert actor.error is not None and "NoResponders" in actor.error
