@@ -196,12 +196,6 @@ class RowStreams:
             picked += low
         return picked
 
-    def standard_normal(self, size: int | Sequence[int] | None = None) -> np.ndarray:
-        """Standard normal floats by Box-Muller: two draws per value (the first k, then k more)."""
-        shape, per_row = self._draws(size)
-        u = self.random((2 * per_row, shape[-1]))
-        return box_muller(u[:per_row], u[per_row:]).reshape(shape)
-
 
 def box_muller(u_radius: Any, u_angle: Any) -> Any:
     """Standard normals from two uniforms in [0, 1): ``sqrt(-2 ln(1 - u1)) * cos(2 pi u2)``.
