@@ -31,16 +31,9 @@ from fom.errors import ConfigError, EngineError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
 from fom.level import CanonicalLevel, default_level
 from fom.state import Opponent, SelfState
-from fom.streams import _uniform, stream_key, stream_keys, stream_uniforms
+from fom.streams import _uniform, stream_keys, stream_uniforms
 
-__all__ = [
-    "DummyGame",
-    "EnhancedDummyGame",
-    "SimulatedGame",
-    "stream_key",
-    "stream_keys",
-    "stream_uniforms",
-]
+__all__ = ["DummyGame", "EnhancedDummyGame", "SimulatedGame"]
 
 AMMO = 50  # shots a projection carries into an encounter
 _REASON_CODES = ("", *END_REASONS)  # 0 none, 1 killed, 2 died, 3 timeout, 4 closed
@@ -257,7 +250,8 @@ class SimulatedGame:
 
     def stream_position(self, encounter: int) -> tuple[int, int]:
         """(key, index of the next draw) of an alive encounter's random stream, so its next
-        uniforms can be replayed elsewhere (the planner's model, with a RowStreams)."""
+        uniforms can be replayed elsewhere. Only tests call it (tests/fom/test_rules.py replays
+        the engine's draws through the planner's model); the engine itself never needs it."""
         slot = self._slot(encounter)
         if slot is None:
             raise EngineError(f"encounter {encounter} has ended")
