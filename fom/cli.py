@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 from fom import plugins
 from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig
-from fom.errors import FomError
+from fom.errors import FomError, RunFailed
 
 __all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
 
@@ -149,6 +149,9 @@ def fmc_main(argv: Sequence[str] | None = None) -> None:
     config = parse(FmcConfig, "fom-fmc", argv)
     try:
         result = play(config.validate())
+    except RunFailed as exc:  # not bad input: the game crashed
+        print(f"fom-fmc: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     except FomError as exc:
         _fail("fom-fmc", exc)
     out = sys.stderr if config.events == "-" else sys.stdout

@@ -8,6 +8,7 @@ __all__ = [
     "EngineError",
     "FomError",
     "InvalidDelta",
+    "RunFailed",
     "StateFileError",
     "UnknownGame",
 ]
@@ -15,6 +16,10 @@ __all__ = [
 
 class FomError(Exception):
     """Raised when the FOM model cannot do what was asked; the base of every FOM exception."""
+
+
+class RunFailed(FomError):
+    """Raised when a run cannot go on because a part it cannot do without crashed."""
 
 
 class InvalidDelta(FomError, ValueError):

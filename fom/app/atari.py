@@ -10,6 +10,7 @@ from actors.event_log import EventLog
 from bus import Bus
 from fom.config import FmcConfig
 from fom.engines.atari import AtariSimulator, resolve_game
+from fom.errors import RunFailed
 from fom.events import open_event_writer
 
 __all__ = ["format_fmc_result", "play", "play_async"]
@@ -45,6 +46,8 @@ async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> Game
     finally:
         if writer is not None:
             writer.close()
+    if actor.error is not None:  # the game actor crashed (it is never restarted)
+        raise RunFailed(actor.error)
     if actor.result is None:  # interrupted before the first decision finished
         return GameFinished(0, game_id, game.score, 0, game.game_over, 0, 0.0, 0.0, 0.0)
     return actor.result

@@ -235,6 +235,6 @@ async def test_the_live_dashboard_equals_the_replayed_recording(
     live = kept[0]
     replayed = DashboardState.from_events(read_events(path))
     assert live.finished and live.failures == live.stats.failed_tips == result.failures
-    assert live.unknown_events == 0 and (live.stats.plans > 0) == (planner == "fmc")
+    assert live.unknown_events == 0 and (live.stats.planned_requests > 0) == (planner == "fmc")
     assert live.enemies == {} and live.curves and live.paths and live.level is not None
     assert _view(live) == _view(replayed)
