@@ -52,9 +52,6 @@ class Tip(Actor):
             case other:
                 raise TypeError(f"a TIP cannot handle {type(other).__name__}")
 
-    def check(self, result: ActResult) -> None:
-        """Hook called after every tick's result; tests override it to inject failures."""
-
     async def fight(self, start: TipStart) -> None:
         """The encounter loop."""
         s = self.settings
@@ -83,7 +80,6 @@ class Tip(Actor):
                 "world.act", encounter.act(choice), timeout=timeout
             )
             record = encounter.observe(result, latency_ms)
-            self.check(result)
             await self.publish("event.tip.shot", record)
             if encounter.done:
                 break

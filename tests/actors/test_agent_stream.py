@@ -161,10 +161,13 @@ def _same(a: Any, b: Any) -> None:
 class CrashingTip(Tip):
     """Raises on its 2nd tick when it fights encounter 2 (an actor.failed in the stream)."""
 
-    def check(self, result: Any) -> None:
-        self.seen = getattr(self, "seen", 0) + 1
-        if self.name == "tip-2" and self.seen == 2:
-            raise RuntimeError("injected")
+    async def request(self, topic: str, message: Any, *, timeout: float) -> Any:
+        reply = await super().request(topic, message, timeout=timeout)
+        if topic == "world.act":  # the result of one of its ticks
+            self.seen = getattr(self, "seen", 0) + 1
+            if self.name == "tip-2" and self.seen == 2:
+                raise RuntimeError("injected")
+        return reply
 
 
 @pytest.mark.parametrize("tip", [Tip, CrashingTip])

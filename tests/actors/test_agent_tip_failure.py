@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.channels import ActResult
 from actors.tip import Tip, TipSettings
 from fom.app import run_async
 from fom.config import RunConfig
@@ -24,11 +23,14 @@ class CrashingTip(Tip):
         super().__init__(settings)
         self.seen = 0
 
-    def check(self, result: ActResult) -> None:
-        self.seen += 1
-        if self.name == f"tip-{CRASH_ENCOUNTER}" and self.seen == CRASH_AT:
-            CrashingTip.crashes.append((self.name, result.tick))
-            raise RuntimeError(f"injected crash at tick {result.tick}")
+    async def request(self, topic: str, message: Any, *, timeout: float) -> Any:
+        reply = await super().request(topic, message, timeout=timeout)
+        if topic == "world.act":  # the result of one of its ticks
+            self.seen += 1
+            if self.name == f"tip-{CRASH_ENCOUNTER}" and self.seen == CRASH_AT:
+                CrashingTip.crashes.append((self.name, reply.tick))
+                raise RuntimeError(f"injected crash at tick {reply.tick}")
+        return reply
 
 
 class RecordingGame(EnhancedDummyGame):
