@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import importlib.metadata
 import inspect
 import itertools
 import sys
@@ -56,9 +57,18 @@ def _field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+def _version() -> str:
+    """The installed distribution's version."""
+    try:
+        return importlib.metadata.version("fom")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser(cls: type, prog: str) -> argparse.ArgumentParser:
     """An argument parser whose flags are ``cls``'s fields."""
     parser = _Parser(prog=prog, description=(cls.__doc__ or "").strip())
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     docs = _field_docs(cls)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):

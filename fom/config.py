@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -10,6 +12,28 @@ from fom import plugins
 from fom.errors import ConfigError
 
 __all__ = ["EVENT_FORMATS", "PLUGIN_FIELDS", "RunConfig", "merge_rate"]
+
+
+MAX_SEED = 2**63 - 1
+"""The largest run seed: every seed travels in events and messages as a 64-bit integer."""
+MAX_ATARI_SEED = 2**31 - 1
+"""The largest seed ale-py's emulator takes."""
+_EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".msgpack": "msgpack", ".mpk": "msgpack"}
+
+
+def _check_events_path(path: str, fmt: str, other_files: tuple[str | None, ...]) -> None:
+    """ConfigError if ``--events`` would overwrite another file of the run, or if its name
+    says one format and ``--events-format`` another."""
+    target = os.path.realpath(path)
+    for other in other_files:
+        if other is not None and os.path.realpath(other) == target:
+            raise ConfigError(f"--events {path} is also the run's pattern file: refusing that")
+    named = _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    if named is not None and named != fmt:
+        raise ConfigError(
+            f"--events {path} names a {named} file but the format is {fmt}: "
+            f"pass --events-format {named}, or another name"
+        )
 
 
 def merge_rate(alpha: float | None, tips: int) -> float:
@@ -83,8 +107,8 @@ class RunConfig:
             raise ConfigError(f"--ticks must be >= 0, got {self.ticks}")
         if self.tips < 1:
             raise ConfigError(f"--tips must be >= 1, got {self.tips}")
-        if self.seed < 0:
-            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"--seed must be in [0, 2**63 - 1], got {self.seed}")
         for name, group in PLUGIN_FIELDS.items():
             plugins.require(group, getattr(self, name))
         if self.walkers < 2:
@@ -95,8 +119,10 @@ class RunConfig:
             raise ConfigError(f"--alpha must be in (0, 10], got {self.alpha}")
         if self.events_format not in EVENT_FORMATS:
             raise ConfigError(f"unknown events format {self.events_format!r}")
-        if self.tick_ms is not None and self.tick_ms < 0:
-            raise ConfigError(f"--tick-ms must be >= 0, got {self.tick_ms}")
+        if self.tick_ms is not None and not 0 <= self.tick_ms < math.inf:
+            raise ConfigError(f"--tick-ms must be a finite number >= 0, got {self.tick_ms}")
+        if self.events not in (None, "-"):
+            _check_events_path(self.events, self.events_format, (self.load, self.save))
         if self.request_timeout <= 0:
             raise ConfigError("request_timeout must be > 0")
         return self
@@ -160,10 +186,12 @@ class FmcConfig:
             raise ConfigError(f"--steps must be >= 0, got {self.steps}")
         if self.frameskip < 1:
             raise ConfigError(f"--frameskip must be >= 1, got {self.frameskip}")
-        if self.seed < 0:
-            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        if not 0 <= self.seed <= MAX_ATARI_SEED:
+            raise ConfigError(f"--seed must be in [0, 2**31 - 1] (the emulator's), got {self.seed}")
         if self.events_format not in EVENT_FORMATS:
             raise ConfigError(f"unknown events format {self.events_format!r}")
+        if self.events not in (None, "-"):
+            _check_events_path(self.events, self.events_format, ())
         return self
 
 

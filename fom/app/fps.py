@@ -39,7 +39,7 @@ from bus import Bus, Envelope, NoResponders, RequestFailed
 from fom.config import RunConfig
 from fom.engines import make_engine
 from fom.engines.base import Engine
-from fom.errors import StateFileError
+from fom.errors import ConfigError, FomError, StateFileError
 from fom.events import EventWriter, open_event_writer
 from fom.learners.base import check_layout
 from fom.level import CanonicalLevel
@@ -74,16 +74,16 @@ def _level_info(level: CanonicalLevel) -> LevelInfo:
     )
 
 
-def _check_save_target(path: str) -> None:
-    """StateFileError now, not after the run, if the patterns could not be saved at ``path``."""
+def _check_writable(path: str, what: str, error: type[FomError]) -> None:
+    """``error`` now, not after the run, if ``what`` could not be written at ``path``."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
-        raise StateFileError(f"cannot save patterns to {target}: it is a directory")
+        raise error(f"cannot write {what} to {target}: it is a directory")
     if not directory.is_dir():
-        raise StateFileError(f"cannot save patterns to {target}: no directory {directory}")
+        raise error(f"cannot write {what} to {target}: no directory {directory}")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise StateFileError(f"cannot save patterns to {target}: {directory} is not writable")
+        raise error(f"cannot write {what} to {target}: {directory} is not writable")
 
 
 def _spawn_agent(
@@ -160,7 +160,11 @@ async def run_async(
     else:  # the caller's patterns (the ULP owns them from now on)
         check_layout(config.learner, store.names, "the store passed to run_async")
     if config.save:
-        _check_save_target(config.save)
+        _check_writable(config.save, "the patterns", StateFileError)
+    if config.dashboard:
+        if Path(config.dashboard).suffix.lower() != ".png":
+            raise ConfigError(f"--dashboard draws a PNG: {config.dashboard} is not a .png")
+        _check_writable(config.dashboard, "the dashboard", ConfigError)
     if config.dashboard or config.live:
         import fom.dashboard  # noqa: F401 - matplotlib loads before the clock starts
     writer: EventWriter | None = (

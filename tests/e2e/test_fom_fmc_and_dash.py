@@ -61,6 +61,14 @@ def test_fom_fmc_unknown_game_lists_close_matches() -> None:
     assert "space_invaders" in lines[0]
 
 
+def test_fom_fmc_seed_the_emulator_cannot_take_is_one_line() -> None:
+    proc = _cli("fmc_main", "pong", "--seed", "2147483648", "--steps", "1")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert lines[0].startswith("fom-fmc: error: --seed")
+
+
 def test_fom_dash_draws_a_recorded_run(tmp_path: Path) -> None:
     events = tmp_path / "run.jsonl"
     run = _cli(

@@ -79,11 +79,39 @@ def test_events_to_stdout_and_summary_to_stderr() -> None:
         (["--frobnicate"], ["--frobnicate"]),
         (["--tips", "many"], ["--tips"]),
         (["--save", "/nonexistent/dir/state.msgpack"], ["/nonexistent/dir/state.msgpack"]),
+        (["--seed", "18446744073709551616"], ["--seed"]),
+        (["--tick-ms", "inf"], ["--tick-ms"]),
+        (["--tick-ms", "nan"], ["--tick-ms"]),
+        (["--dashboard", "/nonexistent/dir/x.png"], ["/nonexistent/dir/x.png"]),
+        (["--dashboard", "out.gif"], ["out.gif", ".png"]),
+        (["--events", "run.msgpack"], ["run.msgpack", "--events-format msgpack"]),
+        (["--events", "p.fom", "--load", "p.fom"], ["p.fom", "pattern file"]),
+        (["--events", "p.fom", "--save", "p.fom"], ["p.fom", "pattern file"]),
     ],
-    ids=["tips-0", "ticks-neg", "learner", "events-dir", "unknown-flag", "tips-nan", "save-dir"],
+    ids=["tips-0", "ticks-neg", "learner", "events-dir", "unknown-flag", "tips-nan", "save-dir",
+         "seed-2**64", "tick-ms-inf", "tick-ms-nan", "dashboard-dir", "dashboard-gif",
+         "events-ext", "events-is-load", "events-is-save"],
 )
-def test_bad_input_is_one_line_and_status_2(args: list[str], needles: list[str]) -> None:
+def test_bad_input_is_one_line_and_status_2(
+    args: list[str], needles: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # relative names land here; none may be written
+    (tmp_path / "p.fom").write_bytes(b"a save file")
     assert_usage_error(fom_run("--ticks", "5", "--quiet", *args), *needles)
+    assert sorted(os.listdir(tmp_path)) == ["p.fom"]
+    assert (tmp_path / "p.fom").read_bytes() == b"a save file"  # nothing touched
+
+
+def test_version_and_python_m_fom() -> None:
+    proc = fom_run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("fom-run ")
+    assert proc.stdout.split()[1][0].isdigit()
+    proc = subprocess.run(
+        [sys.executable, "-m", "fom", "--ticks", "3", "--quiet", "--planner", "graph"],
+        capture_output=True, text=True, timeout=45, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "decisions" in proc.stdout
 
 
 # ---------------------------------------------------------------- save / load
