@@ -6,6 +6,7 @@ Each event gets ``seq`` (from 0, no gaps), ``tick`` (its own, else the latest wo
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,8 @@ from fom.events import to_plain as event_fields
 __all__ = ["EventLog", "event_fields", "event_record"]
 """``event_fields`` and ``event_record`` are ``fom.events.to_plain`` and ``fom.events.event_dict``
 (the stream form of a record is defined with the records, next to its decoding)."""
+
+log = logging.getLogger("actors.event_log")
 
 
 class EventLog(Actor):
@@ -40,6 +43,12 @@ class EventLog(Actor):
         self.tick = 0
         self._t0 = time.perf_counter()
         self._tags = {}  # type: dict[type, str]
+        self.error: OSError | None = None
+        """Why the stream could not be written (a closed pipe, a full disk), or None."""
+        self.lost = 0
+        """Events not written because of ``error``."""
+        self.first_lost: int | None = None
+        """The ``seq`` of the first event that could not be written."""
 
     async def receive(self, envelope: Envelope) -> None:
         msg = envelope.message
@@ -54,10 +63,28 @@ class EventLog(Actor):
         event = event_record(msg, tag, self.seq, tick, round(time.perf_counter() - self._t0, 6))
         self.seq += 1
         if self.writer is not None:
-            self.writer.write(event)
+            if self.error is None:
+                try:
+                    self.writer.write(event)
+                except OSError as exc:  # nowhere to write: stop the run, keep counting
+                    self._failed(exc)
+            else:
+                self.lost += 1
         for listener in self.listeners:
             listener(event)
 
+    def _failed(self, exc: OSError) -> None:
+        self.error = exc
+        self.lost += 1
+        self.first_lost = self.seq - 1
+        log.info("cannot write the event stream: %s; stopping the run", exc)  # the caller reports
+        self.runtime.request_shutdown()
+
     async def on_stop(self) -> None:
-        if self.writer is not None:
+        if self.writer is None:
+            return
+        try:
             self.writer.close()
+        except OSError as exc:  # the last buffered events could not be written
+            if self.error is None:
+                self.error, self.first_lost = exc, self.seq

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import errno
 import importlib.metadata
 import inspect
 import itertools
+import os
+import signal
 import sys
 import types
 import typing
@@ -121,6 +124,13 @@ def parse(cls: type[C], prog: str, argv: Sequence[str] | None) -> C:
     return cls(**vars(args))
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of a closed pipe is silent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _fail(prog: str, error: BaseException) -> NoReturn:
     print(f"{prog}: error: {error}", file=sys.stderr)
     raise SystemExit(2)
@@ -129,6 +139,7 @@ def _fail(prog: str, error: BaseException) -> NoReturn:
 def run_main(argv: Sequence[str] | None = None) -> None:
     """``fom-run``: play the simulated match headless and print the summary."""
     from fom.app import format_summary, run
+    from fom.app.report import events_error_message
 
     config = parse(RunConfig, "fom-run", argv)
     try:
@@ -141,10 +152,18 @@ def run_main(argv: Sequence[str] | None = None) -> None:
         result = run(config, handle_signals=True)
     except FomError as exc:
         _fail("fom-run", exc)
+    lost = result.events_error
+    if lost is not None and lost.errno == errno.EPIPE and config.events == "-":
+        _quiet_stdout()  # the reader went away (`| head`): stop quietly, as Unix tools do
+        raise SystemExit(128 + signal.SIGPIPE)
     out = sys.stderr if config.events == "-" else sys.stdout
     print(format_summary(result.summary, interrupted=result.interrupted), file=out)
-    if result.error:  # the run could not go on (the world crashed): summary, then why
-        print(f"fom-run: error: {result.error}", file=sys.stderr)
+    errors = [result.error] if result.error else []  # a lockstep actor crashed
+    if lost is not None:
+        errors.append(events_error_message(config.events, lost, result.first_lost_event))
+    if errors:  # the run did not complete: status 1, whatever else failed
+        for error in [*errors, *([result.save_error] if result.save_error else [])]:
+            print(f"fom-run: error: {error}", file=sys.stderr)
         raise SystemExit(1)
     if result.save_error:
         _fail("fom-run", FomError(result.save_error))

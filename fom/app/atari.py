@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from actors import Runtime
 from actors import run as run_loop
 from actors.atari import AtariGame, AtariWalkerPool
 from actors.channels import GameFinished
 from actors.event_log import EventLog
 from bus import Bus
+from fom.app.report import events_error_message
 from fom.config import FmcConfig
 from fom.engines.atari import AtariSimulator, resolve_game
 from fom.errors import RunFailed
@@ -28,7 +31,8 @@ async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> Game
         async with Runtime(Bus()) as rt:
             if handle_signals:
                 rt.install_signal_handlers()
-            rt.spawn(EventLog(writer), name="event-log")
+            log = EventLog(writer)
+            rt.spawn(log, name="event-log")
             rt.spawn(
                 AtariWalkerPool(
                     planner_sim,
@@ -45,9 +49,12 @@ async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> Game
                 rt.remove_signal_handlers()
     finally:
         if writer is not None:
-            writer.close()
+            with contextlib.suppress(OSError):  # the EventLog reports it
+                writer.close()
     if actor.error is not None:  # the game actor crashed (it is never restarted)
         raise RunFailed(actor.error)
+    if log.error is not None:  # the events could not be written: the game was stopped
+        raise RunFailed(events_error_message(config.events, log.error, log.first_lost))
     if actor.result is None:  # interrupted before the first decision finished
         return GameFinished(0, game_id, game.score, 0, game.game_over, 0, 0.0, 0.0, 0.0)
     return actor.result

@@ -9,6 +9,7 @@ then; it stops first, and the EventLog last, after it has written every event.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -63,6 +64,12 @@ class RunResult:
     """Why ``--save`` failed at the end (the run itself completed), or None."""
     error: str | None = None
     """Why the run stopped before its last tick (a lockstep actor crashed), or None."""
+    events_error: OSError | None = None
+    """Why the event stream could not be written (the run then stopped), or None."""
+    events_lost: int = 0
+    """Events not written because of ``events_error``, from ``first_lost_event`` on."""
+    first_lost_event: int | None = None
+    """The ``seq`` of the first event not written (events buffered before it may be lost too)."""
 
 
 def _level_info(level: CanonicalLevel) -> LevelInfo:
@@ -217,7 +224,8 @@ async def run_async(
             error = watcher.error
     finally:
         if writer is not None:
-            writer.close()  # idempotent: the EventLog closes it when it stops
+            with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
+                writer.close()  # idempotent: the EventLog closes it when it stops
     return RunResult(
         summary=summary,
         interrupted=interrupted,
@@ -225,6 +233,9 @@ async def run_async(
         failures=failures,
         save_error=ulp.save_error,
         error=error,
+        events_error=log.error,
+        events_lost=log.lost,
+        first_lost_event=log.first_lost,
     )
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only the summary record's shape is used here
     from fom.events import RunSummary
 
-__all__ = ["MAX_PARAM_COLUMNS", "format_summary"]
+__all__ = ["MAX_PARAM_COLUMNS", "events_error_message", "format_summary"]
 
 MAX_PARAM_COLUMNS = 6
 """Patterns with more parameters than this (a network's weights) are summarised, not listed."""
@@ -57,3 +57,11 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
         f"latency p50 {lat.p50:.3f} ms   p99 {lat.p99:.3f} ms   wall {s.wall_s:.2f} s",
     ]
     return "\n".join(lines)
+
+
+def events_error_message(path: str | None, error: OSError, first_lost: int | None) -> str:
+    """One line saying why the event stream stopped and from where it is incomplete."""
+    return (
+        f"cannot write events to {path}: {error.strerror or error}; the run stopped, and the "
+        f"stream lacks every event from seq {first_lost} on (and any still buffered before it)"
+    )

@@ -110,3 +110,18 @@ def test_fom_run_live_without_a_display_suggests_dashboard() -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert "--dashboard" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_fom_fmc_events_to_a_full_disk_is_one_line_and_status_1() -> None:
+    import os
+
+    import pytest
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    proc = _cli("fmc_main", "pong", "--steps", "20", "--walkers", "4", "--horizon", "2",
+                "--events", "/dev/full")  # fmt: skip
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert lines[0].startswith("fom-fmc: error: cannot write events to /dev/full")

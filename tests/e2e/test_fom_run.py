@@ -220,3 +220,42 @@ def test_ctrl_c_stops_gracefully(tmp_path: Path) -> None:
     assert saved
     assert saved == {sig: p["params"] for sig, p in last["summary"]["patterns"].items()}
     assert {p.name for p in tmp_path.iterdir()} == {"events.jsonl", "state.msgpack"}
+
+
+# ---------------------------------------------------------------- nowhere to write events
+
+
+def test_a_reader_that_goes_away_stops_the_run_quietly() -> None:
+    """`fom-run --events - | head -n 5`: the run stops at once, no traceback, status 141."""
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--ticks", "100000", "--events", "-", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        proc.stdout.close()  # as `head` does
+        status = proc.wait(timeout=60)
+        stderr = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert all(json.loads(line)["seq"] == i for i, line in enumerate(lines))
+    assert status == 141, stderr
+    assert stderr == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_a_full_disk_for_the_events_is_one_line_status_1_and_the_save_is_written(
+    tmp_path: Path,
+) -> None:
+    save = tmp_path / "p.fom"
+    proc = fom_run("--ticks", "300", "--events", "/dev/full", "--save", str(save), "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fom-run: error: cannot write events to")
+    assert "No space left on device" in lines[0] and "from seq" in lines[0]
+    assert "decisions" in proc.stdout  # the summary of what was played
+    assert load_patterns(save).all()  # the patterns learned so far are saved
