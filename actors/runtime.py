@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import traceback
 from collections.abc import Callable
@@ -99,6 +100,8 @@ class Runtime:
         self._closing = False
         self._names = 0
         self.shutdown_requested = asyncio.Event()
+        self.signals: list[int] = []
+        """The stop signals received (SIGINT, SIGTERM), in order."""
         self.failures = 0
 
     # -------------------------------------------------------------- lifecycle
@@ -124,11 +127,25 @@ class Runtime:
         return result
 
     def install_signal_handlers(self) -> None:
-        """Make Ctrl-C and SIGTERM request the same graceful stop as ``request_shutdown``."""
+        """Make Ctrl-C and SIGTERM request the same graceful stop as ``request_shutdown``.
+
+        While that stop runs (flushing events, saving), a second signal does not cut it short:
+        it is said on stderr; a third aborts at once with status 128 + the signal.
+        """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.request_shutdown)
+                loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: int) -> None:
+        self.signals.append(sig)
+        if len(self.signals) == 1:
+            self.request_shutdown()
+        elif len(self.signals) == 2:
+            os.write(2, b"stopping gracefully (events, summary, save); once more to abort\n")
+        else:
+            os.write(2, b"aborted: the stop did not complete\n")
+            os._exit(128 + sig)
 
     def remove_signal_handlers(self) -> None:
         """Undo ``install_signal_handlers``."""

@@ -167,8 +167,8 @@ def run_main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(1)
     if result.save_error:
         _fail("fom-run", FomError(result.save_error))
-    if result.interrupted:
-        raise SystemExit(130)
+    if result.interrupted:  # 130 for SIGINT, 143 for SIGTERM, as shells expect
+        raise SystemExit(128 + (result.signal or signal.SIGINT))
 
 
 def fmc_main(argv: Sequence[str] | None = None) -> None:

@@ -70,6 +70,8 @@ class RunResult:
     """Events not written because of ``events_error``, from ``first_lost_event`` on."""
     first_lost_event: int | None = None
     """The ``seq`` of the first event not written (events buffered before it may be lost too)."""
+    signal: int | None = None
+    """The signal that stopped the run (SIGINT, SIGTERM), or None."""
 
 
 def _level_info(level: CanonicalLevel) -> LevelInfo:
@@ -181,8 +183,9 @@ async def run_async(
     log = EventLog(writer, listeners=listeners)
     gc_policy = GcPolicy() if config.gc_tuning else None
     started = time.perf_counter()
+    runtime = Runtime(Bus(), stop_timeout=10.0, gc=gc_policy)
     try:
-        async with Runtime(Bus(), stop_timeout=10.0, gc=gc_policy) as rt:
+        async with runtime as rt:
             if handle_signals:
                 rt.install_signal_handlers()
             watcher = _EndWatcher()
@@ -204,8 +207,6 @@ async def run_async(
             rt.spawn(world, name="world")  # last: it starts the clock
             await rt.shutdown_requested.wait()
             interrupted = not watcher.finished  # stopped early: a signal, or the world crashed
-            if handle_signals:
-                rt.remove_signal_handlers()
             if interrupted:
                 world.halt()  # no new tick, so run.finished is the stream's last event
             await rt.settle()  # let the last tick's TIPs report before the summary
@@ -222,7 +223,10 @@ async def run_async(
             )
             failures = rt.failures
             error = watcher.error
+            signals = rt.signals
     finally:
+        if handle_signals:  # only now: a signal during the stop must not cut it short
+            runtime.remove_signal_handlers()
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
                 writer.close()  # idempotent: the EventLog closes it when it stops
@@ -236,6 +240,7 @@ async def run_async(
         events_error=log.error,
         events_lost=log.lost,
         first_lost_event=log.first_lost,
+        signal=signals[0] if signals else None,
     )
 
 

@@ -184,27 +184,37 @@ def test_bad_load_file_fails_and_does_not_touch_the_save_target(
 # ---------------------------------------------------------------- Ctrl-C
 
 
-def test_ctrl_c_stops_gracefully(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signals", "status"),
+    [
+        ([signal.SIGINT], 130),
+        ([signal.SIGTERM], 143),
+        ([signal.SIGTERM, signal.SIGINT], 143),  # the 2nd, during the stop, does not cut it short
+    ],
+    ids=["sigint", "sigterm", "second-signal-during-the-stop"],
+)
+def test_a_signal_stops_gracefully(tmp_path: Path, signals: list[int], status: int) -> None:
     events = tmp_path / "events.jsonl"
     state = tmp_path / "state.msgpack"
     proc = subprocess.Popen(
         [*FOM_RUN, "--ticks", "1000000", "--planner", "graph", "--events", str(events),
-         "--save", str(state), "--quiet"],
+         "--save", str(state), "--quiet", "--tips", "1000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         deadline = time.monotonic() + 30
-        while not (events.exists() and events.stat().st_size > 0):
+        while not (events.exists() and b'"pattern.merged"' in events.read_bytes()):
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no events written within 30 s"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+            assert time.monotonic() < deadline, "no merge written within 30 s"
+            time.sleep(0.05)
+        for sig in signals:
+            proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert "Traceback" not in err
     assert "interrupted" in out and "accuracy" in out
     data = events.read_bytes()
