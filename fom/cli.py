@@ -14,6 +14,7 @@ import importlib.metadata
 import inspect
 import itertools
 import os
+import re
 import signal
 import sys
 import types
@@ -68,11 +69,16 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _plain(text: str) -> str:
+    """A docstring as help text: ``literal`` markup becomes 'literal'."""
+    return re.sub(r"``([^`]+)``", r"'\1'", text)
+
+
 def build_parser(cls: type, prog: str) -> argparse.ArgumentParser:
     """An argument parser whose flags are ``cls``'s fields."""
-    parser = _Parser(prog=prog, description=(cls.__doc__ or "").strip())
+    parser = _Parser(prog=prog, description=_plain((cls.__doc__ or "").strip()))
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    docs = _field_docs(cls)
+    docs = {name: _plain(text) for name, text in _field_docs(cls).items()}
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in _HIDDEN:
@@ -89,7 +95,7 @@ def build_parser(cls: type, prog: str) -> argparse.ArgumentParser:
             if default:  # a feature on by default is turned off with --no-<name>
                 parser.add_argument(
                     "--no-" + f.name.replace("_", "-"), dest=f.name, action="store_false",
-                    help=f"do not: {help_text[0].lower()}{help_text[1:]}",
+                    help=f"turn off (on by default): {help_text}",
                 )
             else:
                 parser.add_argument(*names, dest=f.name, action="store_true", help=help_text)

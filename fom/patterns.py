@@ -249,6 +249,16 @@ class PatternStore:
         return store
 
 
+def _umask_mode() -> int:
+    """The mode a new file gets from the user's umask (0o666 minus it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _umask_mode()
+
+
 def save_patterns(store: PatternStore, path: str | os.PathLike[str]) -> None:
     """Write the store as msgpack atomically: a temp file in the same directory, then os.replace."""
     target = Path(path)
@@ -259,6 +269,7 @@ def save_patterns(store: PatternStore, path: str | os.PathLike[str]) -> None:
     except OSError as exc:
         raise StateFileError(f"cannot save patterns to {target}: {exc.strerror or exc}") from None
     try:
+        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600: give the file the user's umask
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

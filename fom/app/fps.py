@@ -9,6 +9,7 @@ then; it stops first, and the EventLog last, after it has written every event.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -272,5 +273,15 @@ class _EndWatcher(Actor):
 
 
 def run(config: RunConfig, **options: Any) -> RunResult:
-    """``run_async`` on a fresh event loop (uvloop unless ``config.uvloop`` is False)."""
-    return run_loop(run_async(config, **options), use_uvloop=config.uvloop)
+    """``run_async`` on a fresh event loop (uvloop unless ``config.uvloop`` is False).
+
+    Inside a running event loop (a notebook, an async program) use ``await run_async(config)``.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run_loop(run_async(config, **options), use_uvloop=config.uvloop)
+    raise RuntimeError(
+        "fom.app.run() starts its own event loop and cannot run inside one: "
+        "use `await fom.app.run_async(config)` there"
+    )

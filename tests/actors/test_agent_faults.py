@@ -234,3 +234,12 @@ async def test_an_atari_game_that_crashes_is_not_replayed_and_ends_the_run() -> 
         assert rt.shutdown_requested.is_set()
     assert actor.result is None
     assert actor.error is not None and "NoResponders" in actor.error
+
+
+async def test_run_inside_a_running_loop_names_run_async() -> None:
+    import pytest
+
+    from fom.app import run
+
+    with pytest.raises(RuntimeError, match="run_async"):
+        run(RunConfig(ticks=1, quiet=True))

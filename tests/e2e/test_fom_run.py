@@ -269,3 +269,10 @@ def test_a_full_disk_for_the_events_is_one_line_status_1_and_the_save_is_written
     assert "No space left on device" in lines[0] and "from seq" in lines[0]
     assert "decisions" in proc.stdout  # the summary of what was played
     assert load_patterns(save).all()  # the patterns learned so far are saved
+
+
+def test_help_is_plain_text() -> None:
+    proc = fom_run("--help")
+    assert proc.returncode == 0
+    assert "``" not in proc.stdout and "do not:" not in proc.stdout
+    assert "--no-uvloop" in proc.stdout and "--seed" in proc.stdout

@@ -174,3 +174,14 @@ def test_store_validates_its_configuration() -> None:
     wide = PatternStore(names=tuple(f"w{i}" for i in range(50)))  # a small network's weights
     p = wide.merge("net", np.full(50, 0.01))
     assert p.values.shape == (50,) and np.allclose(p.values, 0.01)
+
+
+def test_a_saved_file_has_the_users_umask_mode(tmp_path: os.PathLike) -> None:
+    """Not the 0600 of a temporary file: what any file the user creates gets."""
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = os.path.join(tmp_path, "p.fom")
+    save_patterns(PatternStore(), path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
