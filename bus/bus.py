@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ from bus.topics import TopicTrie, validate_pattern
 __all__ = ["DEAD_LETTER_TOPIC", "Bus", "BusStats", "Subscription"]
 
 log = logging.getLogger("bus")
+
+DEAD_LETTER_LOG_INTERVAL = 1.0
+"""Seconds between two log lines about dead letters (each is still counted and published)."""
 
 DEAD_LETTER_TOPIC = "bus.dead_letter"
 _DEAD_LETTER_SAMPLE = 256
@@ -132,6 +136,8 @@ class Bus:
         self._delivered = 0
         self._dropped_gone = 0
         self._dead_letters = 0
+        self._dead_letter_logged = -math.inf
+        self._dead_letters_at_log = 0
         self._decode_errors = 0
         self._replies = 0
         self._timeouts = 0
@@ -359,7 +365,14 @@ class Bus:
         self._decode_errors += 1
         self._dead_letters += 1
         topic, corr = self.codec.peek_header(frame)
-        log.warning("dead letter for %s on %r: %s", sub.name, topic, error)
+        now = time.monotonic()
+        if now >= self._dead_letter_logged + DEAD_LETTER_LOG_INTERVAL:  # bounded: 1 line a second
+            more = self._dead_letters - self._dead_letters_at_log - 1
+            self._dead_letter_logged, self._dead_letters_at_log = now, self._dead_letters
+            log.warning(
+                "dead letter for %s on %r: %s%s", sub.name, topic, error,
+                f" ({more} more since the last line)" if more > 0 else "",
+            )  # fmt: skip
         if corr:
             self.fail_request(corr, RequestFailed(f"request on {topic!r} did not decode: {error}"))
         if topic == DEAD_LETTER_TOPIC:

@@ -434,3 +434,26 @@ async def test_an_actor_survives_bad_frames() -> None:
             subscribers.add(env.message.subscriber)
         assert subscribers == {"collector"}
         assert rt.failures == 0
+
+
+async def test_dead_letters_are_all_counted_but_logged_at_a_bounded_rate(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bus.bus as bus_module
+
+    b = Bus()
+    victim = b.subscribe("t.>", name="victim", capacity=1024)
+    bad = frame_of("no.such.tag", [])
+    with caplog.at_level("WARNING", logger="bus"):
+        for _ in range(500):
+            await b.publish_raw("t.x", bad)
+        while victim.get_nowait() is not None:
+            pass
+        assert b.stats().dead_letters == 500
+        lines = [r for r in caplog.records if "dead letter" in r.getMessage()]
+        assert len(lines) == 1  # not 500: one line per interval
+        monkeypatch.setattr(bus_module, "DEAD_LETTER_LOG_INTERVAL", 0.0)
+        await b.publish_raw("t.x", bad)
+        victim.get_nowait()
+    last = [r for r in caplog.records if "dead letter" in r.getMessage()][-1].getMessage()
+    assert "(499 more since the last line)" in last
