@@ -13,7 +13,7 @@ import logging
 import numpy as np
 
 from actors.actor import Actor
-from actors.channels import PatternDelta, PatternUpdated
+from actors.channels import PatternDelta, PatternUpdated, WorldTick
 from bus import Envelope
 from fom.errors import StateFileError
 from fom.match import merge_delta
@@ -30,9 +30,14 @@ class Propagator(Actor):
     topics = ("pattern.delta",)
     capacity = 1 << 16
 
-    def __init__(self, store: PatternStore, save_path: str | None = None) -> None:
+    def __init__(
+        self, store: PatternStore, save_path: str | None = None, save_every: int | None = None
+    ) -> None:
         self.store = store
         self.save_path = save_path
+        self.save_every = save_every
+        """Also save at every tick that is a multiple of this (the run then adds ``world.tick``
+        to the ULP's topics)."""
         self.save_error: str | None = None
 
     async def on_start(self) -> None:
@@ -49,6 +54,10 @@ class Propagator(Actor):
                     raise
                 await self.publish("pattern.updated", PatternUpdated(params, encounter))
                 await self.publish(f"event.{record.TYPE}", record)
+            case WorldTick(tick=tick) if self.save_every and tick and tick % self.save_every == 0:
+                self._save()
+            case WorldTick():
+                pass
             case other:
                 raise TypeError(f"the ULP cannot handle {type(other).__name__}")
 
@@ -68,6 +77,10 @@ class Propagator(Actor):
             log.exception("the ULP could not answer the delta of encounter %d", encounter)
 
     async def on_stop(self) -> None:
+        self._save()
+
+    def _save(self) -> None:
+        """Write the patterns to ``save_path`` (temporary file, then rename); note a failure."""
         if not self.save_path:
             return
         try:

@@ -81,6 +81,8 @@ class RunConfig:
     """Event stream format: one JSON object per line, or msgpack maps back to back."""
     save: str | None = None
     """Save the pattern parameters here at the end (msgpack; temporary file, then rename)."""
+    save_every: int | None = None
+    """Also save the patterns every N ticks (atomically), so a killed run keeps what it learned."""
     load: str | None = None
     """Start from pattern parameters saved by an earlier run."""
     dashboard: str | None = None
@@ -123,6 +125,8 @@ class RunConfig:
             raise ConfigError(f"--tick-ms must be a finite number >= 0, got {self.tick_ms}")
         if self.events not in (None, "-"):
             _check_events_path(self.events, self.events_format, (self.load, self.save))
+        if self.save_every is not None and (self.save_every < 1 or not self.save):
+            raise ConfigError(f"--save-every needs --save and N >= 1, got {self.save_every}")
         if self.request_timeout <= 0:
             raise ConfigError("request_timeout must be > 0")
         return self

@@ -113,8 +113,8 @@ def _spawn_agent(
         request_timeout=config.request_timeout,
         ticks=config.ticks,
     )
-    ulp = Propagator(store, config.save)
-    rt.spawn(ulp, name="ulp")
+    ulp = Propagator(store, config.save, config.save_every)
+    rt.spawn(ulp, name="ulp", topics=("world.tick",) if config.save_every else ())
     core = CoreAgent(
         max_tips=config.tips,
         run_seed=config.seed,

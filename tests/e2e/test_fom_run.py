@@ -87,10 +87,11 @@ def test_events_to_stdout_and_summary_to_stderr() -> None:
         (["--events", "run.msgpack"], ["run.msgpack", "--events-format msgpack"]),
         (["--events", "p.fom", "--load", "p.fom"], ["p.fom", "pattern file"]),
         (["--events", "p.fom", "--save", "p.fom"], ["p.fom", "pattern file"]),
+        (["--save-every", "5"], ["--save-every", "--save"]),
     ],
     ids=["tips-0", "ticks-neg", "learner", "events-dir", "unknown-flag", "tips-nan", "save-dir",
          "seed-2**64", "tick-ms-inf", "tick-ms-nan", "dashboard-dir", "dashboard-gif",
-         "events-ext", "events-is-load", "events-is-save"],
+         "events-ext", "events-is-load", "events-is-save", "save-every-alone"],
 )
 def test_bad_input_is_one_line_and_status_2(
     args: list[str], needles: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -276,3 +277,28 @@ def test_help_is_plain_text() -> None:
     assert proc.returncode == 0
     assert "``" not in proc.stdout and "do not:" not in proc.stdout
     assert "--no-uvloop" in proc.stdout and "--seed" in proc.stdout
+
+
+def test_save_every_keeps_what_a_killed_run_learned(tmp_path: Path) -> None:
+    """kill -9 loses only the ticks since the last periodic save."""
+    events, state = tmp_path / "events.jsonl", tmp_path / "p.fom"
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--ticks", "1000000", "--planner", "graph", "--events", str(events),
+         "--save", str(state), "--save-every", "5", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not state.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no periodic save within 30 s"
+            time.sleep(0.05)
+        first = state.stat().st_mtime_ns
+        while state.stat().st_mtime_ns == first:  # a second save: learning went on
+            assert time.monotonic() < deadline, "no second periodic save within 30 s"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    saved = load_patterns(state).all()
+    assert saved and sum(p.merges for p in saved.values()) > 0
