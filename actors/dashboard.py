@@ -33,19 +33,18 @@ class DashboardActor(Actor):
     overflow = Overflow.DROP_OLDEST
     drain_on_stop = True
 
-    def __init__(self, *, png: str | None, live: bool, refresh_s: float = 0.5) -> None:
+    def __init__(
+        self, *, png: str | None, window: LiveWindow | None = None, refresh_s: float = 0.5
+    ) -> None:
+        """``window`` is opened by the caller before the run, so a display that cannot be used
+        is an error before anything starts, not a crash in the middle."""
         self.png = png
-        self.live = live
         self.refresh_s = refresh_s
         self.state = DashboardState()
-        self.window: LiveWindow | None = None
+        self.window = window
         self._tags: dict[type, str] = {}
         self._last_draw = 0.0
         self._t0 = time.perf_counter()
-
-    async def on_start(self) -> None:
-        if self.live and self.window is None:
-            self.window = LiveWindow("FOM dashboard")
 
     async def receive(self, envelope: Envelope) -> None:
         """Fold this envelope and every one already waiting, then maybe refresh the window."""

@@ -132,14 +132,16 @@ def _spawn_agent(
     return ulp, core
 
 
-def _spawn_observers(rt: Runtime, config: RunConfig, log: EventLog, with_log: bool) -> None:
+def _spawn_observers(
+    rt: Runtime, config: RunConfig, log: EventLog, with_log: bool, window: Any
+) -> None:
     """Spawn the consumers of telemetry: event log, dashboard, progress line."""
     if with_log:
         rt.spawn(log, name="event-log")
-    if config.dashboard or config.live:
+    if config.dashboard or window is not None:
         from actors.dashboard import DashboardActor
 
-        rt.spawn(DashboardActor(png=config.dashboard, live=config.live), name="dashboard")
+        rt.spawn(DashboardActor(png=config.dashboard, window=window), name="dashboard")
     if not config.quiet:
         from actors.progress import Progress
 
@@ -175,8 +177,11 @@ async def run_async(
         if Path(config.dashboard).suffix.lower() != ".png":
             raise ConfigError(f"--dashboard draws a PNG: {config.dashboard} is not a .png")
         _check_writable(config.dashboard, "the dashboard", ConfigError)
+    window = None
     if config.dashboard or config.live:
-        import fom.dashboard  # noqa: F401 - matplotlib loads before the clock starts
+        from fom.dashboard import LiveWindow  # matplotlib loads before the clock starts
+
+        window = LiveWindow("FOM dashboard") if config.live else None  # DashboardError now
     writer: EventWriter | None = (
         open_event_writer(config.events, config.events_format) if config.events else None
     )
@@ -191,7 +196,9 @@ async def run_async(
                 rt.install_signal_handlers()
             watcher = _EndWatcher()
             rt.spawn(watcher, name="end-watcher")
-            _spawn_observers(rt, config, log, with_log=writer is not None or bool(listeners))
+            _spawn_observers(
+                rt, config, log, with_log=writer is not None or bool(listeners), window=window
+            )
             ulp, core = _spawn_agent(
                 rt, config, store, engine.level, tip_factory, pool_factory
             )

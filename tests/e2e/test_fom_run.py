@@ -302,3 +302,17 @@ def test_save_every_keeps_what_a_killed_run_learned(tmp_path: Path) -> None:
         proc.wait()
     saved = load_patterns(state).all()
     assert saved and sum(p.merges for p in saved.values()) > 0
+
+
+def test_live_with_a_display_that_cannot_be_used_is_one_line_before_the_run(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "DISPLAY": ":4242"}  # set, but no X server answers there
+    env.pop("MPLBACKEND", None)
+    events = tmp_path / "e.jsonl"
+    proc = subprocess.run(
+        [*FOM_RUN, "--live", "--ticks", "5", "--events", str(events)],
+        capture_output=True, text=True, timeout=45, check=False, env=env,
+    )  # fmt: skip
+    assert_usage_error(proc)
+    assert not events.exists()  # checked before anything started
