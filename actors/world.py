@@ -10,6 +10,7 @@ with a fresh engine mid-match: the run stops (see ``fom.app``).
 from __future__ import annotations
 
 import asyncio
+import math
 
 from actors.actor import Actor
 from actors.channels import (
@@ -20,6 +21,7 @@ from actors.channels import (
     TickEvent,
     TickReady,
     WorldFinished,
+    WorldStalled,
     WorldTick,
 )
 from actors.channels.model import WorldView
@@ -39,8 +41,19 @@ class WorldActor(Actor):
     capacity = 1 << 16
     restart = NEVER_RESTART
 
-    def __init__(self, engine: Engine, ticks: int, seed: int, pace_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ticks: int,
+        seed: int,
+        pace_s: float = 0.0,
+        stall_s: float = math.inf,
+    ) -> None:
+        """``stall_s``: how long one tick may wait for CoreAgent and the TIPs before the World
+        reports it stalled (``world.stalled``, naming what it waited for) and starts no more."""
         self.engine = engine
+        self.stall_s = stall_s
+        self._watchdog: asyncio.TimerHandle | None = None
         self.ticks = ticks
         self.seed = seed
         self.pace_s = pace_s
@@ -130,9 +143,25 @@ class WorldActor(Actor):
             return
         await self._resolve()
 
+    def _stalled(self, tick: int) -> None:
+        """The watchdog: tick ``tick`` waited ``stall_s``; say for what, and stop the match."""
+        if self.finished or tick != self.tick:
+            return
+        if not self._ready:
+            waiting = "CoreAgent to handle its percept (world.ready)"
+        else:
+            missing = sorted(e for e in self._engaged if e not in self._acts)
+            waiting = f"the actions of encounter(s) {', '.join(map(str, missing))}"
+        self.finished = True
+        self.bus.publish_nowait(
+            "world.stalled", WorldStalled(tick, waiting, self.stall_s), sender=self.name
+        )
+
     async def on_stop(self) -> None:
         """Fail every action still waiting for its tick (a crash, an interrupted run), so its
         TIP fails at once rather than at its request timeout."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         acts, self._acts = self._acts, {}
         for envelope, _ in acts.values():
             self.bus.fail_request(
@@ -140,6 +169,8 @@ class WorldActor(Actor):
             )
 
     async def _resolve(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         acts = self._acts  # left in place until resolved: a crash here fails them in on_stop
         self._seen = None
         resolution = resolve_tick(self.engine, self.tick, (act for _, act in acts.values()))
@@ -188,3 +219,6 @@ class WorldActor(Actor):
             return  # halted (an interrupted run): start no new tick
         self._ready = False
         await self.publish("world.tick", WorldTick(self.tick, self._ended))
+        if math.isfinite(self.stall_s):
+            loop = asyncio.get_running_loop()
+            self._watchdog = loop.call_later(self.stall_s, self._stalled, self.tick)

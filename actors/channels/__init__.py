@@ -27,6 +27,7 @@ from actors.channels.world import (
     Sighting,
     TickReady,
     WorldFinished,
+    WorldStalled,
     WorldTick,
 )
 
@@ -62,5 +63,6 @@ __all__ = [
     "TipStart",
     "TipStarted",
     "WorldFinished",
+    "WorldStalled",
     "WorldTick",
 ]

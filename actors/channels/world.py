@@ -18,6 +18,7 @@ __all__ = [
     "StepReport",
     "TickReady",
     "WorldFinished",
+    "WorldStalled",
     "WorldTick",
     "WorldView",
 ]
@@ -65,6 +66,15 @@ class CloseEncounter:
 
     encounter: int
     reason: str
+
+
+@message("world.stalled")
+class WorldStalled:
+    """Tick ``tick`` waited ``waited_s`` seconds for ``waiting_for``: the match stops."""
+
+    tick: int
+    waiting_for: str
+    waited_s: float
 
 
 @message("world.finished")

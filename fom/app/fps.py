@@ -27,6 +27,7 @@ from actors.channels import (
     RunSummary,
     SummaryRequest,
     WorldFinished,
+    WorldStalled,
 )
 from actors.core_agent import CoreAgent
 from actors.event_log import EventLog
@@ -211,7 +212,10 @@ async def run_async(
                     patterns={sig: p.as_dict() for sig, p in store.all().items()},
                 ),
             )
-            world = WorldActor(engine, config.ticks, config.seed, config.pace_s)
+            world = WorldActor(
+                engine, config.ticks, config.seed, config.pace_s,
+                stall_s=STALL_FACTOR * config.request_timeout + config.pace_s,
+            )  # fmt: skip
             rt.spawn(world, name="world")  # last: it starts the clock
             await rt.shutdown_requested.wait()
             interrupted = not watcher.finished  # stopped early: a signal, or the world crashed
@@ -252,6 +256,9 @@ async def run_async(
     )
 
 
+STALL_FACTOR = 2.0
+"""A tick that waits longer than this many request timeouts has stalled (the watchdog)."""
+
 LOCKSTEP = {"world": "the world", "perception": "perception", "core": "the core agent"}
 """The actors every tick goes through. None is restarted: the World owns the match's engine
 (a fresh one would start another match in the middle of this one), and a tick's percept that a
@@ -261,7 +268,7 @@ crash lost would leave the World waiting for ever. A crash of one ends the run w
 class _EndWatcher(Actor):
     """Turns the world's last tick, or a lockstep actor's crash, into the shutdown request."""
 
-    topics = ("world.finished", FAILURE_TOPIC)
+    topics = ("world.finished", "world.stalled", FAILURE_TOPIC)
 
     def __init__(self) -> None:
         self.finished = False
@@ -271,6 +278,9 @@ class _EndWatcher(Actor):
         match envelope.message:
             case WorldFinished():
                 self.finished = True
+                self.runtime.request_shutdown()
+            case WorldStalled(tick=tick, waiting_for=what, waited_s=waited):
+                self.error = f"tick {tick} waited {waited:g} s for {what}: the match stopped"
                 self.runtime.request_shutdown()
             case ActorFailed(actor=name, error_type=kind, error=text) if name in LOCKSTEP:
                 self.error = f"{LOCKSTEP[name]} crashed: {kind}: {text}"

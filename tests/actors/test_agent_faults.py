@@ -243,3 +243,25 @@ async def test_run_inside_a_running_loop_names_run_async() -> None:
 
     with pytest.raises(RuntimeError, match="run_async"):
         run(RunConfig(ticks=1, quiet=True))
+
+
+async def test_a_tick_that_waits_too_long_stops_the_run_naming_what_it_waited_for() -> None:
+    """The watchdog: a TIP that hangs without crashing (no act, no failure) cannot hang the run."""
+    import asyncio
+
+    from actors.tip import Tip
+
+    class HangingTip(Tip):
+        async def request(self, topic: str, message: Any, *, timeout: float) -> Any:
+            if topic == "world.act" and message.tick == 5:
+                await asyncio.Event().wait()  # never answers, never fails
+            return await super().request(topic, message, timeout=timeout)
+
+    events: list[dict[str, Any]] = []
+    config = RunConfig(ticks=500, tips=4, planner="graph", seed=1, quiet=True,
+                       request_timeout=0.25)  # fmt: skip
+    result = await run_async(config, tip_factory=HangingTip, listeners=(events.append,))
+    assert result.error is not None
+    assert result.error.startswith("tick 5 waited 0.5 s for the actions of encounter(s) ")
+    assert result.interrupted and result.summary.ticks == 5
+    assert events[-1]["type"] == "run.finished"
