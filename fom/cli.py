@@ -199,7 +199,8 @@ def dash_main(argv: Sequence[str] | None = None) -> None:
 
     config = parse(DashConfig, "fom-dash", argv)
     try:
-        result = render_file(config.events, config.output, at_tick=config.at)
+        progress = None if config.quiet or not sys.stderr.isatty() else sys.stderr
+        result = render_file(config.events, config.output, at_tick=config.at, progress=progress)
     except FomError as exc:
         _fail("fom-dash", exc)
     print(f"{result.path}: {result.frames} frame(s), tick {result.tick}")

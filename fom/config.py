@@ -177,6 +177,8 @@ class FmcConfig:
     """Event stream format."""
     uvloop: bool = True
     """Run on uvloop when it is installed."""
+    quiet: bool = False
+    """No progress bar."""
 
     def validate(self) -> FmcConfig:
         """Raise ConfigError for any value out of range; return self."""
@@ -209,3 +211,5 @@ class DashConfig:
     """Where to draw: .png (a frame), .gif or .mp4 (the run animated)."""
     at: int | None = None
     """Draw the state at this tick instead of the last frame."""
+    quiet: bool = False
+    """No progress bar while an animation renders."""

@@ -9,6 +9,7 @@ from actors import run as run_loop
 from actors.atari import AtariGame, AtariWalkerPool
 from actors.channels import GameFinished
 from actors.event_log import EventLog
+from actors.progress import Progress
 from bus import Bus
 from fom.app.report import events_error_message
 from fom.config import FmcConfig
@@ -43,6 +44,10 @@ async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> Game
                 ),
                 name="walker-pool",
             )
+            if not config.quiet:
+                progress = Progress.for_stderr(config.steps, "step")
+                if progress is not None:
+                    rt.spawn(progress, name="progress", topics=("event.atari.step",))
             rt.spawn(actor, name="game")
             await rt.shutdown_requested.wait()
             if handle_signals:

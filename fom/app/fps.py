@@ -146,9 +146,9 @@ def _spawn_observers(
     if not config.quiet:
         from actors.progress import Progress
 
-        progress = Progress.for_stderr(config.ticks)
+        progress = Progress.for_stderr(config.ticks, "tick")
         if progress is not None:
-            rt.spawn(progress, name="progress")
+            rt.spawn(progress, name="progress", topics=("event.world.tick",))
 
 
 async def run_async(

@@ -9,10 +9,11 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from matplotlib.figure import Figure
+from tqdm import tqdm
 
 from fom.dashboard.errors import DashboardError
 from fom.dashboard.render import Dashboard
@@ -159,13 +160,15 @@ def render_file(
     max_frames: int = DEFAULT_MAX_FRAMES,
     fps: float = 5.0,
     dpi: float | None = None,
+    progress: TextIO | None = None,
 ) -> RenderResult:
     """Render a recorded run: a still (.png/.svg/.pdf) of the last frame or of tick `at_tick`,
     or an animation (.gif with Pillow, .mp4 with ffmpeg) of up to `max_frames` frames sampled
     evenly over the ticks (up to `at_tick`, when given).
 
     Raises DashboardError for a missing/unreadable/empty events file, a negative tick, an
-    unsupported output format, missing ffmpeg for .mp4, or an unwritable output.
+    unsupported output format, missing ffmpeg for .mp4, or an unwritable output. An animation
+    that takes more than two seconds shows a progress bar on ``progress`` when given.
     """
     out = Path(out_path)
     suffix = _check_output(out)
@@ -179,7 +182,9 @@ def render_file(
         dashboard.draw(state)
         _write(out, lambda: dashboard.figure.savefig(out, format=suffix[1:], dpi=dpi or 100))
         return RenderResult(out, 1, state.tick, state, dashboard.figure)
-    return _animate(events_path, out, suffix, at_tick, max_frames, fps, dpi or ANIMATION_DPI)
+    return _animate(
+        events_path, out, suffix, at_tick, max_frames, fps, dpi or ANIMATION_DPI, progress
+    )
 
 
 def _require_events(state: DashboardState, events_path: object, at_tick: int | None) -> None:
@@ -205,6 +210,7 @@ def _animate(
     max_frames: int,
     fps: float,
     dpi: float,
+    progress: TextIO | None,
 ) -> RenderResult:
     """Fold the stream once, grabbing a frame each time the fold passes a sampled tick."""
     events: Iterable[dict[str, Any]]
@@ -229,11 +235,15 @@ def _animate(
     pending = iter(frame_ticks)
     next_frame = next(pending, None)
 
+    bar = tqdm(total=len(frame_ticks), unit="frame", file=progress, delay=2.0,
+               disable=progress is None)  # fmt: skip
+
     def grab() -> None:
         nonlocal frames
         dashboard.draw(state)
         writer.grab(dashboard.figure)
         frames += 1
+        bar.update(1)
 
     current: int | None = None
     try:
@@ -258,4 +268,6 @@ def _animate(
             with contextlib.suppress(Exception):
                 writer.finish()
         raise
+    finally:
+        bar.close()
     return RenderResult(out, frames, state.tick, state, dashboard.figure)
