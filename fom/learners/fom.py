@@ -20,7 +20,13 @@ from fom.errors import ConfigError
 from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
 from fom.patterns import PatternParams
 
-__all__ = ["FomLearner"]
+__all__ = ["FomLearner", "check_rates"]
+
+
+def check_rates(lr: float, flank_lr: float, flank_decay: float) -> None:
+    """ConfigError unless the FOM rule's rates are usable (the mlp learner trains by it too)."""
+    if not (0 < lr <= 1 and flank_lr >= 0 and 0 <= flank_decay < 1):
+        raise ConfigError("need 0 < lr <= 1, flank_lr >= 0 and 0 <= flank_decay < 1")
 
 
 class FomLearner(AimFlankLayout):
@@ -35,8 +41,7 @@ class FomLearner(AimFlankLayout):
         flank_lr: float = 1.0,
         flank_decay: float = 0.02,
     ) -> None:
-        if not (0 < lr <= 1 and flank_lr >= 0 and 0 <= flank_decay < 1):
-            raise ConfigError("need 0 < lr <= 1, flank_lr >= 0 and 0 <= flank_decay < 1")
+        check_rates(lr, flank_lr, flank_decay)
         names = params.names
         if "aim_offset" not in names or "flank_bias" not in names:
             raise ConfigError(f"the fom learner needs aim_offset and flank_bias, got {names}")

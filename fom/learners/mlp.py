@@ -28,6 +28,7 @@ from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH
 from fom.learners.base import AimDecision, EncounterObservation
+from fom.learners.fom import check_rates
 from fom.patterns import PatternParams
 
 __all__ = ["FEATURES", "HIDDEN", "OUTPUTS", "MlpLearner"]
@@ -83,8 +84,7 @@ class MlpLearner:
         flank_lr: float = 1.0,
         flank_decay: float = 0.02,
     ) -> None:
-        if not (0 < lr <= 1 and flank_lr >= 0 and 0 <= flank_decay < 1):
-            raise ConfigError("need 0 < lr <= 1, flank_lr >= 0 and 0 <= flank_decay < 1")
+        check_rates(lr, flank_lr, flank_decay)
         if tuple(params.names) != self.param_names:
             raise ConfigError(f"the mlp learner needs its own {_B2.stop} weights as the pattern")
         self.params = params
