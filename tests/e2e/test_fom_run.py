@@ -188,13 +188,15 @@ def test_bad_load_file_fails_and_does_not_touch_the_save_target(
 @pytest.mark.parametrize(
     ("signals", "status"),
     [
-        ([signal.SIGINT], 130),
-        ([signal.SIGTERM], 143),
-        ([signal.SIGTERM, signal.SIGINT], 143),  # the 2nd, during the stop, does not cut it short
+        ([signal.SIGINT], {130}),
+        ([signal.SIGTERM], {143}),
+        # Two signals pending at once: the kernel picks which is handled first (so which
+        # status); the other, during the stop, is said and does not cut it short.
+        ([signal.SIGTERM, signal.SIGINT], {130, 143}),
     ],
     ids=["sigint", "sigterm", "second-signal-during-the-stop"],
 )
-def test_a_signal_stops_gracefully(tmp_path: Path, signals: list[int], status: int) -> None:
+def test_a_signal_stops_gracefully(tmp_path: Path, signals: list[int], status: set[int]) -> None:
     events = tmp_path / "events.jsonl"
     state = tmp_path / "state.msgpack"
     proc = subprocess.Popen(
@@ -215,8 +217,9 @@ def test_a_signal_stops_gracefully(tmp_path: Path, signals: list[int], status: i
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == status, err
+    assert proc.returncode in status, err
     assert "Traceback" not in err
+    assert ("once more to abort" in err) == (len(signals) > 1)
     assert "interrupted" in out and "accuracy" in out
     data = events.read_bytes()
     assert data.endswith(b"\n")
