@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import traceback
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from actors.actor import Actor, address_of
 from actors.errors import ActorEscalation, ActorNotFound, RuntimeStopped, SpawnError
 from actors.gc_policy import GcPolicy, GcTuner
 from actors.messages import ActorFailed
+from actors.signals import STOP_SIGNALS, StopSignals
 from actors.supervision import Exhausted, RestartPolicy, RestartWindow
 from bus import ActorStopped, Bus, DecodeError, Envelope, Subscription
 
@@ -25,6 +25,8 @@ log = logging.getLogger("actors")
 FAILURE_TOPIC = "event.actor.failed"
 
 ActorFactory = Callable[[], Actor]
+
+_MASKS = hasattr(signal, "pthread_sigmask")
 
 
 class ActorRef:
@@ -100,8 +102,8 @@ class Runtime:
         self._closing = False
         self._names = 0
         self.shutdown_requested = asyncio.Event()
-        self.signals: list[int] = []
-        """The stop signals received (SIGINT, SIGTERM), in order."""
+        self._stop_signals: StopSignals | None = None
+        self._previous_handlers: dict[int, Any] = {}
         self.failures = 0
 
     # -------------------------------------------------------------- lifecycle
@@ -126,33 +128,49 @@ class Runtime:
                     self._gc.restore()
         return result
 
-    def install_signal_handlers(self) -> None:
+    def install_signal_handlers(self, signals: StopSignals | None = None) -> StopSignals:
         """Make Ctrl-C and SIGTERM request the same graceful stop as ``request_shutdown``.
 
         While that stop runs (flushing events, saving), a second signal does not cut it short:
-        it is said on stderr; a third aborts at once with status 128 + the signal.
+        it is said on stderr; a third aborts at once with status 128 + the signal (see
+        ``actors.signals``). ``signals`` carries the count over from before the run (a signal
+        already received stops the run at once); returns the StopSignals in use.
         """
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        self._stop_signals = signals if signals is not None else StopSignals()
+        for sig in STOP_SIGNALS:
+            previous = signal.getsignal(sig)
             with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
+                loop.add_signal_handler(sig, self._stop_signals, sig)
+                self._previous_handlers[sig] = previous
+        self._stop_signals.attach(self.request_shutdown)
+        return self._stop_signals
 
-    def _on_signal(self, sig: int) -> None:
-        self.signals.append(sig)
-        if len(self.signals) == 1:
-            self.request_shutdown()
-        elif len(self.signals) == 2:
-            os.write(2, b"stopping gracefully (events, summary, save); once more to abort\n")
-        else:
-            os.write(2, b"aborted: the stop did not complete\n")
-            os._exit(128 + sig)
+    @property
+    def signals(self) -> list[int]:
+        """The stop signals received (SIGINT, SIGTERM), in order."""
+        return self._stop_signals.received if self._stop_signals is not None else []
 
     def remove_signal_handlers(self) -> None:
-        """Undo ``install_signal_handlers``."""
+        """Undo ``install_signal_handlers``: the handlers from before it are back.
+
+        The signals are blocked while the handlers change, so one that comes then waits for
+        the handler from before (not asyncio's default, a KeyboardInterrupt).
+        """
+        if self._stop_signals is not None:
+            self._stop_signals.detach()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS) if _MASKS else None
+        try:
+            for sig, previous in self._previous_handlers.items():
+                with suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+                if previous is not None:
+                    signal.signal(sig, previous)
+            self._previous_handlers.clear()
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def request_shutdown(self) -> None:
         """Ask whoever owns the runtime to stop (sets ``shutdown_requested``)."""

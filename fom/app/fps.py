@@ -35,6 +35,7 @@ from actors.messages import ActorFailed
 from actors.perception import Perception
 from actors.propagator import Propagator
 from actors.runtime import FAILURE_TOPIC
+from actors.signals import StopSignals
 from actors.tip import Tip, TipSettings
 from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
@@ -159,13 +160,15 @@ async def run_async(
     pool_factory: Callable[..., WalkerPool] = WalkerPool,
     listeners: tuple[EventListener, ...] = (),
     store: PatternStore | None = None,
-    handle_signals: bool = False,
+    handle_signals: bool | StopSignals = False,
 ) -> RunResult:
     """Play one match as ``config`` says; inputs are checked before any actor starts.
 
     ``store`` starts the ULP from these patterns instead of ``config.load`` (or empty ones);
     ``tip_factory`` and ``pool_factory`` build the TIPs and the walker pool (tests inject
-    faults through them); ``listeners`` get every event as its dict.
+    faults through them); ``listeners`` get every event as its dict. ``handle_signals``:
+    SIGINT and SIGTERM stop the run gracefully (a StopSignals the caller installed for the
+    whole command also counts the signals that come before the run starts or after it stops).
     """
     config.validate()
     if store is None:
@@ -193,8 +196,10 @@ async def run_async(
     runtime = Runtime(Bus(), stop_timeout=10.0, gc=gc_policy)
     try:
         async with runtime as rt:
-            if handle_signals:
-                rt.install_signal_handlers()
+            if handle_signals is not False:
+                rt.install_signal_handlers(
+                    handle_signals if isinstance(handle_signals, StopSignals) else None
+                )
             watcher = _EndWatcher()
             rt.spawn(watcher, name="end-watcher")
             _spawn_observers(
@@ -237,7 +242,7 @@ async def run_async(
             error = watcher.error
             signals = rt.signals
     finally:
-        if handle_signals:  # only now: a signal during the stop must not cut it short
+        if handle_signals is not False:  # only now: a signal during the stop must not cut it short
             runtime.remove_signal_handlers()
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
