@@ -301,9 +301,11 @@ def run(config: RunConfig, **options: Any) -> RunResult:
     """
     try:
         asyncio.get_running_loop()
-    except RuntimeError:
-        return run_loop(run_async(config, **options), use_uvloop=config.uvloop)
-    raise RuntimeError(
-        "fom.app.run() starts its own event loop and cannot run inside one: "
-        "use `await fom.app.run_async(config)` there"
-    )
+    except RuntimeError:  # none: good (not run from here, or every crash logged in the run
+        pass  # would be chained to this "no running event loop")
+    else:
+        raise RuntimeError(
+            "fom.app.run() starts its own event loop and cannot run inside one: "
+            "use `await fom.app.run_async(config)` there"
+        )
+    return run_loop(run_async(config, **options), use_uvloop=config.uvloop)
