@@ -58,13 +58,16 @@ class StopSignals:
         self(sig)
 
     @contextmanager
-    def installed(self) -> Iterator[StopSignals]:
-        """Handle SIGINT and SIGTERM (as Python signal handlers) until the block ends."""
+    def installed(self, *, restore: bool = True) -> Iterator[StopSignals]:
+        """Handle SIGINT and SIGTERM (as Python signal handlers) until the block ends, or, if
+        not ``restore``, until the process ends (a command that exits after the block: a signal
+        while the interpreter shuts down is counted, not a KeyboardInterrupt)."""
         previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._handler)
         try:
             yield self
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+            if restore:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

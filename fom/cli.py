@@ -149,7 +149,8 @@ def run_main(argv: Sequence[str] | None = None) -> None:
     """``fom-run``: play the simulated match headless and print the summary."""
     from fom.app import StopSignals
 
-    with StopSignals().installed() as signals:  # from the start to the exit: no traceback
+    # From the start to the process's exit (it ends after this): never a KeyboardInterrupt.
+    with StopSignals().installed(restore=False) as signals:
         _run(argv, signals)
 
 
@@ -192,7 +193,7 @@ def fmc_main(argv: Sequence[str] | None = None) -> None:
     """``fom-fmc``: play an Atari game by name with the FMC planner."""
     from fom.app import StopSignals
 
-    with StopSignals().installed() as signals:  # from the start to the exit: no traceback
+    with StopSignals().installed(restore=False) as signals:  # to the exit, as fom-run
         _fmc(argv, signals)
 
 
@@ -216,10 +217,11 @@ def _fmc(argv: Sequence[str] | None, signals: StopSignals) -> None:
 def dash_main(argv: Sequence[str] | None = None) -> None:
     """``fom-dash``: draw the dashboard from a recorded event stream."""
     from fom.dashboard import render_file
+    from fom.progress import terminal_stderr
 
     config = parse(DashConfig, "fom-dash", argv)
     try:
-        progress = None if config.quiet or not sys.stderr.isatty() else sys.stderr
+        progress = terminal_stderr(config.quiet)
         result = render_file(config.events, config.output, at_tick=config.at, progress=progress)
     except FomError as exc:
         _fail("fom-dash", exc)
