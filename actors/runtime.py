@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
@@ -14,9 +13,9 @@ from actors.actor import Actor, address_of
 from actors.errors import ActorEscalation, ActorNotFound, RuntimeStopped, SpawnError
 from actors.gc_policy import GcPolicy, GcTuner
 from actors.messages import ActorFailed
-from actors.signals import STOP_SIGNALS, StopSignals
 from actors.supervision import Exhausted, RestartPolicy, RestartWindow
 from bus import ActorStopped, Bus, DecodeError, Envelope, Subscription
+from fom.signals import StopSignals
 
 __all__ = ["FAILURE_TOPIC", "ActorRef", "Runtime"]
 
@@ -25,8 +24,6 @@ log = logging.getLogger("actors")
 FAILURE_TOPIC = "event.actor.failed"
 
 ActorFactory = Callable[[], Actor]
-
-_MASKS = hasattr(signal, "pthread_sigmask")
 
 
 class ActorRef:
@@ -133,17 +130,18 @@ class Runtime:
 
         While that stop runs (flushing events, saving), a second signal does not cut it short:
         it is said on stderr; a third aborts at once with status 128 + the signal (see
-        ``actors.signals``). ``signals`` carries the count over from before the run (a signal
+        ``fom.signals``). ``signals`` carries the count over from before the run (a signal
         already received stops the run at once); returns the StopSignals in use.
         """
         loop = asyncio.get_running_loop()
         self._stop_signals = signals if signals is not None else StopSignals()
-        for sig in STOP_SIGNALS:
-            previous = signal.getsignal(sig)
-            with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._stop_signals, sig)
-                self._previous_handlers[sig] = previous
-        self._stop_signals.attach(self.request_shutdown)
+        self._previous_handlers = self._stop_signals.install()
+
+        def stop() -> None:  # in the signal handler: only schedule it
+            with suppress(RuntimeError):  # the loop has closed: nothing left to stop
+                loop.call_soon_threadsafe(self.request_shutdown)
+
+        self._stop_signals.attach(stop)
         return self._stop_signals
 
     @property
@@ -152,25 +150,11 @@ class Runtime:
         return self._stop_signals.received if self._stop_signals is not None else []
 
     def remove_signal_handlers(self) -> None:
-        """Undo ``install_signal_handlers``: the handlers from before it are back.
-
-        The signals are blocked while the handlers change, so one that comes then waits for
-        the handler from before (not asyncio's default, a KeyboardInterrupt).
-        """
+        """Undo ``install_signal_handlers``: the handlers from before it are back."""
         if self._stop_signals is not None:
             self._stop_signals.detach()
-        loop = asyncio.get_running_loop()
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS) if _MASKS else None
-        try:
-            for sig, previous in self._previous_handlers.items():
-                with suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.remove_signal_handler(sig)
-                if previous is not None:
-                    signal.signal(sig, previous)
-            self._previous_handlers.clear()
-        finally:
-            if blocked is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        StopSignals.restore(self._previous_handlers)
+        self._previous_handlers = {}
 
     def request_shutdown(self) -> None:
         """Ask whoever owns the runtime to stop (sets ``shutdown_requested``)."""

@@ -20,14 +20,12 @@ import sys
 import types
 import typing
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from fom import plugins
 from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig
 from fom.errors import FomError, RunFailed
-
-if TYPE_CHECKING:
-    from fom.app import StopSignals
+from fom.signals import StopSignals
 
 __all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
 
@@ -147,8 +145,6 @@ def _fail(prog: str, error: BaseException) -> NoReturn:
 
 def run_main(argv: Sequence[str] | None = None) -> None:
     """``fom-run``: play the simulated match headless and print the summary."""
-    from fom.app import StopSignals
-
     # From the start to the process's exit (it ends after this): never a KeyboardInterrupt.
     with StopSignals().installed(restore=False) as signals:
         _run(argv, signals)
@@ -191,8 +187,6 @@ def _run(argv: Sequence[str] | None, signals: StopSignals) -> None:
 
 def fmc_main(argv: Sequence[str] | None = None) -> None:
     """``fom-fmc``: play an Atari game by name with the FMC planner."""
-    from fom.app import StopSignals
-
     with StopSignals().installed(restore=False) as signals:  # to the exit, as fom-run
         _fmc(argv, signals)
 

@@ -6,10 +6,10 @@ SIGINT and SIGTERM for a whole command. The layers are checked by import-linter
 (``lint-imports``, contracts in pyproject.toml).
 """
 
-from actors.signals import StopSignals
 from fom.app.atari import format_fmc_result, play, play_async
 from fom.app.fps import RunResult, run, run_async
 from fom.app.report import format_summary
+from fom.signals import StopSignals
 
 __all__ = [
     "RunResult",

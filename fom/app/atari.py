@@ -10,13 +10,13 @@ from actors.atari import AtariGame, AtariWalkerPool
 from actors.channels import GameFinished
 from actors.event_log import EventLog
 from actors.progress import Progress
-from actors.signals import StopSignals
 from bus import Bus
 from fom.app.report import events_error_message
 from fom.config import FmcConfig
 from fom.engines.atari import AtariSimulator, resolve_game
 from fom.errors import RunFailed
 from fom.events import open_event_writer
+from fom.signals import StopSignals
 
 __all__ = ["format_fmc_result", "play", "play_async"]
 

@@ -35,7 +35,6 @@ from actors.messages import ActorFailed
 from actors.perception import Perception
 from actors.propagator import Propagator
 from actors.runtime import FAILURE_TOPIC
-from actors.signals import StopSignals
 from actors.tip import Tip, TipSettings
 from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
@@ -50,6 +49,7 @@ from fom.level import CanonicalLevel
 from fom.match import initial_store
 from fom.patterns import PatternStore
 from fom.planners import make_planner
+from fom.signals import StopSignals
 
 __all__ = ["RunResult", "run", "run_async"]
 
