@@ -173,7 +173,9 @@ def _run(argv: Sequence[str] | None, signals: StopSignals) -> None:
     print(format_summary(result.summary, interrupted=result.interrupted), file=out)
     errors = [result.error] if result.error else []  # a lockstep actor crashed
     if lost is not None:
-        errors.append(events_error_message(config.events, lost, result.first_lost_event))
+        errors.append(
+            events_error_message(config.events, lost, result.first_lost_event, result.events)
+        )
     if errors:  # the run did not complete: status 1, whatever else failed
         for error in [*errors, *([result.save_error] if result.save_error else [])]:
             print(f"fom-run: error: {error}", file=sys.stderr)

@@ -64,7 +64,9 @@ async def play_async(
     if actor.error is not None:  # the game actor crashed (it is never restarted)
         raise RunFailed(actor.error)
     if log.error is not None:  # the events could not be written: the game was stopped
-        raise RunFailed(events_error_message(config.events, log.error, log.first_lost))
+        raise RunFailed(
+            events_error_message(config.events, log.error, log.first_lost, log.seq)
+        )
     if actor.result is None:  # interrupted before the first decision finished
         return GameFinished(0, game_id, game.score, 0, game.game_over, 0, 0.0, 0.0, 0.0)
     return actor.result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -275,6 +276,7 @@ def test_a_full_disk_for_the_events_is_one_line_status_1_and_the_save_is_written
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fom-run: error: cannot write events to")
     assert "No space left on device" in lines[0] and "from seq" in lines[0]
+    assert re.search(r"from seq \d+ on \(\d+ events?, and any still buffered", lines[0])
     assert "decisions" in proc.stdout  # the summary of what was played
     assert load_patterns(save).all()  # the patterns learned so far are saved
 
