@@ -166,3 +166,29 @@ def test_a_signal_before_the_run_starts_stops_it_as_it_starts(tmp_path: Path) ->
     assert parsed[-1]["type"] == "run.finished" and parsed[-1]["interrupted"] is True
     assert parsed[-1]["summary"]["ticks"] < 1000000
     assert os.path.exists(state)
+
+
+def test_fom_fmc_stops_on_a_signal_with_its_result_and_status_143(tmp_path: Path) -> None:
+    pytest.importorskip("ale_py", reason="fom-fmc plays through ale-py")
+    events = tmp_path / "e.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from fom.cli import fmc_main; fmc_main()", "pong", "--steps",
+         "100000", "--walkers", "4", "--horizon", "2", "--events", str(events)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (events.exists() and b'"atari.step"' in events.read_bytes()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no step within 60 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "pong: score" in out
+    parsed = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [e["seq"] for e in parsed] == list(range(len(parsed)))
