@@ -11,8 +11,8 @@ import pytest
 from terminal import on_a_terminal
 
 FOM_RUN = [sys.executable, "-m", "fom"]
-BAR = re.compile(r"\d+%\|.*\| *\d+/500 ")
-LONG = ["--ticks", "500", "--tick-ms", "6", "--planner", "graph"]  # about 3 s, paced
+BAR = re.compile(r"\d+%\|.*\| *\d+/250 ")
+LONG = ["--ticks", "250", "--tick-ms", "10", "--planner", "graph"]  # 2.5 s, paced
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
@@ -20,7 +20,7 @@ def test_fom_run_shows_a_bar_on_a_terminal_for_a_run_that_lasts() -> None:
     status, out, shown = on_a_terminal([*FOM_RUN, *LONG], timeout=60)
     assert status == 0, shown
     assert BAR.search(shown) and "tick" in shown, shown
-    assert "500/500" in shown  # it ends full
+    assert "250/250" in shown  # it ends full
     assert "decisions" in out
 
 
