@@ -301,8 +301,8 @@ def run(config: RunConfig, **options: Any) -> RunResult:
     """
     try:
         asyncio.get_running_loop()
-    except RuntimeError:  # none: good (not run from here, or every crash logged in the run
-        pass  # would be chained to this "no running event loop")
+    except RuntimeError:  # no loop running: start one below, outside this handler (inside
+        pass  # it, every error logged during the run was chained to "no running event loop")
     else:
         raise RuntimeError(
             "fom.app.run() starts its own event loop and cannot run inside one: "
