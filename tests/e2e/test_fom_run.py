@@ -20,7 +20,8 @@ from fom.dashboard.replay import read_events
 from fom.events.reader import TruncatedStreamWarning
 from fom.patterns import PatternStore, load_patterns, save_patterns
 
-_SCRIPT = shutil.which("fom-run")
+_BESIDE = Path(sys.executable).with_name("fom-run")  # the tested interpreter's, not PATH's first
+_SCRIPT = str(_BESIDE) if _BESIDE.exists() else shutil.which("fom-run")
 _VIA_PYTHON = [sys.executable, "-c", "from fom.cli import run_main; run_main()"]
 FOM_RUN = [_SCRIPT] if _SCRIPT else _VIA_PYTHON
 
