@@ -1,19 +1,14 @@
-"""A progress bar on stderr (tqdm) for runs that last, in a terminal; ``--quiet`` turns it off."""
+"""A progress bar (``fom.progress``) that follows a run's ticks; ``--quiet`` turns it off."""
 
 from __future__ import annotations
 
-import sys
 from typing import TextIO
-
-from tqdm import tqdm
 
 from actors.actor import Actor
 from bus import Envelope, Overflow
+from fom.progress import SHOW_AFTER_S, progress_bar, terminal_stderr
 
 __all__ = ["Progress"]
-
-SHOW_AFTER_S = 2.0
-"""Runs shorter than this show no bar at all."""
 
 
 class Progress(Actor):
@@ -25,14 +20,13 @@ class Progress(Actor):
     def __init__(
         self, total: int, unit: str, stream: TextIO, *, delay: float = SHOW_AFTER_S
     ) -> None:
-        self.bar = tqdm(
-            total=total, unit=unit, file=stream, delay=delay, mininterval=0.1, dynamic_ncols=True
-        )
+        self.bar = progress_bar(total, unit, stream, delay=delay)
 
     @classmethod
     def for_stderr(cls, total: int, unit: str) -> Progress | None:
         """A bar on stderr when it is a terminal, else None."""
-        return cls(total, unit, sys.stderr) if sys.stderr.isatty() else None
+        stream = terminal_stderr()
+        return cls(total, unit, stream) if stream is not None else None
 
     async def receive(self, envelope: Envelope) -> None:
         tick = getattr(envelope.message, "tick", None)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
@@ -17,6 +15,7 @@ from actors.gc_policy import GcPolicy, GcTuner
 from actors.messages import ActorFailed
 from actors.supervision import Exhausted, RestartPolicy, RestartWindow
 from bus import ActorStopped, Bus, DecodeError, Envelope, Subscription
+from fom.signals import StopSignals
 
 __all__ = ["FAILURE_TOPIC", "ActorRef", "Runtime"]
 
@@ -100,8 +99,8 @@ class Runtime:
         self._closing = False
         self._names = 0
         self.shutdown_requested = asyncio.Event()
-        self.signals: list[int] = []
-        """The stop signals received (SIGINT, SIGTERM), in order."""
+        self._stop_signals: StopSignals | None = None
+        self._previous_handlers: dict[int, Any] = {}
         self.failures = 0
 
     # -------------------------------------------------------------- lifecycle
@@ -126,33 +125,36 @@ class Runtime:
                     self._gc.restore()
         return result
 
-    def install_signal_handlers(self) -> None:
+    def install_signal_handlers(self, signals: StopSignals | None = None) -> StopSignals:
         """Make Ctrl-C and SIGTERM request the same graceful stop as ``request_shutdown``.
 
         While that stop runs (flushing events, saving), a second signal does not cut it short:
-        it is said on stderr; a third aborts at once with status 128 + the signal.
+        it is said on stderr; a third aborts at once with status 128 + the signal (see
+        ``fom.signals``). ``signals`` carries the count over from before the run (a signal
+        already received stops the run at once); returns the StopSignals in use.
         """
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
+        self._stop_signals = signals if signals is not None else StopSignals()
+        self._previous_handlers = self._stop_signals.install()
 
-    def _on_signal(self, sig: int) -> None:
-        self.signals.append(sig)
-        if len(self.signals) == 1:
-            self.request_shutdown()
-        elif len(self.signals) == 2:
-            os.write(2, b"stopping gracefully (events, summary, save); once more to abort\n")
-        else:
-            os.write(2, b"aborted: the stop did not complete\n")
-            os._exit(128 + sig)
+        def stop() -> None:  # in the signal handler: only schedule it
+            with suppress(RuntimeError):  # the loop has closed: nothing left to stop
+                loop.call_soon_threadsafe(self.request_shutdown)
+
+        self._stop_signals.attach(stop)
+        return self._stop_signals
+
+    @property
+    def signals(self) -> list[int]:
+        """The stop signals received (SIGINT, SIGTERM), in order."""
+        return self._stop_signals.received if self._stop_signals is not None else []
 
     def remove_signal_handlers(self) -> None:
-        """Undo ``install_signal_handlers``."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
+        """Undo ``install_signal_handlers``: the handlers from before it are back."""
+        if self._stop_signals is not None:
+            self._stop_signals.detach()
+        StopSignals.restore(self._previous_handlers)
+        self._previous_handlers = {}
 
     def request_shutdown(self) -> None:
         """Ask whoever owns the runtime to stop (sets ``shutdown_requested``)."""

@@ -1,7 +1,7 @@
 """The command line: run the matrix, the compute measurement and the latency sweep, then write
 the plots and results.md.
 
-    python -m experiments [--quick] [--out DIR] [--seeds N] [--jobs N]
+    python -m experiments [--quick] [--out DIR] [--seeds N] [--jobs N] [--quiet]
 
 Results are deterministic given the seeds, except the wall-clock and CPU-time figures, which
 all live between ``<!-- timing:begin -->`` and ``<!-- timing:end -->``.
@@ -21,6 +21,7 @@ from experiments.report import write_report
 from experiments.runs import run_matrix
 from experiments.settings import LEARNER_PLANNERS, LEARNERS, default_settings
 from experiments.stats import analyse
+from fom.progress import terminal_stderr
 
 __all__ = ["default_out", "main"]
 
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None, help="output directory (docs/)")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 30, quick 3)")
     parser.add_argument("--jobs", type=int, help="worker processes (default min(2, cores))")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars (shown on a terminal's stderr)"
+    )
     return parser
 
 
@@ -64,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         + (" --quick" if s.quick else "")
         + (f" --seeds {args.seeds}" if args.seeds is not None else "")
     )
+    progress = terminal_stderr(args.quiet)  # a bar for each phase that lasts over 2 s
     started = time.perf_counter()
     phase_s: dict[str, float] = {}
     loads = [_load()]  # at the start and after each phase: other work skews the clocks
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         f"planners + mc), {s.ticks} ticks"
     )
     t = time.perf_counter()
-    runs = run_matrix(s)
+    runs = run_matrix(s, progress)
     phase_s["learner and planner runs"] = time.perf_counter() - t
     loads.append(_load())
     records = [r for rs in runs.values() for r in rs]
@@ -89,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"stream's fold differ in {', '.join(r.mismatched)}")  # fmt: skip
     say("compute per decision (synchronous driver)")
     t = time.perf_counter()
-    compute = measure_compute(s)
+    compute = measure_compute(s, progress)
     phase_s["compute"] = time.perf_counter() - t
     loads.append(_load())
     say(f"latency sweep: TIPs {', '.join(map(str, s.latency_tips))}")
     t = time.perf_counter()
-    latency = measure_latency(s)
+    latency = measure_latency(s, progress)
     phase_s["latency sweep"] = time.perf_counter() - t
     loads.append(_load())
     say("analysis, plots, report")

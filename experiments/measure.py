@@ -12,11 +12,12 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
 from experiments.settings import LEARNERS, Settings
+from fom.progress import progress_bar
 
 __all__ = [
     "ComputeRecord",
@@ -90,9 +91,9 @@ class ComputeRecord:
         return self.cpu_ns / self.decisions / 1e3
 
 
-def measure_compute(s: Settings) -> list[ComputeRecord]:
+def measure_compute(s: Settings, progress: TextIO | None = None) -> list[ComputeRecord]:
     """Time every learner's act + update in ``fom.simulate.run_encounters`` (this process),
-    graph planner, each learner's own pattern layout."""
+    graph planner, each learner's own pattern layout; a bar on ``progress`` when given."""
     from fom.engines import make_engine
     from fom.learners.base import make_learner
     from fom.planners import make_planner
@@ -118,7 +119,13 @@ def measure_compute(s: Settings) -> list[ComputeRecord]:
 
     for kind in LEARNERS:
         play(kind, WARMUP_SEED, 10)
-    return [play(kind, seed, s.compute_encounters) for seed in s.compute_seeds for kind in LEARNERS]
+    plays = [(kind, seed) for seed in s.compute_seeds for kind in LEARNERS]
+    records = []
+    with progress_bar(len(plays), "play", progress, desc="compute") as bar:
+        for kind, seed in plays:
+            records.append(play(kind, seed, s.compute_encounters))
+            bar.update(1)
+    return records
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +186,15 @@ def latency_sweep(task: tuple[str, Settings]) -> list[LatencyRow]:
     return rows
 
 
-def measure_latency(s: Settings) -> dict[str, list[LatencyRow]]:
-    """The sweep for the graph and FMC planners, one after the other, each in a fresh process."""
+def measure_latency(s: Settings, progress: TextIO | None = None) -> dict[str, list[LatencyRow]]:
+    """The sweep for the graph and FMC planners, one after the other, each in a fresh process;
+    a bar of the sweeps done on ``progress`` when given."""
     ctx = multiprocessing.get_context("spawn")
     out = {}
-    for planner in ("graph", "fmc"):
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            out[planner] = pool.submit(latency_sweep, (planner, s)).result()
+    planners = ("graph", "fmc")
+    with progress_bar(len(planners), "sweep", progress, desc="latency") as bar:
+        for planner in planners:
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                out[planner] = pool.submit(latency_sweep, (planner, s)).result()
+            bar.update(1)
     return out

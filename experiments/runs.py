@@ -13,14 +13,15 @@ import math
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
 from experiments.settings import UNCOVERED, Settings
 from fom.events import MatchStats, PlanDone, RunSummary, TipFinished, TipShot, decode_event
+from fom.progress import progress_bar
 
 __all__ = ["SUMMARY_COUNTS", "RunRecord", "fold_events", "run_matrix", "run_one"]
 
@@ -180,13 +181,20 @@ def _warm(_: int) -> int:
     return os.getpid()
 
 
-def run_matrix(s: Settings) -> dict[tuple[str, str], list[RunRecord]]:
-    """Every (learner, planner) over every seed, on ``s.jobs`` worker processes."""
+def run_matrix(
+    s: Settings, progress: TextIO | None = None
+) -> dict[tuple[str, str], list[RunRecord]]:
+    """Every (learner, planner) over every seed, on ``s.jobs`` worker processes; a bar of the
+    runs done on ``progress`` (``fom.progress``) when given."""
     tasks = [(lr, pl, seed, s) for lr, pl, seed in s.tasks()]
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=s.jobs, mp_context=ctx) as pool:
         list(pool.map(_warm, range(s.jobs)))
-        records = list(pool.map(run_one, tasks))
+        futures = [pool.submit(run_one, task) for task in tasks]
+        with progress_bar(len(tasks), "run", progress, desc="runs") as bar:
+            for _ in as_completed(futures):
+                bar.update(1)
+        records = [f.result() for f in futures]
     out: dict[tuple[str, str], list[RunRecord]] = {}
     for r in sorted(records, key=lambda r: (r.learner, r.planner, r.seed)):
         out.setdefault((r.learner, r.planner), []).append(r)

@@ -25,6 +25,7 @@ from typing import Any, NoReturn, TypeVar
 from fom import plugins
 from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig
 from fom.errors import FomError, RunFailed
+from fom.signals import StopSignals
 
 __all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
 
@@ -144,6 +145,12 @@ def _fail(prog: str, error: BaseException) -> NoReturn:
 
 def run_main(argv: Sequence[str] | None = None) -> None:
     """``fom-run``: play the simulated match headless and print the summary."""
+    # From the start to the process's exit (it ends after this): never a KeyboardInterrupt.
+    with StopSignals().installed(restore=False) as signals:
+        _run(argv, signals)
+
+
+def _run(argv: Sequence[str] | None, signals: StopSignals) -> None:
     from fom.app import format_summary, run
     from fom.app.report import events_error_message
 
@@ -155,7 +162,7 @@ def run_main(argv: Sequence[str] | None = None) -> None:
 
             if not has_display():
                 raise FomError("--live needs a display; use --dashboard out.png to draw headless")
-        result = run(config, handle_signals=True)
+        result = run(config, handle_signals=signals)
     except FomError as exc:
         _fail("fom-run", exc)
     lost = result.events_error
@@ -166,24 +173,32 @@ def run_main(argv: Sequence[str] | None = None) -> None:
     print(format_summary(result.summary, interrupted=result.interrupted), file=out)
     errors = [result.error] if result.error else []  # a lockstep actor crashed
     if lost is not None:
-        errors.append(events_error_message(config.events, lost, result.first_lost_event))
+        errors.append(
+            events_error_message(config.events, lost, result.first_lost_event, result.events)
+        )
     if errors:  # the run did not complete: status 1, whatever else failed
         for error in [*errors, *([result.save_error] if result.save_error else [])]:
             print(f"fom-run: error: {error}", file=sys.stderr)
         raise SystemExit(1)
     if result.save_error:
         _fail("fom-run", FomError(result.save_error))
-    if result.interrupted:  # 130 for SIGINT, 143 for SIGTERM, as shells expect
-        raise SystemExit(128 + (result.signal or signal.SIGINT))
+    late = signals.received[0] if signals.received else None  # also one while this printed
+    if result.interrupted or late is not None:  # 130 for SIGINT, 143 for SIGTERM, as shells expect
+        raise SystemExit(128 + (result.signal or late or signal.SIGINT))
 
 
 def fmc_main(argv: Sequence[str] | None = None) -> None:
     """``fom-fmc``: play an Atari game by name with the FMC planner."""
+    with StopSignals().installed(restore=False) as signals:  # to the exit, as fom-run
+        _fmc(argv, signals)
+
+
+def _fmc(argv: Sequence[str] | None, signals: StopSignals) -> None:
     from fom.app import format_fmc_result, play
 
     config = parse(FmcConfig, "fom-fmc", argv)
     try:
-        result = play(config.validate())
+        result = play(config.validate(), handle_signals=signals)
     except RunFailed as exc:  # not bad input: the game crashed
         print(f"fom-fmc: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -191,15 +206,18 @@ def fmc_main(argv: Sequence[str] | None = None) -> None:
         _fail("fom-fmc", exc)
     out = sys.stderr if config.events == "-" else sys.stdout
     print(format_fmc_result(result), file=out)
+    if signals.received:  # stopped early (or interrupted while this printed): 130 or 143
+        raise SystemExit(128 + signals.received[0])
 
 
 def dash_main(argv: Sequence[str] | None = None) -> None:
     """``fom-dash``: draw the dashboard from a recorded event stream."""
     from fom.dashboard import render_file
+    from fom.progress import terminal_stderr
 
     config = parse(DashConfig, "fom-dash", argv)
     try:
-        progress = None if config.quiet or not sys.stderr.isatty() else sys.stderr
+        progress = terminal_stderr(config.quiet)
         result = render_file(config.events, config.output, at_tick=config.at, progress=progress)
     except FomError as exc:
         _fail("fom-dash", exc)

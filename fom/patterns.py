@@ -26,6 +26,7 @@ __all__ = [
     "PatternParams",
     "PatternStore",
     "load_patterns",
+    "remove_stale_temporaries",
     "save_patterns",
     "signature_for",
 ]
@@ -259,13 +260,52 @@ def _umask_mode() -> int:
 _FILE_MODE = _umask_mode()
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temp files a killed writer left beside ``path`` (``.NAME.PID.*.tmp`` whose
+    PID is gone); return them. A kill -9 in the middle of a save leaves one; the next save
+    removes it."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    prefix = f".{target.name}."
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
 def save_patterns(store: PatternStore, path: str | os.PathLike[str]) -> None:
-    """Write the store as msgpack atomically: a temp file in the same directory, then os.replace."""
+    """Write the store as msgpack atomically: a temp file in the same directory (named with the
+    writer's pid), then os.replace. Temp files of writers that were killed are removed."""
     target = Path(path)
     data = msgpack.packb(store.to_state(), use_bin_type=True)
     directory = target.parent if str(target.parent) else Path(".")
+    remove_stale_temporaries(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+        )
     except OSError as exc:
         raise StateFileError(f"cannot save patterns to {target}: {exc.strerror or exc}") from None
     try:

@@ -1,6 +1,6 @@
 """The paper's claims, measured: writes docs/results.md and its plots (``experiments`` package).
 
-    python scripts/experiment.py [--quick] [--out DIR] [--seeds N] [--jobs N]
+    python scripts/experiment.py [--quick] [--out DIR] [--seeds N] [--jobs N] [--quiet]
 """
 
 from experiments.main import main

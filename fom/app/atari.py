@@ -16,11 +16,14 @@ from fom.config import FmcConfig
 from fom.engines.atari import AtariSimulator, resolve_game
 from fom.errors import RunFailed
 from fom.events import open_event_writer
+from fom.signals import StopSignals
 
 __all__ = ["format_fmc_result", "play", "play_async"]
 
 
-async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> GameFinished:
+async def play_async(
+    config: FmcConfig, *, handle_signals: bool | StopSignals = False
+) -> GameFinished:
     """Play ``config.game``; an unknown name raises UnknownGame before anything starts."""
     config.validate()
     game_id = resolve_game(config.game)
@@ -30,8 +33,10 @@ async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> Game
     actor = AtariGame(game, steps=config.steps, request_timeout=600.0)
     try:
         async with Runtime(Bus()) as rt:
-            if handle_signals:
-                rt.install_signal_handlers()
+            if handle_signals is not False:
+                rt.install_signal_handlers(
+                    handle_signals if isinstance(handle_signals, StopSignals) else None
+                )
             log = EventLog(writer)
             rt.spawn(log, name="event-log")
             rt.spawn(
@@ -50,7 +55,7 @@ async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> Game
                     rt.spawn(progress, name="progress", topics=("event.atari.step",))
             rt.spawn(actor, name="game")
             await rt.shutdown_requested.wait()
-            if handle_signals:
+            if handle_signals is not False:
                 rt.remove_signal_handlers()
     finally:
         if writer is not None:
@@ -59,13 +64,15 @@ async def play_async(config: FmcConfig, *, handle_signals: bool = False) -> Game
     if actor.error is not None:  # the game actor crashed (it is never restarted)
         raise RunFailed(actor.error)
     if log.error is not None:  # the events could not be written: the game was stopped
-        raise RunFailed(events_error_message(config.events, log.error, log.first_lost))
+        raise RunFailed(
+            events_error_message(config.events, log.error, log.first_lost, log.seq)
+        )
     if actor.result is None:  # interrupted before the first decision finished
         return GameFinished(0, game_id, game.score, 0, game.game_over, 0, 0.0, 0.0, 0.0)
     return actor.result
 
 
-def play(config: FmcConfig, *, handle_signals: bool = True) -> GameFinished:
+def play(config: FmcConfig, *, handle_signals: bool | StopSignals = True) -> GameFinished:
     """``play_async`` on a fresh event loop."""
     return run_loop(play_async(config, handle_signals=handle_signals), use_uvloop=config.uvloop)
 

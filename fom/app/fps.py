@@ -49,6 +49,7 @@ from fom.level import CanonicalLevel
 from fom.match import initial_store
 from fom.patterns import PatternStore
 from fom.planners import make_planner
+from fom.signals import StopSignals
 
 __all__ = ["RunResult", "run", "run_async"]
 
@@ -159,13 +160,15 @@ async def run_async(
     pool_factory: Callable[..., WalkerPool] = WalkerPool,
     listeners: tuple[EventListener, ...] = (),
     store: PatternStore | None = None,
-    handle_signals: bool = False,
+    handle_signals: bool | StopSignals = False,
 ) -> RunResult:
     """Play one match as ``config`` says; inputs are checked before any actor starts.
 
     ``store`` starts the ULP from these patterns instead of ``config.load`` (or empty ones);
     ``tip_factory`` and ``pool_factory`` build the TIPs and the walker pool (tests inject
-    faults through them); ``listeners`` get every event as its dict.
+    faults through them); ``listeners`` get every event as its dict. ``handle_signals``:
+    SIGINT and SIGTERM stop the run gracefully (a StopSignals the caller installed for the
+    whole command also counts the signals that come before the run starts or after it stops).
     """
     config.validate()
     if store is None:
@@ -193,8 +196,10 @@ async def run_async(
     runtime = Runtime(Bus(), stop_timeout=10.0, gc=gc_policy)
     try:
         async with runtime as rt:
-            if handle_signals:
-                rt.install_signal_handlers()
+            if handle_signals is not False:
+                rt.install_signal_handlers(
+                    handle_signals if isinstance(handle_signals, StopSignals) else None
+                )
             watcher = _EndWatcher()
             rt.spawn(watcher, name="end-watcher")
             _spawn_observers(
@@ -237,7 +242,7 @@ async def run_async(
             error = watcher.error
             signals = rt.signals
     finally:
-        if handle_signals:  # only now: a signal during the stop must not cut it short
+        if handle_signals is not False:  # only now: a signal during the stop must not cut it short
             runtime.remove_signal_handlers()
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
@@ -296,9 +301,11 @@ def run(config: RunConfig, **options: Any) -> RunResult:
     """
     try:
         asyncio.get_running_loop()
-    except RuntimeError:
-        return run_loop(run_async(config, **options), use_uvloop=config.uvloop)
-    raise RuntimeError(
-        "fom.app.run() starts its own event loop and cannot run inside one: "
-        "use `await fom.app.run_async(config)` there"
-    )
+    except RuntimeError:  # no loop running: start one below, outside this handler (inside
+        pass  # it, every error logged during the run was chained to "no running event loop")
+    else:
+        raise RuntimeError(
+            "fom.app.run() starts its own event loop and cannot run inside one: "
+            "use `await fom.app.run_async(config)` there"
+        )
+    return run_loop(run_async(config, **options), use_uvloop=config.uvloop)

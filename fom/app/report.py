@@ -59,9 +59,18 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
     return "\n".join(lines)
 
 
-def events_error_message(path: str | None, error: OSError, first_lost: int | None) -> str:
-    """One line saying why the event stream stopped and from where it is incomplete."""
+def events_error_message(
+    path: str | None, error: OSError, first_lost: int | None, total: int | None = None
+) -> str:
+    """One line saying why the event stream stopped, from where it is incomplete and, given the
+    run's ``total`` number of events, how many it lacks."""
+    count = (
+        f"{total - first_lost} event{'s' if total - first_lost != 1 else ''}, "
+        if total is not None and first_lost is not None
+        else ""
+    )
     return (
         f"cannot write events to {path}: {error.strerror or error}; the run stopped, and the "
-        f"stream lacks every event from seq {first_lost} on (and any still buffered before it)"
+        f"stream lacks every event from seq {first_lost} on ({count}and any still buffered "
+        "before it)"
     )

@@ -13,13 +13,13 @@ from typing import Any, TextIO
 
 import numpy as np
 from matplotlib.figure import Figure
-from tqdm import tqdm
 
 from fom.dashboard.errors import DashboardError
 from fom.dashboard.render import Dashboard
 from fom.dashboard.state import DashboardState
 from fom.events import EventStreamError, detect_format
 from fom.events import read_events as _read_events
+from fom.progress import progress_bar
 
 __all__ = [
     "ANIMATION_SUFFIXES",
@@ -235,8 +235,7 @@ def _animate(
     pending = iter(frame_ticks)
     next_frame = next(pending, None)
 
-    bar = tqdm(total=len(frame_ticks), unit="frame", file=progress, delay=2.0,
-               disable=progress is None)  # fmt: skip
+    bar = progress_bar(len(frame_ticks), "frame", progress)
 
     def grab() -> None:
         nonlocal frames

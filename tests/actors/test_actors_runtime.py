@@ -517,7 +517,7 @@ async def test_sigterm_requests_shutdown() -> None:
                 await rt.shutdown_requested.wait()
         finally:
             rt.remove_signal_handlers()
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) == previous  # the handler from before is back
 
 
 def _loop_module() -> Any:

@@ -27,3 +27,23 @@ async def test_the_bar_counts_ticks_and_closes_with_the_run() -> None:
 def test_no_bar_unless_stderr_is_a_terminal(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("sys.stderr", io.StringIO())  # a file or a pipe, not a terminal
     assert Progress.for_stderr(100, "tick") is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_one_bar_goes_to_a_terminal_unless_quiet(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fom.progress import progress_bar, terminal_stderr
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert terminal_stderr() is terminal and terminal_stderr(quiet=True) is None
+    with progress_bar(3, "run", terminal, delay=0.0, desc="runs") as bar:
+        bar.update(3)
+    assert "runs" in terminal.getvalue() and "3/3" in terminal.getvalue()
+    quick = _Terminal()
+    with progress_bar(3, "run", quick) as bar:  # done before SHOW_AFTER_S: nothing drawn
+        bar.update(3)
+    assert "3/3" not in quick.getvalue()

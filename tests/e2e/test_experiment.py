@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from terminal import on_a_terminal
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "experiment.py"
 PNGS = ("learning_curves.png", "exposure.png", "planners.png", "compute.png", "latency.png")
@@ -17,17 +18,24 @@ TIMING = re.compile(r"<!-- timing:begin -->.*?<!-- timing:end -->", re.S)
 INTERVAL = r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]"
 
 
-def run_quick(command: list[str], out: Path) -> str:
-    """Run the smoke experiment into ``out``; return results.md."""
-    proc = subprocess.run(
-        [*command, "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "warning" not in proc.stderr, proc.stderr  # no failure, summary and fold agree
+def run_quick(command: list[str], out: Path, *, terminal: bool = False) -> str:
+    """Run the smoke experiment into ``out`` (its stderr on a terminal or a pipe); return
+    results.md. Progress bars show on the terminal only."""
+    if terminal:
+        status, _, stderr = on_a_terminal([*command, "--quick", "--out", str(out)], timeout=120)
+        assert re.search(r"runs: +\d+%\|.*\| *\d+/\d+ ", stderr), stderr  # a bar, by phase
+    else:
+        proc = subprocess.run(
+            [*command, "--quick", "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        status, stderr = proc.returncode, proc.stderr
+        assert "%|" not in stderr  # no bar on a pipe
+    assert status == 0, stderr
+    assert "warning" not in stderr, stderr  # no failure, summary and fold agree
     return (out / "results.md").read_text()
 
 
@@ -61,6 +69,6 @@ def test_quick_run_writes_the_report_and_is_deterministic(tmp_path: Path) -> Non
     assert "MLP / FOM: net of the floor" in timing.group(0)
     assert not re.search(r"\bnan\b|n/a|TODO|mock", first, re.I)  # every figure was measured
 
-    second = run_quick([sys.executable, "-m", "experiments"], tmp_path / "b")
+    second = run_quick([sys.executable, "-m", "experiments"], tmp_path / "b", terminal=True)
     assert TIMING.sub("", first) == TIMING.sub("", second)
     assert TIMING.search(second) is not None

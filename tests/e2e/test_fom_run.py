@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import msgpack
 import pytest
 
 from fom.dashboard.replay import read_events
-from fom.patterns import load_patterns
+from fom.events.reader import TruncatedStreamWarning
+from fom.patterns import PatternStore, load_patterns, save_patterns
 
-_SCRIPT = shutil.which("fom-run")
+_BESIDE = Path(sys.executable).with_name("fom-run")  # the tested interpreter's, not PATH's first
+_SCRIPT = str(_BESIDE) if _BESIDE.exists() else shutil.which("fom-run")
 _VIA_PYTHON = [sys.executable, "-c", "from fom.cli import run_main; run_main()"]
 FOM_RUN = [_SCRIPT] if _SCRIPT else _VIA_PYTHON
 
@@ -161,7 +165,7 @@ def test_save_then_load_continues_learning(tmp_path: Path) -> None:
     assert any(after[sig]["params"] != saved[sig].as_dict() for sig in saved if sig in after)
 
 
-@pytest.mark.parametrize("kind", ["missing", "corrupt", "foreign"])
+@pytest.mark.parametrize("kind", ["missing", "corrupt", "foreign", "other-learner"])
 def test_bad_load_file_fails_and_does_not_touch_the_save_target(
     tmp_path: Path, kind: str
 ) -> None:
@@ -170,6 +174,8 @@ def test_bad_load_file_fails_and_does_not_touch_the_save_target(
         load.write_bytes(b"\xc1 this is not msgpack \x00\xff")
     elif kind == "foreign":
         load.write_bytes(msgpack.packb({"format": "something-else", "version": 1}))
+    elif kind == "other-learner":  # a well-formed save whose patterns have other parameters
+        save_patterns(PatternStore(names=("a", "b", "c")), load)
     save = tmp_path / "out.msgpack"
     save.write_bytes(b"precious")
     events = tmp_path / "events.jsonl"
@@ -271,7 +277,38 @@ def test_a_full_disk_for_the_events_is_one_line_status_1_and_the_save_is_written
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fom-run: error: cannot write events to")
     assert "No space left on device" in lines[0] and "from seq" in lines[0]
+    assert re.search(r"from seq \d+ on \(\d+ events?, and any still buffered", lines[0])
     assert "decisions" in proc.stdout  # the summary of what was played
+    assert load_patterns(save).all()  # the patterns learned so far are saved
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a POSIX file-size limit")
+def test_a_disk_that_fills_mid_stream_leaves_a_clean_prefix_and_status_1(tmp_path: Path) -> None:
+    """A 64 KB disk (a file-size limit): the file is cut mid-line, the run says from which seq."""
+    import resource
+
+    def small_disk() -> None:  # in the child: writes past 64 KB fail with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+
+    events, save = tmp_path / "e.jsonl", tmp_path / "p.fom"
+    proc = subprocess.run(
+        [*FOM_RUN, "--ticks", "5000", "--events", str(events), "--save", str(save), "--quiet"],
+        capture_output=True, text=True, timeout=45, check=False, preexec_fn=small_disk,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith(f"fom-run: error: cannot write events to {events}")
+    missing_from = int(lines[0].split("from seq ")[1].split()[0])
+    assert "decisions" in proc.stdout  # the summary of what was played
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        recorded = list(read_events(events))
+    cut = not events.read_bytes().endswith(b"\n")  # mid-line, unless the limit fell on an end
+    assert [type(w.message) for w in caught] == [TruncatedStreamWarning] * cut
+    assert [e["seq"] for e in recorded] == list(range(len(recorded)))
+    assert 0 < len(recorded) <= missing_from
     assert load_patterns(save).all()  # the patterns learned so far are saved
 
 

@@ -21,7 +21,8 @@ PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "fom_signstep"
 NAMES = ["aim_offset", "flank_bias", "step"]
 STEP = 0.05
 
-_SCRIPT = shutil.which("fom-run")
+_BESIDE = Path(sys.executable).with_name("fom-run")  # the tested interpreter's, not PATH's first
+_SCRIPT = str(_BESIDE) if _BESIDE.exists() else shutil.which("fom-run")
 _VIA_PYTHON = [sys.executable, "-c", "from fom.cli import run_main; run_main()"]
 FOM_RUN = [_SCRIPT] if _SCRIPT else _VIA_PYTHON
 

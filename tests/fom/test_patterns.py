@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from pathlib import Path
 
 import msgpack
 import numpy as np
@@ -16,6 +17,7 @@ from fom.patterns import (
     PARAM_NAMES,
     PatternStore,
     load_patterns,
+    remove_stale_temporaries,
     save_patterns,
     signature_for,
 )
@@ -185,3 +187,24 @@ def test_a_saved_file_has_the_users_umask_mode(tmp_path: os.PathLike) -> None:
     path = os.path.join(tmp_path, "p.fom")
     save_patterns(PatternStore(), path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
+
+
+def test_a_save_removes_the_temp_files_of_killed_writers_only(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(dead.stdout)
+    target = tmp_path / "p.fom"
+    stale = tmp_path / f".p.fom.{dead_pid}.abc123.tmp"  # a writer killed in the middle of a save
+    live = tmp_path / f".p.fom.{os.getppid()}.def456.tmp"  # a writer still at work
+    other = tmp_path / f".q.fom.{dead_pid}.abc123.tmp"  # another file's
+    for path in (stale, live, other):
+        path.write_bytes(b"half a save")
+    save_patterns(PatternStore(), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["p.fom", live.name, other.name]
+    )
+    assert remove_stale_temporaries(target) == []
+    assert load_patterns(target).all() == {}
