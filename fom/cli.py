@@ -33,7 +33,7 @@ C = TypeVar("C")
 
 _POSITIONAL = {FmcConfig: ("game",), DashConfig: ("events",)}
 _SHORT = {(DashConfig, "output"): "-o"}
-_HIDDEN = {"extra", "request_timeout"}
+_HIDDEN = {"extra"}
 _REGISTERED = {RunConfig: PLUGIN_FIELDS}
 """Fields whose choices are the names registered in an entry-point group (read at build time)."""
 

@@ -99,7 +99,8 @@ class RunConfig:
     quiet: bool = False
     """No progress display."""
     request_timeout: float = 30.0
-    """Seconds a request between actors may wait before it fails."""
+    """Seconds a request between actors may wait before it fails; a tick that waits more than
+    twice this (plus the pace) stops the run (the watchdog)."""
     extra: dict[str, str] = field(default_factory=dict)
     """Reserved for engines and learners plugged in by users (name -> value)."""
 
@@ -127,8 +128,10 @@ class RunConfig:
             _check_events_path(self.events, self.events_format, (self.load, self.save))
         if self.save_every is not None and (self.save_every < 1 or not self.save):
             raise ConfigError(f"--save-every needs --save and N >= 1, got {self.save_every}")
-        if self.request_timeout <= 0:
-            raise ConfigError("request_timeout must be > 0")
+        if not (math.isfinite(self.request_timeout) and self.request_timeout > 0):
+            raise ConfigError(
+                f"--request-timeout must be finite seconds > 0, got {self.request_timeout}"
+            )
         return self
 
     @property

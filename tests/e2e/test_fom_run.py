@@ -92,10 +92,13 @@ def test_events_to_stdout_and_summary_to_stderr() -> None:
         (["--events", "p.fom", "--load", "p.fom"], ["p.fom", "pattern file"]),
         (["--events", "p.fom", "--save", "p.fom"], ["p.fom", "pattern file"]),
         (["--save-every", "5"], ["--save-every", "--save"]),
+        (["--request-timeout", "inf"], ["--request-timeout"]),
+        (["--request-timeout", "0"], ["--request-timeout"]),
     ],
     ids=["tips-0", "ticks-neg", "learner", "events-dir", "unknown-flag", "tips-nan", "save-dir",
          "seed-2**64", "tick-ms-inf", "tick-ms-nan", "dashboard-dir", "dashboard-gif",
-         "events-ext", "events-is-load", "events-is-save", "save-every-alone"],
+         "events-ext", "events-is-load", "events-is-save", "save-every-alone",
+         "request-timeout-inf", "request-timeout-0"],
 )
 def test_bad_input_is_one_line_and_status_2(
     args: list[str], needles: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
