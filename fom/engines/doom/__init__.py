@@ -1,0 +1,46 @@
+"""ViZDoom worlds: ``fom-run --world doom:<scenario or .cfg>``.
+
+The ``fom.engines`` entry point ``doom`` is :func:`doom_world`; ``doom:deadly_corridor`` calls it
+with the scenario ``deadly_corridor``. vizdoom is imported only when a game starts.
+"""
+
+from __future__ import annotations
+
+from fom.engines.doom.engine import DoomEngine, EpisodeEnd
+from fom.engines.doom.mapgeom import UNITS_PER_METRE, MapGeometry, level_from_map
+from fom.engines.doom.monsters import MONSTERS, MonsterClass, monster_of, weapon_spec
+from fom.engines.doom.scenarios import builtin_scenarios, resolve_scenario
+from fom.errors import ConfigError
+
+__all__ = [
+    "MONSTERS",
+    "UNITS_PER_METRE",
+    "DoomEngine",
+    "EpisodeEnd",
+    "MapGeometry",
+    "MonsterClass",
+    "builtin_scenarios",
+    "doom_world",
+    "level_from_map",
+    "monster_of",
+    "resolve_scenario",
+    "weapon_spec",
+]
+
+
+def doom_world(
+    seed: int, concurrency: int = 1, scenario: str | None = None, *, frame_skip: int = 4
+) -> DoomEngine:
+    """The ``doom`` world: ``scenario`` is a built-in name or a .cfg path (``concurrency`` is
+    ignored: one body fights every monster in sight)."""
+    if scenario is None:
+        raise ConfigError("--world doom needs a scenario: doom:<name or .cfg path>")
+    return DoomEngine(scenario, seed, frame_skip=frame_skip)
+
+
+def check_argument(scenario: str) -> None:
+    """ConfigError (one line, listing the built-in scenarios) unless ``scenario`` resolves."""
+    resolve_scenario(scenario)
+
+
+doom_world.check_argument = check_argument  # type: ignore[attr-defined]

@@ -1,0 +1,650 @@
+"""DoomEngine: the Engine contract over a real ViZDoom game (headless).
+
+One body, many fights. Every monster in sight is an opponent; each gets an encounter id the
+first time it is seen (ids count up over the run, in object-id order within a tick) and lives
+on floor ``id + 1`` of the canonical level, as the simulated worlds' encounters do; the bot's
+projection on that floor is the bot itself. A decision (``tick``) lasts ``frame_skip`` tics.
+
+The body follows the first encounter that acts on it in a tick (:func:`fom.match.resolve_tick`
+acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
+node to walk to (strafing, so the body keeps facing its target), its ``look_at`` turns to the
+bearing of the target, led by the target's velocity, plus ``aim_offset`` degrees, its
+``shoot`` holds ATTACK for the decision and plays it at once, so the outcome is the game's:
+fired when ammunition went or a hit was counted, hit from HITCOUNT/DAMAGECOUNT, the signed
+aim error (degrees) from where the shot landed (new BulletPuff/Blood objects) against the
+target's bearing. Other encounters' actions that tick are checked and kept, not played.
+
+An encounter ends ``killed`` when its monster dies (its object disappears or turns ``Dead*``),
+``timeout`` when out of sight for ``lost_after`` decisions or when the episode times out,
+``died`` when the bot dies, ``closed`` on :meth:`close`. An episode that ends starts the next
+one, seeded from (seed, episode). Damage taken (HEALTH drops) is charged to the body's driver.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fom.engines.base import ShotOutcome, StepReport, WorldView
+from fom.engines.doom.mapgeom import UNITS_PER_METRE, MapGeometry, level_from_map
+from fom.engines.doom.monsters import MONSTERS, monster_of
+from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
+from fom.errors import ConfigError, EngineError
+from fom.state import Opponent, SelfState
+
+__all__ = ["DOOM_STREAM", "DoomEngine", "EpisodeEnd"]
+
+DOOM_STREAM = 7
+"""First spawn-key word of the episode seeds: SeedSequence(seed, (7, floor, episode))."""
+RUN_SPEED = 50.0
+"""MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
+_VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT",
+         "DAMAGECOUNT", "KILLCOUNT", "SELECTED_WEAPON_AMMO")  # fmt: skip
+_X, _Y, _Z, _ANGLE, _HEALTH, _HITS, _DAMAGE, _KILLS, _AMMO = range(len(_VARS))
+_IMPACTS = ("BulletPuff", "Blood")
+_ENDED_MEMORY = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeEnd:
+    """One finished episode of a floor: ViZDoom's reward, the kills, whether the bot died."""
+
+    floor: int
+    episode: int
+    tick: int
+    reward: float
+    kills: int
+    died: bool
+    patterns: tuple[str, ...]
+    """The patterns of the encounters fought in it (sorted)."""
+
+
+@dataclass(slots=True)
+class _Enc:
+    """One open encounter: its monster and what the bot knows of it."""
+
+    eid: int
+    obj: int
+    pattern: str
+    threat: float
+    health: float
+    xy: np.ndarray
+    vel: np.ndarray
+    node: int
+    lost: int = 0
+    acted: bool = False
+    closed: bool = False
+    pending: float = 0.0
+
+
+@dataclass(slots=True)
+class _Frame:
+    """What the game showed after the last step: the bot and the objects, as arrays."""
+
+    vars: np.ndarray
+    mon_ids: np.ndarray
+    mon_names: tuple[str, ...]
+    mon_xy: np.ndarray
+    mon_vel: np.ndarray
+    visible: np.ndarray
+    impacts: np.ndarray  # (k, 3): id, x, y of bullet puffs and blood
+    max_id: int
+
+
+@dataclass(slots=True)
+class _Match:
+    """Everything of the match outside the game itself (deep-copied by save_state)."""
+
+    seed: int
+    tick: int = 0
+    episode: int = 0
+    next_eid: int = 0
+    deaths: int = 0
+    open: dict[int, _Enc] = field(default_factory=dict)
+    by_obj: dict[int, int] = field(default_factory=dict)
+    ended: dict[int, tuple[int, float, int]] = field(default_factory=dict)
+    fought: set[str] = field(default_factory=set)
+    episodes: list[EpisodeEnd] = field(default_factory=list)
+    frame: _Frame | None = None
+    origin: int = 0
+    driver: int | None = None
+    move_to: int | None = None
+    aim: float | None = None
+    stepped: bool = False
+    shot: ShotOutcome | None = None
+    health: float = 0.0
+    """The bot's health at the start of the decision."""
+    goal: int = 0
+    """Where the body walks while no encounter drives it (the farthest node, then back)."""
+
+
+def _wrap(deg: np.ndarray | float) -> np.ndarray | float:
+    """Angles folded into [-180, 180)."""
+    return (np.asarray(deg) + 180.0) % 360.0 - 180.0
+
+
+def _bearing(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Degrees counter-clockwise from +x of each dst seen from src (map units)."""
+    d = np.asarray(dst, dtype=np.float64).reshape(-1, 2) - src
+    return np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    """A saved match: the game's save file (bytes) and the match outside it."""
+
+    owner: int
+    game: bytes
+    match: _Match
+
+
+class DoomEngine:
+    """A ViZDoom scenario as an FOM world (see the module docstring)."""
+
+    def __init__(
+        self,
+        scenario: str,
+        seed: int = 0,
+        *,
+        frame_skip: int = 4,
+        lost_after: int = 6,
+        floor: int = 0,
+    ) -> None:
+        if frame_skip < 1:
+            raise ConfigError(f"--frame-skip must be >= 1, got {frame_skip}")
+        self.scenario = scenario
+        self.config_path = resolve_scenario(scenario)
+        self.frame_skip = int(frame_skip)
+        self.lost_after = int(lost_after)
+        self.floor = int(floor)
+        self.weapons = tuple(sorted({m.pattern for m in MONSTERS.values()}))
+        self._vzd = vizdoom_module()
+        self._tmp = Path(tempfile.mkdtemp(prefix="fom-doom-"))
+        self._game = None
+        try:
+            self._game = self._start()
+            self._game.set_seed(self._episode_seed(int(seed), 0))
+            self._game.new_episode()
+            self.level, self.geometry = self._level()
+        except BaseException:
+            self.shutdown()
+            raise
+        self._m = _Match(seed=int(seed))
+        self.reset(seed)
+
+    # ------------------------------------------------------------------ the game process
+
+    def _start(self):  # noqa: ANN202 - a vizdoom.DoomGame
+        vzd = self._vzd
+        game = vzd.DoomGame()
+        game.load_config(str(self.config_path))
+        game.set_window_visible(False)
+        game.set_sound_enabled(False)
+        game.set_screen_resolution(vzd.ScreenResolution.RES_160X120)
+        game.set_screen_format(vzd.ScreenFormat.GRAY8)
+        game.set_render_hud(False)
+        game.set_objects_info_enabled(True)
+        game.set_sectors_info_enabled(True)
+        game.set_mode(vzd.Mode.PLAYER)
+        b = vzd.Button
+        b_names = {str(x).rsplit(".", 1)[-1] for x in game.get_available_buttons()}
+        self.can_move = any(n.startswith("MOVE_") for n in b_names)
+        game.set_available_buttons([
+            b.ATTACK, b.TURN_LEFT_RIGHT_DELTA, b.MOVE_FORWARD_BACKWARD_DELTA,
+            b.MOVE_LEFT_RIGHT_DELTA,
+        ])  # fmt: skip
+        game.set_available_game_variables([getattr(vzd.GameVariable, v) for v in _VARS])
+        try:
+            game.init()
+        except Exception as exc:
+            raise ConfigError(f"ViZDoom could not start {self.config_path}: {exc}") from None
+        return game
+
+    def shutdown(self) -> None:
+        """Stop the ViZDoom process and remove the save files (idempotent)."""
+        game, self._game = self._game, None
+        if game is not None:
+            try:
+                game.close()
+            except Exception:  # noqa: S110 - closing a dead game: nothing left to stop
+                pass
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __del__(self) -> None:
+        self.shutdown()
+
+    @property
+    def game(self):  # noqa: ANN201 - the vizdoom.DoomGame
+        """The running game; EngineError once shut down."""
+        if self._game is None:
+            raise EngineError("the doom engine is shut down")
+        return self._game
+
+    def _level(self) -> tuple:
+        state = self.game.get_state()
+        sectors = [
+            (
+                float(sec.floor_height),
+                float(sec.ceiling_height),
+                np.array([(ln.x1, ln.y1, ln.x2, ln.y2) for ln in sec.lines], dtype=np.float64),
+                np.array([ln.is_blocking for ln in sec.lines], dtype=bool),
+            )
+            for sec in state.sectors
+            if len(sec.lines)
+        ]
+        return level_from_map(sectors)
+
+    def _episode_seed(self, seed: int, episode: int) -> int:
+        ss = np.random.SeedSequence(seed, spawn_key=(DOOM_STREAM, self.floor, episode))
+        return int(ss.generate_state(1)[0] & 0x7FFFFFFF)
+
+    # ------------------------------------------------------------------ reading the game
+
+    def _read(self, max_id: int) -> _Frame:
+        """The frame after a step (the game must be in an episode)."""
+        state = self.game.get_state()
+        v = np.asarray(state.game_variables, dtype=np.float64)
+        ids, names, xy, vel, imp = [], [], [], [], []
+        top = max_id
+        for o in state.objects:
+            oid = int(o.id)
+            top = max(top, oid)
+            if o.name in MONSTERS:
+                ids.append(oid)
+                names.append(o.name)
+                xy.append((o.position_x, o.position_y))
+                vel.append((o.velocity_x, o.velocity_y))
+            elif o.name in _IMPACTS and oid > max_id:
+                imp.append((oid, o.position_x, o.position_y))
+        order = np.argsort(ids, kind="stable")
+        mon_xy = np.array(xy, dtype=np.float64).reshape(-1, 2)[order]
+        visible = self.geometry.visible(v[[_X, _Y]], mon_xy) if len(ids) else np.zeros(0, bool)
+        return _Frame(
+            vars=v,
+            mon_ids=np.array(ids, dtype=np.int64)[order],
+            mon_names=tuple(names[i] for i in order),
+            mon_xy=mon_xy,
+            mon_vel=np.array(vel, dtype=np.float64).reshape(-1, 2)[order],
+            visible=visible,
+            impacts=np.array(imp, dtype=np.float64).reshape(-1, 3),
+            max_id=top,
+        )
+
+    def _self_xy(self) -> np.ndarray:
+        f = self._frame
+        return f.vars[[_X, _Y]]
+
+    @property
+    def _frame(self) -> _Frame:
+        frame = self._m.frame
+        assert frame is not None
+        return frame
+
+    def _self_node(self) -> int:
+        return int(self.geometry.node_of(self._self_xy())[0])
+
+    # ------------------------------------------------------------------ Engine: bookkeeping
+
+    @property
+    def tick(self) -> int:
+        """Decisions played since reset."""
+        return self._m.tick
+
+    @property
+    def seed(self) -> int:
+        """The seed of the current match."""
+        return self._m.seed
+
+    def take_episodes(self) -> tuple[EpisodeEnd, ...]:
+        """The episodes that ended since the last call (in order), and forget them."""
+        done, self._m.episodes = tuple(self._m.episodes), []
+        return done
+
+    def reset(self, seed: int | None = None) -> WorldView:
+        """A fresh match: the first episode seeded from (seed, floor, 0)."""
+        if seed is None:
+            seed = self._m.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+        self._m = _Match(seed=int(seed))
+        self._new_episode()
+        return self.observe()
+
+    def _new_episode(self) -> None:
+        m = self._m
+        game = self.game
+        game.set_seed(self._episode_seed(m.seed, m.episode))
+        game.new_episode()
+        m.frame = self._read(-1)
+        m.by_obj = {}
+        m.fought = set()
+        self._sight()
+        m.origin = self._self_node()
+        m.health = float(m.frame.vars[_HEALTH])
+        m.goal = int(np.argmax(self.level.distance[m.origin]))
+
+    def _sight(self) -> None:
+        """Open an encounter for every monster in sight that has none (object-id order)."""
+        m, f = self._m, self._frame
+        for k in np.flatnonzero(f.visible).tolist():
+            obj = int(f.mon_ids[k])
+            if obj in m.by_obj:
+                continue
+            cls = MONSTERS[f.mon_names[k]]
+            eid = m.next_eid
+            m.next_eid += 1
+            m.by_obj[obj] = eid
+            m.open[eid] = _Enc(
+                eid=eid, obj=obj, pattern=cls.pattern, threat=cls.threat, health=cls.health,
+                xy=f.mon_xy[k].copy(), vel=f.mon_vel[k].copy(),
+                node=int(self.geometry.node_of(f.mon_xy[k])[0]),
+            )  # fmt: skip
+            m.fought.add(cls.pattern)
+
+    # ------------------------------------------------------------------ perception
+
+    def _me(self, floor: int) -> SelfState:
+        """The bot as it stood at the start of the decision (its node is the move's origin)."""
+        f = self._frame
+        node = self._m.origin
+        return SelfState(
+            node=node,
+            floor=floor,
+            position=self.level.position(node, floor),
+            health=float(f.vars[_HEALTH]),
+            ammo=max(int(f.vars[_AMMO]), 0),
+            deaths=self._m.deaths,
+        )
+
+    def observe(self) -> WorldView:
+        """The bot (floor 0) and the monsters in sight with an open encounter, by id."""
+        m = self._m
+        opponents = tuple(
+            Opponent(
+                id=e.eid,
+                weapon=e.pattern,
+                node=e.node,
+                floor=e.eid + 1,
+                position=self.level.position(e.node, e.eid + 1),
+                health=max(e.health, 1.0),
+                last_seen=m.tick,
+            )
+            for e in sorted(m.open.values(), key=lambda e: e.eid)
+            if e.lost == 0 and not e.closed
+        )
+        return WorldView(tick=m.tick, self_state=self._me(0), opponents=opponents)
+
+    def projection(self, encounter: int) -> SelfState:
+        """The bot on the encounter's floor (its last state there once the encounter ended)."""
+        eid = self._known(encounter)
+        if eid in self._m.ended and eid not in self._m.open:
+            node, health, ammo = self._m.ended[eid]
+            return SelfState(node, eid + 1, self.level.position(node, eid + 1), health, ammo,
+                             self._m.deaths)  # fmt: skip
+        return self._me(eid + 1)
+
+    def threat(self, encounter: int) -> float:
+        """How dangerous an open encounter's monster is now: its class's threat over distance."""
+        e = self._m.open.get(int(encounter))
+        if e is None:
+            return 0.0
+        d = float(np.hypot(*(e.xy - self._self_xy()))) / UNITS_PER_METRE
+        return e.threat / max(d, 1.0)
+
+    def trigger_holders(self, encounters: tuple[int, ...]) -> tuple[int, ...]:
+        """One body, one trigger: the most threatening of ``encounters`` (ties: lowest id)."""
+        if not encounters:
+            return ()
+        return (max(sorted(encounters), key=self.threat),)
+
+    # ------------------------------------------------------------------ actions
+
+    def _known(self, encounter: object) -> int:
+        if isinstance(encounter, bool) or not isinstance(encounter, (int, np.integer)):
+            raise EngineError(f"encounter must be an int, got {encounter!r}")
+        eid = int(encounter)
+        if not 0 <= eid < self._m.next_eid:
+            raise EngineError(f"unknown encounter {encounter}")
+        return eid
+
+    def _acting(self, encounter: object) -> _Enc | None:
+        """The open encounter acting now (it may drive the body), or None if it ended."""
+        eid = self._known(encounter)
+        e = self._m.open.get(eid)
+        if e is None or e.closed:
+            return None
+        e.acted = True
+        if self._m.driver is None and not self._m.stepped:
+            self._m.driver = eid
+        return e
+
+    def move(self, encounter: int, node: int) -> None:
+        """Walk toward ``node``: the bot's node at the start of the tick or a neighbour."""
+        if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
+            raise EngineError(f"node must be an int, got {node!r}")
+        self._known(encounter)
+        if not 0 <= node < self.level.n:
+            raise EngineError(f"node {node} is not in [0, {self.level.n})")
+        origin = self._m.origin
+        if node != origin and not self.level.adjacency[origin, node]:
+            raise EngineError(
+                f"encounter {encounter}: node {node} is not node {origin} or one of its neighbours"
+            )
+        e = self._acting(encounter)
+        if e is not None and self._m.driver == e.eid and not self._m.stepped:
+            self._m.move_to = int(node)
+
+    def look_at(self, encounter: int, aim_offset: float) -> None:
+        """Turn to the target's bearing (led by its velocity) plus ``aim_offset`` degrees."""
+        try:
+            aim = float(aim_offset)
+        except (TypeError, ValueError):
+            raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
+        if not math.isfinite(aim):
+            raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
+        e = self._acting(encounter)
+        if e is not None and self._m.driver == e.eid and not self._m.stepped:
+            lead = e.xy + e.vel * (self.frame_skip / 2.0)
+            self._m.aim = float(_bearing(self._self_xy(), lead)[0]) + aim
+
+    def shoot(self, encounter: int) -> ShotOutcome:
+        """Hold ATTACK for this decision and play it (only the body's driver fires)."""
+        e = self._acting(encounter)
+        eid = int(encounter)
+        if e is None:
+            return ShotOutcome(eid, False, False, 0.0, 0.0, 0.0)
+        distance = float(np.hypot(*(e.xy - self._self_xy()))) / UNITS_PER_METRE
+        m = self._m
+        if m.driver != eid or m.stepped:
+            return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
+        before = self._frame
+        self._step(attack=True)
+        after = self._frame if not self.game.is_episode_finished() else None
+        m.shot = self._outcome(e, before, after, distance)
+        return m.shot
+
+    def _outcome(self, e: _Enc, before: _Frame, after: _Frame | None, distance: float
+                 ) -> ShotOutcome:  # fmt: skip
+        if after is None:  # the episode ended during the shot: no frame to read it from
+            return ShotOutcome(e.eid, False, False, 0.0, 0.0, distance)
+        dv = after.vars - before.vars
+        hit = bool(dv[_HITS] > 0 or dv[_DAMAGE] > 0)
+        fired = bool(hit or dv[_AMMO] < 0)
+        if not fired:
+            return ShotOutcome(e.eid, False, False, 0.0, 0.0, distance)
+        me = after.vars[[_X, _Y]]
+        k = np.flatnonzero(after.mon_ids == e.obj)
+        target = after.mon_xy[k[0]] if k.size else e.xy
+        bearing = float(_bearing(me, target)[0])
+        if len(after.impacts):
+            landed = _wrap(bearing - _bearing(me, after.impacts[:, 1:3]))
+            error = float(np.mean(landed))
+        else:
+            error = float(_wrap(bearing - after.vars[_ANGLE]))
+        damage = float(max(dv[_DAMAGE], 0.0)) if hit else 0.0
+        e.health -= damage
+        return ShotOutcome(e.eid, True, hit, error, damage, distance)
+
+    def close(self, encounter: int) -> None:
+        """End an encounter early; the next advance reports it "closed"."""
+        e = self._m.open.get(self._known(encounter))
+        if e is not None:
+            e.closed = True
+
+    # ------------------------------------------------------------------ time
+
+    def _step(self, attack: bool) -> None:
+        """Play one decision (frame_skip tics) with the driver's intents."""
+        m = self._m
+        game = self.game
+        f = self._frame
+        theta = float(f.vars[_ANGLE])
+        if m.driver is None and self.can_move:
+            self._explore()
+        turn = 0.0
+        if m.aim is not None:
+            turn = -float(_wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
+            theta -= turn
+        fwd = side = 0.0
+        if m.move_to is not None and self.can_move:
+            goal = self.geometry.nodes[m.move_to]
+            d = goal - f.vars[[_X, _Y]]
+            if np.hypot(*d) > 8.0:
+                rel = math.radians(math.degrees(math.atan2(d[1], d[0])) - theta)
+                fwd, side = RUN_SPEED * math.cos(rel), -RUN_SPEED * math.sin(rel)
+        a = float(attack)
+        game.set_action([a, turn, fwd, side])
+        game.advance_action(1)
+        if self.frame_skip > 1 and not game.is_episode_finished():
+            game.set_action([a, 0.0, fwd, side])
+            game.advance_action(self.frame_skip - 1)
+        m.stepped = True
+        if not game.is_episode_finished():
+            m.frame = self._read(f.max_id)
+
+    def _explore(self) -> None:
+        """No fight drives the body: walk (facing ahead) toward the goal node, to find some."""
+        m = self._m
+        if m.origin == m.goal:
+            m.goal = int(np.argmax(self.level.distance[m.origin]))
+        path = self.level.shortest_path(m.origin, m.goal, 0.0)
+        m.move_to = path[1] if len(path) > 1 else path[0]
+        ahead = self.geometry.nodes[m.move_to]
+        if np.hypot(*(ahead - self._self_xy())) > 8.0:
+            m.aim = float(_bearing(self._self_xy(), ahead)[0])
+
+    def advance(self) -> tuple[StepReport, ...]:
+        """Finish the decision (play it if nobody shot), end encounters, sight new monsters."""
+        m = self._m
+        game = self.game
+        if not m.stepped:
+            self._step(attack=False)
+        finished = game.is_episode_finished()
+        died = finished and bool(game.is_player_dead())
+        f = self._frame
+        health = 0.0 if died else float(f.vars[_HEALTH])
+        self._charge(max(m.health - health, 0.0) if died or not finished else 0.0)
+        node = self._self_node()
+        exposure = float(self.level.exposure[node])
+        alive = {int(o): k for k, o in enumerate(f.mon_ids.tolist())}
+        reports = []
+        for eid in sorted(m.open):
+            e = m.open[eid]
+            k = alive.get(e.obj)
+            if e.closed:
+                reason = "closed"
+            elif finished:
+                reason = "died" if died else "timeout"
+            elif k is None:
+                reason = "killed"
+            else:
+                e.xy, e.vel = f.mon_xy[k].copy(), f.mon_vel[k].copy()
+                e.node = int(self.geometry.node_of(e.xy)[0])
+                e.lost = 0 if f.visible[k] else e.lost + 1
+                reason = "timeout" if e.lost >= self.lost_after else ""
+            if not (e.acted or reason):
+                continue
+            reports.append(
+                StepReport(
+                    encounter=eid, damage_taken=e.pending, exposure=exposure,
+                    self_health=health, enemy_health=max(e.health, 0.0) if reason != "killed"
+                    else 0.0, self_node=node, enemy_node=e.node, done=bool(reason),
+                    reason=reason,
+                )  # fmt: skip
+            )
+            e.pending = 0.0
+            e.acted = False
+            if reason:
+                del m.open[eid]
+                m.by_obj.pop(e.obj, None)
+                m.ended[eid] = (node, health, max(int(f.vars[_AMMO]), 0))
+        while len(m.ended) > _ENDED_MEMORY:
+            m.ended.pop(next(iter(m.ended)))
+        m.tick += 1
+        m.driver = m.move_to = m.aim = None
+        m.stepped = False
+        m.shot = None
+        if finished:
+            self._end_episode(died)
+        else:
+            self._sight()
+        m.health = float(self._frame.vars[_HEALTH])
+        m.origin = self._self_node()
+        return tuple(reports)
+
+    def _charge(self, taken: float) -> None:
+        """Charge damage taken to the body's driver, else the most threatening open encounter."""
+        if taken <= 0 or not self._m.open:
+            return
+        m = self._m
+        eid = m.driver if m.driver in m.open else max(sorted(m.open), key=self.threat)
+        m.open[eid].pending += taken
+
+    def _end_episode(self, died: bool) -> None:
+        m = self._m
+        game = self.game
+        kills = int(game.get_game_variable(self._vzd.GameVariable.KILLCOUNT))
+        m.episodes.append(
+            EpisodeEnd(
+                floor=self.floor, episode=m.episode, tick=m.tick - 1,
+                reward=float(game.get_total_reward()), kills=kills, died=died,
+                patterns=tuple(sorted(m.fought)),
+            )  # fmt: skip
+        )
+        m.deaths += died
+        m.episode += 1
+        self._new_episode()
+
+    # ------------------------------------------------------------------ save / restore
+
+    def save_state(self) -> object:
+        """The game's save file and the match; the game is reloaded from it at once, so the
+        continuation from here and from any restore are the same (a load plays one tic)."""
+        path = self._tmp / "state.sav"
+        game = self.game
+        game.save(str(path))
+        data = path.read_bytes()
+        self._load(data)
+        return _Saved(id(self), data, copy.deepcopy(self._m))
+
+    def _load(self, data: bytes) -> None:
+        path = self._tmp / "state.sav"
+        path.write_bytes(data)
+        self.game.set_action([0.0, 0.0, 0.0, 0.0])  # load plays one tic with the current action
+        self.game.load(str(path))
+
+    def restore_state(self, state: object) -> None:
+        """Return to a state from save_state (reusable)."""
+        if not isinstance(state, _Saved):
+            raise EngineError(f"not a state saved by DoomEngine: {type(state).__name__}")
+        if state.owner != id(self):
+            raise EngineError("the state was saved by another DoomEngine")
+        self._load(state.game)
+        self._m = copy.deepcopy(state.match)
+
