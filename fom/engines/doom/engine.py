@@ -22,6 +22,7 @@ one, seeded from (seed, episode). Damage taken (HEALTH drops) is charged to the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import shutil
@@ -32,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView
-from fom.engines.doom.mapgeom import UNITS_PER_METRE, MapGeometry, level_from_map
-from fom.engines.doom.monsters import MONSTERS, monster_of
+from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
+from fom.engines.doom.monsters import MONSTERS
 from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
 from fom.errors import ConfigError, EngineError
 from fom.state import Opponent, SelfState
@@ -180,7 +181,7 @@ class DoomEngine:
 
     # ------------------------------------------------------------------ the game process
 
-    def _start(self):  # noqa: ANN202 - a vizdoom.DoomGame
+    def _start(self):
         vzd = self._vzd
         game = vzd.DoomGame()
         game.load_config(str(self.config_path))
@@ -210,17 +211,15 @@ class DoomEngine:
         """Stop the ViZDoom process and remove the save files (idempotent)."""
         game, self._game = self._game, None
         if game is not None:
-            try:
+            with contextlib.suppress(Exception):
                 game.close()
-            except Exception:  # noqa: S110 - closing a dead game: nothing left to stop
-                pass
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __del__(self) -> None:
         self.shutdown()
 
     @property
-    def game(self):  # noqa: ANN201 - the vizdoom.DoomGame
+    def game(self):
         """The running game; EngineError once shut down."""
         if self._game is None:
             raise EngineError("the doom engine is shut down")
@@ -576,7 +575,7 @@ class DoomEngine:
                     self_health=health, enemy_health=max(e.health, 0.0) if reason != "killed"
                     else 0.0, self_node=node, enemy_node=e.node, done=bool(reason),
                     reason=reason,
-                )  # fmt: skip
+                )
             )
             e.pending = 0.0
             e.acted = False
@@ -615,7 +614,7 @@ class DoomEngine:
                 floor=self.floor, episode=m.episode, tick=m.tick - 1,
                 reward=float(game.get_total_reward()), kills=kills, died=died,
                 patterns=tuple(sorted(m.fought)),
-            )  # fmt: skip
+            )
         )
         m.deaths += died
         m.episode += 1

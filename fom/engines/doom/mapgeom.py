@@ -189,8 +189,7 @@ def level_from_map(
         spacing *= 1.25
     if not keep.any():
         raise ConfigError("no walkable point found in the map")
-    cell = np.stack([np.rint((pts[:, 0] - xs[0]) / spacing), np.rint((pts[:, 1] - ys[0]) / spacing)],
-                    axis=1).astype(np.int64)  # fmt: skip
+    cell = np.rint((pts - np.array([xs[0], ys[0]])) / spacing).astype(np.int64)
     idx = np.flatnonzero(keep)
     pts, floor, cell = pts[idx], floor[idx], cell[idx]
     n = len(pts)

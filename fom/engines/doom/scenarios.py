@@ -15,7 +15,7 @@ _NOT_PLAYABLE = {"multi", "multi_duel", "learning", "oblige", "doom", "doom2", "
 base configs of the game data)."""
 
 
-def vizdoom_module():  # noqa: ANN201 - the vizdoom module, imported on demand
+def vizdoom_module():
     """``import vizdoom``, or a one-line ConfigError saying how to install it."""
     try:
         import vizdoom
