@@ -16,6 +16,7 @@ from actors.actor import Actor
 from actors.channels import (
     Act,
     CloseEncounter,
+    EpisodeFinished,
     Observe,
     Sighting,
     TickEvent,
@@ -30,6 +31,7 @@ from bus import ActorStopped, Envelope
 from fom.engines.base import Engine
 from fom.errors import EngineError
 from fom.match import resolve_tick
+from fom.patterns import signature_for
 
 __all__ = ["WorldActor"]
 
@@ -187,6 +189,16 @@ class WorldActor(Actor):
             self._closed.pop(encounter, None)
         self._ended = resolution.ended
         view = self._observe()  # also the view the next tick's Observe gets
+        take_episodes = getattr(self.engine, "take_episodes", None)  # real games' episodes
+        for ep in take_episodes() if take_episodes is not None else ():
+            await self.publish(
+                "event.world.episode",
+                EpisodeFinished(
+                    tick=ep.tick, floor=ep.floor, episode=ep.episode, reward=ep.reward,
+                    kills=ep.kills, died=ep.died,
+                    patterns=tuple(signature_for(p) for p in ep.patterns),
+                ),
+            )
         await self.publish(
             "event.world.tick",
             TickEvent(

@@ -192,8 +192,10 @@ def sync_match(
 ) -> SyncMatch:
     """The synchronous match ``fom-run`` plays for ``config`` (same engine, store and planner)."""
     config.validate()
+    if engine is None:
+        engine = make_engine(config.world, config.seed, config.tips, **config.world_options())
     return SyncMatch(
-        engine if engine is not None else make_engine(config.world, config.seed, config.tips),
+        engine,
         seed=config.seed,
         tips=config.tips,
         learner=config.learner,

@@ -186,7 +186,11 @@ async def run_async(
     writer: EventWriter | None = (
         open_event_writer(config.events, config.events_format) if config.events else None
     )
-    engine = engine or make_engine(config.world, config.seed, config.tips)
+    if engine is None:
+        engine = make_engine(config.world, config.seed, config.tips, **config.world_options())
+        owned: Engine | None = engine  # made here, so shut down here (a game process)
+    else:
+        owned = None
     log = EventLog(writer, listeners=listeners)
     gc_policy = GcPolicy() if config.gc_tuning else None
     started = time.perf_counter()
@@ -239,6 +243,9 @@ async def run_async(
     finally:
         if handle_signals:  # only now: a signal during the stop must not cut it short
             runtime.remove_signal_handlers()
+        shutdown = getattr(owned, "shutdown", None)  # a real game's process: never left behind
+        if shutdown is not None:
+            shutdown()
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
                 writer.close()  # idempotent: the EventLog closes it when it stops

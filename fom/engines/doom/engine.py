@@ -121,6 +121,8 @@ class _Match:
     shot: ShotOutcome | None = None
     health: float = 0.0
     """The bot's health at the start of the decision."""
+    kills: float = 0.0
+    """KILLCOUNT at the start of the decision."""
     goal: int = 0
     """Where the body walks while no encounter drives it (the farthest node, then back)."""
 
@@ -326,6 +328,7 @@ class DoomEngine:
         self._sight()
         m.origin = self._self_node()
         m.health = float(m.frame.vars[_HEALTH])
+        m.kills = float(m.frame.vars[_KILLS])
         m.goal = int(np.argmax(self.level.distance[m.origin]))
 
     def _sight(self) -> None:
@@ -552,6 +555,7 @@ class DoomEngine:
         node = self._self_node()
         exposure = float(self.level.exposure[node])
         alive = {int(o): k for k, o in enumerate(f.mon_ids.tolist())}
+        killed = self._killed(alive, f) if not finished else set()
         reports = []
         for eid in sorted(m.open):
             e = m.open[eid]
@@ -560,8 +564,8 @@ class DoomEngine:
                 reason = "closed"
             elif finished:
                 reason = "died" if died else "timeout"
-            elif k is None:
-                reason = "killed"
+            elif k is None:  # gone: killed if the game counted a kill for it, else lost
+                reason = "killed" if eid in killed else "timeout"
             else:
                 e.xy, e.vel = f.mon_xy[k].copy(), f.mon_vel[k].copy()
                 e.node = int(self.geometry.node_of(e.xy)[0])
@@ -594,8 +598,17 @@ class DoomEngine:
         else:
             self._sight()
         m.health = float(self._frame.vars[_HEALTH])
+        m.kills = float(self._frame.vars[_KILLS])
         m.origin = self._self_node()
         return tuple(reports)
+
+    def _killed(self, alive: dict[int, int], f: _Frame) -> set[int]:
+        """The open encounters whose monster died this decision: of those whose object went,
+        as many as KILLCOUNT rose by, the driver's first, then by id."""
+        m = self._m
+        gone = [eid for eid in sorted(m.open) if m.open[eid].obj not in alive]
+        gone.sort(key=lambda eid: eid != m.driver)
+        return set(gone[: max(int(f.vars[_KILLS] - m.kills), 0)])
 
     def _charge(self, taken: float) -> None:
         """Charge damage taken to the body's driver, else the most threatening open encounter."""
