@@ -169,6 +169,8 @@ class DoomEngine:
         self.weapons = tuple(sorted({m.pattern for m in MONSTERS.values()}))
         self._vzd = vizdoom_module()
         self._tmp = Path(tempfile.mkdtemp(prefix="fom-doom-"))
+        stray = Path.cwd() / "_vizdoom"  # ViZDoom makes this (empty) in the working directory
+        self._stray = None if stray.exists() else stray
         self._game = None
         try:
             self._game = self._start()
@@ -187,6 +189,7 @@ class DoomEngine:
         vzd = self._vzd
         game = vzd.DoomGame()
         game.load_config(str(self.config_path))
+        game.set_doom_config_path(str(self._tmp / "_vizdoom.ini"))  # not in the user's cwd
         game.set_window_visible(False)
         game.set_sound_enabled(False)
         game.set_screen_resolution(vzd.ScreenResolution.RES_160X120)
@@ -211,11 +214,16 @@ class DoomEngine:
 
     def shutdown(self) -> None:
         """Stop the ViZDoom process and remove the save files (idempotent)."""
-        game, self._game = self._game, None
+        game, self._game = getattr(self, "_game", None), None
         if game is not None:
             with contextlib.suppress(Exception):
                 game.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        if getattr(self, "_tmp", None) is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        stray = getattr(self, "_stray", None)
+        if stray is not None:
+            with contextlib.suppress(OSError):  # only if still empty: then it is ours
+                stray.rmdir()
 
     def __del__(self) -> None:
         self.shutdown()
