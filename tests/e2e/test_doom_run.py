@@ -1,0 +1,137 @@
+"""``fom-run --world doom:...`` as a user runs it, on real headless ViZDoom: it plays, fires,
+hits and kills; the same seed gives the same stream; no ViZDoom process outlives a run, whether
+it ends, is interrupted by a signal or by an exception. Skipped only without vizdoom."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
+
+from fom.app import run
+from fom.config import RunConfig
+from fom.events import strip_wallclock
+
+_BESIDE = Path(sys.executable).with_name("fom-run")  # this interpreter's, not another install's
+_SCRIPT = str(_BESIDE) if _BESIDE.exists() else shutil.which("fom-run")
+_VIA_PYTHON = [sys.executable, "-c", "from fom.cli import run_main; run_main()"]
+FOM_RUN = [_SCRIPT] if _SCRIPT else _VIA_PYTHON
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (the ViZDoom game processes of a run)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True, check=False).stdout  # fmt: skip
+    return {int(p) for p in out.split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _run(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess, list]:
+    events = tmp_path / f"{name}.jsonl"
+    proc = subprocess.run(
+        [*FOM_RUN, "--world", "doom:deadly_corridor", "--events", str(events), "--quiet", *args],
+        capture_output=True, text=True, timeout=90, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    return proc, _events(events) if events.exists() else []
+
+
+def test_a_short_doom_run_plays_fires_hits_and_reports_kills(tmp_path: Path) -> None:
+    proc, events = _run(tmp_path, "a", "--ticks", "150", "--seed", "1", "--planner", "graph")
+    assert proc.returncode == 0, proc.stderr
+    shots = [e for e in events if e["type"] == "tip.shot"]
+    assert any(s["fired"] for s in shots) and any(s["hit"] for s in shots)
+    assert all(s["signature"].startswith("combat/") for s in shots)
+    summary = events[-1]["summary"]
+    assert events[-1]["type"] == "run.finished"
+    assert summary["kills"] > 0 and summary["hits"] > 0
+    assert summary["episodes"] >= 1
+    episodes = [e for e in events if e["type"] == "world.episode"]
+    assert summary["episodes"] == len(episodes)
+    mean = sum(e["reward"] for e in episodes) / len(episodes)
+    assert summary["episode_reward"] == pytest.approx(mean)
+    per = summary["patterns"]
+    assert "combat/zombieman" in per and sum(p["kills"] for p in per.values()) == summary["kills"]
+    assert "episodes" in proc.stdout and "kills" in proc.stdout
+    assert {p.name for p in tmp_path.iterdir()} == {"a.jsonl"}  # nothing of ViZDoom's left
+
+
+def test_the_same_seed_gives_the_same_doom_event_stream(tmp_path: Path) -> None:
+    args = ("--ticks", "60", "--seed", "4", "--walkers", "8", "--horizon", "3")
+    _, first = _run(tmp_path, "a", *args)
+    _, second = _run(tmp_path, "b", *args)
+    for stream in (first, second):
+        stream[0]["config"].pop("events")  # the one input that differs: where they were written
+    assert first and [strip_wallclock(e) for e in first] == [strip_wallclock(e) for e in second]
+    assert any(e["type"] == "tip.shot" for e in first)
+
+
+def test_an_unknown_scenario_is_one_line_listing_them(tmp_path: Path) -> None:
+    proc = subprocess.run([*FOM_RUN, "--world", "doom:nowhere"], capture_output=True, text=True,
+                          timeout=30, check=False)  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "deadly_corridor" in lines[0] and "defend_the_center" in lines[0]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_no_vizdoom_process_outlives_an_interrupted_run(tmp_path: Path, sig: int) -> None:
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--world", "doom:defend_the_center", "--ticks", "1000000", "--planner",
+         "graph", "--events", str(events), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    games: set[int] = set()
+    try:
+        deadline = time.monotonic() + 40
+        while not (events.exists() and b'"tip.shot"' in events.read_bytes()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no shot within 40 s"
+            time.sleep(0.05)
+        games = _children(proc.pid)
+        assert games, "the run has no ViZDoom process"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 128 + sig, err
+    assert "interrupted" in out
+    assert _events(events)[-1]["type"] == "run.finished"
+    assert not [pid for pid in games if _alive(pid)]
+
+
+def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
+    before = _children(os.getpid())
+    games: set[int] = set()
+
+    def broken_pool(*args: object, **kwargs: object) -> None:
+        games.update(_children(os.getpid()) - before)  # the game is running by now
+        raise RuntimeError("the walker pool cannot start")
+
+    with pytest.raises(BaseException) as info:
+        run(RunConfig(world="doom:basic", ticks=10, quiet=True), pool_factory=broken_pool)
+    assert info.group_contains(RuntimeError, match="walker pool cannot start")
+    assert games
+    assert not [pid for pid in games if _alive(pid)]
