@@ -63,30 +63,38 @@ def split_world(name: str) -> tuple[str, str | None]:
     return base, (argument if sep else None)
 
 
+def _parameterised(base: str, argument: str | None) -> bool:
+    """Whether world ``base`` takes an argument (its factory has ``check_argument``); checks
+    ``argument`` (ConfigError, one line) or refuses one given to a world that takes none."""
+    factory = plugins.load(plugins.ENGINES_GROUP, base, _not_callable)
+    check = getattr(factory, "check_argument", None)
+    if check is None:
+        if argument is not None:
+            raise ConfigError(f"world {base!r} takes no argument (got {base}:{argument})")
+        return False
+    if argument is not None:
+        check(argument)
+    return True
+
+
 def check_world(name: str) -> None:
     """ConfigError (one line) unless ``name`` names a registered world, with a usable argument."""
     base, argument = split_world(name)
     plugins.require(plugins.ENGINES_GROUP, base)
-    if argument is not None:
-        factory = plugins.load(plugins.ENGINES_GROUP, base, _not_callable)
-        check = getattr(factory, "check_argument", None)
-        if check is None:
-            raise ConfigError(f"world {base!r} takes no argument (got {name!r})")
-        check(argument)
+    _parameterised(base, argument)
 
 
 def make_engine(
     name: str, seed: int, concurrency: int = 1, **options: object
 ) -> Engine:
     """Build the world registered as ``name`` (e.g. "dummy", "enhanced", "doom:basic");
-    ConfigError if unknown. ``options`` go to worlds named with an argument."""
+    ConfigError if unknown. ``options`` go to the worlds that take an argument."""
     base, argument = split_world(name)
     factory = plugins.load(plugins.ENGINES_GROUP, base, _not_callable)
-    if argument is None:
-        engine = factory(seed, concurrency)  # type: ignore[operator]
-    else:
-        check_world(name)
+    if _parameterised(base, argument):
         engine = factory(seed, concurrency, argument, **options)  # type: ignore[operator]
+    else:
+        engine = factory(seed, concurrency)  # type: ignore[operator]
     if not isinstance(engine, Engine):
         raise ConfigError(
             f"{plugins.ENGINES_GROUP} plug-in {name!r} made a {type(engine).__name__}, "

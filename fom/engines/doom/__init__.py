@@ -10,9 +10,11 @@ from fom.engines.doom.engine import DoomEngine, EpisodeEnd
 from fom.engines.doom.mapgeom import UNITS_PER_METRE, MapGeometry, level_from_map
 from fom.engines.doom.monsters import MONSTERS, MonsterClass, monster_of, weapon_spec
 from fom.engines.doom.scenarios import builtin_scenarios, resolve_scenario
-from fom.errors import ConfigError
 
+DEFAULT_SCENARIO = "deadly_corridor"
+"""What ``--world doom`` plays."""
 __all__ = [
+    "DEFAULT_SCENARIO",
     "MONSTERS",
     "UNITS_PER_METRE",
     "DoomEngine",
@@ -31,11 +33,9 @@ __all__ = [
 def doom_world(
     seed: int, concurrency: int = 1, scenario: str | None = None, *, frame_skip: int = 4
 ) -> DoomEngine:
-    """The ``doom`` world: ``scenario`` is a built-in name or a .cfg path (``concurrency`` is
-    ignored: one body fights every monster in sight)."""
-    if scenario is None:
-        raise ConfigError("--world doom needs a scenario: doom:<name or .cfg path>")
-    return DoomEngine(scenario, seed, frame_skip=frame_skip)
+    """The ``doom`` world: ``scenario`` is a built-in name or a .cfg path, by default
+    DEFAULT_SCENARIO (``concurrency`` is ignored: one body fights every monster in sight)."""
+    return DoomEngine(scenario or DEFAULT_SCENARIO, seed, frame_skip=frame_skip)
 
 
 def check_argument(scenario: str) -> None:

@@ -51,6 +51,7 @@ def resolve_scenario(name: str) -> Path:
     known = builtin_scenarios()
     if name not in known:
         raise ConfigError(
-            f"unknown doom scenario {name!r}; choose one of {', '.join(known)} or a .cfg path"
+            f"unknown doom scenario {name!r} (--world doom:<scenario>); choose one of "
+            f"{', '.join(known)} or a .cfg path"
         )
     return known[name]
