@@ -26,6 +26,8 @@ from actors.channels import (
     WorldTick,
 )
 from actors.channels.model import WorldView
+from actors.messages import ActorFailed
+from actors.runtime import FAILURE_TOPIC
 from actors.supervision import NEVER_RESTART
 from bus import ActorStopped, Envelope
 from fom.engines.base import Engine
@@ -189,6 +191,15 @@ class WorldActor(Actor):
             self._closed.pop(encounter, None)
         self._ended = resolution.ended
         view = self._observe()  # also the view the next tick's Observe gets
+        take_failures = getattr(self.engine, "take_failures", None)  # a floor's game died
+        for lost in take_failures() if take_failures is not None else ():
+            await self.publish(
+                FAILURE_TOPIC,
+                ActorFailed(
+                    actor=f"doom-floor-{lost.floor}", error_type=lost.error_type,
+                    error=lost.error, traceback="", restarts=lost.restarts, action="restart",
+                ),
+            )
         take_episodes = getattr(self.engine, "take_episodes", None)  # real games' episodes
         for ep in take_episodes() if take_episodes is not None else ():
             await self.publish(

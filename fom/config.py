@@ -103,6 +103,9 @@ class RunConfig:
     """Seconds a request between actors may wait before it fails."""
     frame_skip: int = 4
     """Doom worlds: game tics per decision (a tick of the run)."""
+    floors: int = 1
+    """Doom worlds: games of the map played at once in lockstep (each in a process of its own),
+    sharing their patterns through the ULP; an episode that ends restarts on its floor."""
     extra: dict[str, str] = field(default_factory=dict)
     """Reserved for engines and learners plugged in by users (name -> value)."""
 
@@ -123,6 +126,8 @@ class RunConfig:
             plugins.require(group, getattr(self, name))
         if self.frame_skip < 1:
             raise ConfigError(f"--frame-skip must be >= 1, got {self.frame_skip}")
+        if not 1 <= self.floors <= 64:
+            raise ConfigError(f"--floors must be in [1, 64], got {self.floors}")
         if self.walkers < 2:
             raise ConfigError(f"--walkers must be >= 2, got {self.walkers}")
         if self.horizon < 1:
@@ -143,7 +148,7 @@ class RunConfig:
 
     def world_options(self) -> dict[str, int]:
         """Keyword options for a world named with an argument (``doom:<scenario>``)."""
-        return {"frame_skip": self.frame_skip}
+        return {"frame_skip": self.frame_skip, "floors": self.floors}
 
     @property
     def merge_rate(self) -> float:

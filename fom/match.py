@@ -338,8 +338,15 @@ def trigger_holders(engine: Engine, encounters: Sequence[int]) -> frozenset[int]
 
 def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResolution:
     """Apply one tick's actions, the trigger holders' first and then in encounter order (the
-    first action on a shared body drives it), the others holding fire; advance the engine."""
+    first action on a shared body drives it), the others holding fire; advance the engine.
+
+    An engine made of independent games (``FloorSet``: one per floor, in processes of their
+    own) has ``resolve(tick, acts)``: it hands each game its actions and each game resolves
+    them with this same function, all at once."""
     acts = list(acts)
+    by_floor = getattr(engine, "resolve", None)
+    if by_floor is not None:  # several independent games (floors): each runs this function
+        return by_floor(tick, acts)
     holders = trigger_holders(engine, [a.encounter for a in acts])
     ordered = sorted(acts, key=lambda a: (a.encounter not in holders, a.encounter))
     shots: dict[int, ShotOutcome | EngineError] = {}

@@ -7,6 +7,7 @@ with the scenario ``deadly_corridor``. vizdoom is imported only when a game star
 from __future__ import annotations
 
 from fom.engines.doom.engine import DoomEngine, EpisodeEnd
+from fom.engines.doom.floors import FloorFailure, FloorSet
 from fom.engines.doom.mapgeom import UNITS_PER_METRE, MapGeometry, level_from_map
 from fom.engines.doom.monsters import MONSTERS, MonsterClass, monster_of, weapon_spec
 from fom.engines.doom.scenarios import builtin_scenarios, resolve_scenario
@@ -19,6 +20,8 @@ __all__ = [
     "UNITS_PER_METRE",
     "DoomEngine",
     "EpisodeEnd",
+    "FloorFailure",
+    "FloorSet",
     "MapGeometry",
     "MonsterClass",
     "builtin_scenarios",
@@ -31,11 +34,17 @@ __all__ = [
 
 
 def doom_world(
-    seed: int, concurrency: int = 1, scenario: str | None = None, *, frame_skip: int = 4
-) -> DoomEngine:
+    seed: int,
+    concurrency: int = 1,
+    scenario: str | None = None,
+    *,
+    frame_skip: int = 4,
+    floors: int = 1,
+) -> FloorSet:
     """The ``doom`` world: ``scenario`` is a built-in name or a .cfg path, by default
-    DEFAULT_SCENARIO (``concurrency`` is ignored: one body fights every monster in sight)."""
-    return DoomEngine(scenario or DEFAULT_SCENARIO, seed, frame_skip=frame_skip)
+    DEFAULT_SCENARIO, played on ``floors`` games at once (``concurrency`` is ignored: a body
+    fights every monster in sight)."""
+    return FloorSet(scenario or DEFAULT_SCENARIO, seed, floors=floors, frame_skip=frame_skip)
 
 
 def check_argument(scenario: str) -> None:

@@ -34,7 +34,8 @@ import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView
 from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
-from fom.engines.doom.monsters import MONSTERS
+from fom.engines.doom.monsters import MONSTERS, PATTERNS
+from fom.engines.doom.renumber import match_ids
 from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
 from fom.errors import ConfigError, EngineError
 from fom.state import Opponent, SelfState
@@ -42,7 +43,8 @@ from fom.state import Opponent, SelfState
 __all__ = ["DOOM_STREAM", "DoomEngine", "EpisodeEnd"]
 
 DOOM_STREAM = 7
-"""First spawn-key word of the episode seeds: SeedSequence(seed, (7, floor, episode))."""
+"""First spawn-key word of the episode seeds: SeedSequence(seed, (7, floor, generation,
+episode))."""
 RUN_SPEED = 50.0
 """MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
 _VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT",
@@ -158,7 +160,10 @@ class DoomEngine:
         frame_skip: int = 4,
         lost_after: int = 6,
         floor: int = 0,
+        generation: int = 0,
     ) -> None:
+        """``floor`` and ``generation`` (how many games this floor lost to a crash) key the
+        episode seeds, so floors and restarted floors play other episodes."""
         if frame_skip < 1:
             raise ConfigError(f"--frame-skip must be >= 1, got {frame_skip}")
         self.scenario = scenario
@@ -166,7 +171,8 @@ class DoomEngine:
         self.frame_skip = int(frame_skip)
         self.lost_after = int(lost_after)
         self.floor = int(floor)
-        self.weapons = tuple(sorted({m.pattern for m in MONSTERS.values()}))
+        self.generation = int(generation)
+        self.weapons = PATTERNS
         self._vzd = vizdoom_module()
         self._tmp = Path(tempfile.mkdtemp(prefix="fom-doom-"))
         stray = Path.cwd() / "_vizdoom"  # ViZDoom makes this (empty) in the working directory
@@ -250,7 +256,8 @@ class DoomEngine:
         return level_from_map(sectors)
 
     def _episode_seed(self, seed: int, episode: int) -> int:
-        ss = np.random.SeedSequence(seed, spawn_key=(DOOM_STREAM, self.floor, episode))
+        key = (DOOM_STREAM, self.floor, self.generation, episode)
+        ss = np.random.SeedSequence(seed, spawn_key=key)
         return int(ss.generate_state(1)[0] & 0x7FFFFFFF)
 
     # ------------------------------------------------------------------ reading the game
@@ -651,13 +658,17 @@ class DoomEngine:
         game.save(str(path))
         data = path.read_bytes()
         self._load(data)
+        self._renumber()
         return _Saved(id(self), data, copy.deepcopy(self._m))
 
     def _load(self, data: bytes) -> None:
         path = self._tmp / "state.sav"
         path.write_bytes(data)
-        self.game.set_action([0.0, 0.0, 0.0, 0.0])  # load plays one tic with the current action
-        self.game.load(str(path))
+        game = self.game
+        game.set_action([0.0, 0.0, 0.0, 0.0])  # load plays one tic with the current action,
+        if not game.is_episode_finished():  # and the buttons of the tic before count (refire):
+            game.advance_action(1)  # so first one tic of nothing held, then the load
+        game.load(str(path))
 
     def restore_state(self, state: object) -> None:
         """Return to a state from save_state (reusable)."""
@@ -667,4 +678,22 @@ class DoomEngine:
             raise EngineError("the state was saved by another DoomEngine")
         self._load(state.game)
         self._m = copy.deepcopy(state.match)
+        self._renumber()
+
+    def _renumber(self) -> None:
+        """After a load: the objects have new ids; carry the match's over to them. HITCOUNT and
+        DAMAGECOUNT are not in the save (they count on through loads): rebase them."""
+        m = self._m
+        if self.game.is_episode_finished() or m.frame is None:
+            return
+        f = m.frame
+        now = self._read(-1)
+        new = match_ids(f.mon_ids, f.mon_names, f.mon_xy, now.mon_ids, now.mon_names, now.mon_xy)
+        f.mon_ids = np.array([new.get(int(i), -1 - k) for k, i in enumerate(f.mon_ids)],
+                             dtype=np.int64)  # fmt: skip
+        f.max_id = now.max_id  # objects from before the load are no new impacts
+        f.vars[[_HITS, _DAMAGE]] = now.vars[[_HITS, _DAMAGE]]  # ViZDoom's, not the save's
+        for e in m.open.values():
+            e.obj = new.get(e.obj, -1 - e.eid)
+        m.by_obj = {e.obj: e.eid for e in m.open.values()}
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fom.hitmodel import WEAPONS, Weapon
 
-__all__ = ["MONSTERS", "MonsterClass", "monster_of", "weapon_spec"]
+__all__ = ["MONSTERS", "PATTERNS", "MonsterClass", "monster_of", "weapon_spec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,8 @@ MONSTERS: dict[str, MonsterClass] = {
 """The monster classes by their object name (what ``set_objects_info_enabled`` reports)."""
 
 _BY_PATTERN = {m.pattern: m for m in MONSTERS.values()}
+PATTERNS: tuple[str, ...] = tuple(sorted(_BY_PATTERN))
+"""Every monster class's pattern name: a doom engine's ``weapons``."""
 
 
 def monster_of(object_name: str) -> MonsterClass | None:
