@@ -135,3 +135,48 @@ def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
     assert info.group_contains(RuntimeError, match="walker pool cannot start")
     assert games
     assert not [pid for pid in games if _alive(pid)]
+
+
+def test_two_floors_play_in_lockstep_and_the_same_seed_gives_the_same_stream(
+    tmp_path: Path,
+) -> None:
+    args = ("--ticks", "40", "--seed", "2", "--floors", "2", "--walkers", "8", "--horizon", "3")
+    proc, first = _run(tmp_path, "a", *args)
+    assert proc.returncode == 0, proc.stderr
+    _, second = _run(tmp_path, "b", *args)
+    for stream in (first, second):
+        stream[0]["config"].pop("events")
+    assert [strip_wallclock(e) for e in first] == [strip_wallclock(e) for e in second]
+    shots = [e for e in first if e["type"] == "tip.shot"]
+    assert {s["encounter"] % 2 for s in shots} == {0, 1}  # both floors' bodies fought
+
+
+def test_a_killed_doom_process_is_reported_and_its_floor_plays_on(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--world", "doom:defend_the_center", "--floors", "2", "--ticks", "400",
+         "--tick-ms", "10", "--planner", "graph", "--events", str(events), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        while not (events.exists() and b'"tip.shot"' in events.read_bytes()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no shot within 40 s"
+            time.sleep(0.05)
+        workers = sorted(_children(proc.pid))
+        games = sorted(g for w in workers for g in _children(w))
+        assert len(games) == 2, (workers, games)
+        os.kill(games[1], signal.SIGKILL)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    parsed = _events(events)
+    failed = [e for e in parsed if e["type"] == "actor.failed"]
+    assert len(failed) == 1 and failed[0]["actor"].startswith("doom-floor-")
+    after = [e for e in parsed if e["type"] == "tip.shot" and e["tick"] > failed[0]["tick"] + 5]
+    assert {s["encounter"] % 2 for s in after} == {0, 1}  # the restarted floor fights again
+    assert parsed[-1]["type"] == "run.finished" and parsed[-1]["summary"]["ticks"] == 400
