@@ -168,7 +168,7 @@ def test_a_killed_doom_process_is_reported_and_its_floor_plays_on(tmp_path: Path
         games = sorted(g for w in workers for g in _children(w))
         assert len(games) == 2, (workers, games)
         os.kill(games[1], signal.SIGKILL)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
