@@ -104,9 +104,13 @@ def _spawn_agent(
     level: CanonicalLevel,
     tip_factory: Callable[[TipSettings], Tip],
     pool_factory: Callable[..., WalkerPool],
+    engine: Engine | None = None,
 ) -> tuple[Propagator, CoreAgent]:
     """Spawn the learning and deciding actors (in start order); return the ULP and CoreAgent."""
     planner = make_planner(config.planner, walkers=config.walkers, horizon=config.horizon)
+    bind = getattr(planner, "bind", None)  # a planner over the real game (fmc-engine)
+    if bind is not None and engine is not None:
+        bind(engine)
     settings = TipSettings(
         learner=config.learner,
         planner=planner,
@@ -205,7 +209,7 @@ async def run_async(
                 rt, config, log, with_log=writer is not None or bool(listeners), window=window
             )
             ulp, core = _spawn_agent(
-                rt, config, store, engine.level, tip_factory, pool_factory
+                rt, config, store, engine.level, tip_factory, pool_factory, engine
             )
             await rt.bus.publish(
                 "event.run.started",

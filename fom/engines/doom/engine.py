@@ -9,7 +9,8 @@ The body follows the first encounter that acts on it in a tick (:func:`fom.match
 acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
 node to walk to (strafing, so the body keeps facing its target), its ``look_at`` turns to the
 bearing of the target, led by the target's velocity, plus ``aim_offset`` degrees, its
-``shoot`` holds ATTACK for the decision and plays it at once, so the outcome is the game's:
+``shoot`` holds ATTACK for the decision and plays it at once (a few tics longer if its bullet
+has not left yet: FIRE_LAG), so the outcome is the game's:
 fired when ammunition went or a hit was counted, hit from HITCOUNT/DAMAGECOUNT, the signed
 aim error (degrees) from where the shot landed (new BulletPuff/Blood objects) against the
 target's bearing. Other encounters' actions that tick are checked and kept, not played.
@@ -47,6 +48,9 @@ DOOM_STREAM = 7
 episode))."""
 RUN_SPEED = 50.0
 """MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
+FIRE_LAG = 4
+"""Tics a shot decision may run past ``frame_skip`` until its bullet leaves (the pistol fires
+4 tics after the press), so the shot's outcome is measured in its own decision."""
 _VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT",
          "DAMAGECOUNT", "KILLCOUNT", "SELECTED_WEAPON_AMMO")  # fmt: skip
 _X, _Y, _Z, _ANGLE, _HEALTH, _HITS, _DAMAGE, _KILLS, _AMMO = range(len(_VARS))
@@ -541,9 +545,22 @@ class DoomEngine:
         if self.frame_skip > 1 and not game.is_episode_finished():
             game.set_action([a, 0.0, fwd, side])
             game.advance_action(self.frame_skip - 1)
+        if attack:  # the shot's bullet may leave a few tics after the press: wait for it
+            game.set_action([0.0, 0.0, fwd, side])
+            for _ in range(FIRE_LAG):
+                if game.is_episode_finished() or self._went_off(f.vars):
+                    break
+                game.advance_action(1)
         m.stepped = True
         if not game.is_episode_finished():
             m.frame = self._read(f.max_id)
+
+    def _went_off(self, before: np.ndarray) -> bool:
+        """Whether a shot went off since ``before`` (ammunition spent, or a hit counted)."""
+        gv = self._vzd.GameVariable
+        game = self.game
+        return (game.get_game_variable(gv.SELECTED_WEAPON_AMMO) < before[_AMMO]
+                or game.get_game_variable(gv.HITCOUNT) > before[_HITS])  # fmt: skip
 
     def _explore(self) -> None:
         """No fight drives the body: walk (facing ahead) toward the goal node, to find some."""
