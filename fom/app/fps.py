@@ -76,12 +76,15 @@ class RunResult:
     """The signal that stopped the run (SIGINT, SIGTERM), or None."""
 
 
-def _level_info(level: CanonicalLevel) -> LevelInfo:
+def _level_info(level: CanonicalLevel, engine: Engine | None = None) -> LevelInfo:
+    geometry = getattr(engine, "geometry", None)  # a real map (doom): its lines are drawn
+    lines = geometry.drawn_lines().tolist() if geometry is not None else ()
     return LevelInfo(
         positions=tuple(tuple(p) for p in level.positions.tolist()),
         cover=tuple(level.cover.tolist()),
         edges=tuple((int(a), int(b)) for a, b in level.edges),
         floor_height=float(level.floor_height),
+        lines=tuple(tuple(line) for line in lines),
     )
 
 
@@ -216,7 +219,7 @@ async def run_async(
                 RunStarted(
                     tick=0,
                     config=config.public(),
-                    level=_level_info(engine.level),
+                    level=_level_info(engine.level, engine),
                     patterns={sig: p.as_dict() for sig, p in store.all().items()},
                 ),
             )

@@ -46,6 +46,8 @@ class LevelInfo:
     cover: tuple[float, ...]
     edges: tuple[tuple[int, int], ...]
     floor_height: float
+    lines: tuple[tuple[float, float, float, float], ...] = ()
+    """A real map's lines (x1, y1, x2, y2, in the positions' units), for drawing; () if none."""
 
 
 @_record

@@ -73,6 +73,16 @@ def test_a_short_doom_run_plays_fires_hits_and_reports_kills(tmp_path: Path) -> 
     assert "combat/zombieman" in per and sum(p["kills"] for p in per.values()) == summary["kills"]
     assert "episodes" in proc.stdout and "kills" in proc.stdout
     assert {p.name for p in tmp_path.iterdir()} == {"a.jsonl"}  # nothing of ViZDoom's left
+    # the recording carries the map's lines, and fom-dash replays it
+    assert len(events[0]["level"]["lines"]) >= 20
+    _BESIDE_DASH = Path(sys.executable).with_name("fom-dash")
+    dash = [str(_BESIDE_DASH)] if _BESIDE_DASH.exists() else [
+        sys.executable, "-c", "from fom.cli import dash_main; dash_main()"]  # fmt: skip
+    png = tmp_path / "a.png"
+    drawn = subprocess.run([*dash, str(tmp_path / "a.jsonl"), "-o", str(png), "--at", "60"],
+                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert drawn.returncode == 0, drawn.stderr
+    assert png.read_bytes().startswith(b"\x89PNG")
 
 
 def test_the_same_seed_gives_the_same_doom_event_stream(tmp_path: Path) -> None:

@@ -106,6 +106,13 @@ class MapGeometry:
     nodes: np.ndarray
     """(n, 2) the nodes in map units (the level's positions times UNITS_PER_METRE)."""
 
+    def drawn_lines(self) -> np.ndarray:
+        """(M, 4) the map's lines in metres (the level's units), each once, for drawing."""
+        seen: dict[tuple[float, ...], int] = {}
+        for k, (x1, y1, x2, y2) in enumerate(self.lines.tolist()):
+            seen.setdefault((x1, y1, x2, y2) if (x1, y1) <= (x2, y2) else (x2, y2, x1, y1), k)
+        return self.lines[sorted(seen.values())] / UNITS_PER_METRE
+
     def node_of(self, xy: np.ndarray) -> np.ndarray:
         """The nearest node of each (x, y) in map units ((k, 2) -> (k,) ints)."""
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
