@@ -28,15 +28,31 @@ import copy
 import math
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView
+from fom.engines.doom.game import (
+    AMMO,
+    ANGLE,
+    HEALTH,
+    KILLS,
+    Frame,
+    X,
+    Y,
+    bearing,
+    read_frame,
+    read_sectors,
+    shot_outcome,
+    start_game,
+    went_off,
+    wrap,
+)
 from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
 from fom.engines.doom.monsters import MONSTERS, PATTERNS
-from fom.engines.doom.renumber import match_ids
+from fom.engines.doom.records import Enc, EpisodeEnd, MatchState, Saved
+from fom.engines.doom.renumber import renumber
 from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
 from fom.errors import ConfigError, EngineError
 from fom.state import Opponent, SelfState
@@ -51,106 +67,7 @@ RUN_SPEED = 50.0
 FIRE_LAG = 4
 """Tics a shot decision may run past ``frame_skip`` until its bullet leaves (the pistol fires
 4 tics after the press), so the shot's outcome is measured in its own decision."""
-_VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT",
-         "DAMAGECOUNT", "KILLCOUNT", "SELECTED_WEAPON_AMMO")  # fmt: skip
-_X, _Y, _Z, _ANGLE, _HEALTH, _HITS, _DAMAGE, _KILLS, _AMMO = range(len(_VARS))
-_IMPACTS = ("BulletPuff", "Blood")
 _ENDED_MEMORY = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class EpisodeEnd:
-    """One finished episode of a floor: ViZDoom's reward, the kills, whether the bot died."""
-
-    floor: int
-    episode: int
-    tick: int
-    reward: float
-    kills: int
-    died: bool
-    patterns: tuple[str, ...]
-    """The patterns of the encounters fought in it (sorted)."""
-
-
-@dataclass(slots=True)
-class _Enc:
-    """One open encounter: its monster and what the bot knows of it."""
-
-    eid: int
-    obj: int
-    pattern: str
-    threat: float
-    health: float
-    xy: np.ndarray
-    vel: np.ndarray
-    node: int
-    lost: int = 0
-    acted: bool = False
-    closed: bool = False
-    pending: float = 0.0
-
-
-@dataclass(slots=True)
-class _Frame:
-    """What the game showed after the last step: the bot and the objects, as arrays."""
-
-    vars: np.ndarray
-    mon_ids: np.ndarray
-    mon_names: tuple[str, ...]
-    mon_xy: np.ndarray
-    mon_vel: np.ndarray
-    visible: np.ndarray
-    impacts: np.ndarray  # (k, 3): id, x, y of bullet puffs and blood
-    max_id: int
-
-
-@dataclass(slots=True)
-class _Match:
-    """Everything of the match outside the game itself (deep-copied by save_state)."""
-
-    seed: int
-    tick: int = 0
-    episode: int = 0
-    next_eid: int = 0
-    deaths: int = 0
-    open: dict[int, _Enc] = field(default_factory=dict)
-    by_obj: dict[int, int] = field(default_factory=dict)
-    ended: dict[int, tuple[int, float, int]] = field(default_factory=dict)
-    fought: set[str] = field(default_factory=set)
-    episodes: list[EpisodeEnd] = field(default_factory=list)
-    frame: _Frame | None = None
-    origin: int = 0
-    driver: int | None = None
-    move_to: int | None = None
-    aim: float | None = None
-    stepped: bool = False
-    shot: ShotOutcome | None = None
-    health: float = 0.0
-    """The bot's health at the start of the decision."""
-    kills: float = 0.0
-    """KILLCOUNT at the start of the decision."""
-    goal: int = 0
-    """Where the body walks while no encounter drives it (the farthest node, then back)."""
-
-
-def _wrap(deg: np.ndarray | float) -> np.ndarray | float:
-    """Angles folded into [-180, 180)."""
-    return (np.asarray(deg) + 180.0) % 360.0 - 180.0
-
-
-def _bearing(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Degrees counter-clockwise from +x of each dst seen from src (map units)."""
-    d = np.asarray(dst, dtype=np.float64).reshape(-1, 2) - src
-    return np.degrees(np.arctan2(d[:, 1], d[:, 0]))
-
-
-@dataclass(frozen=True, slots=True)
-class _Saved:
-    """A saved match: the game's save file (bytes) and the match outside it."""
-
-    owner: int
-    game: bytes
-    match: _Match
 
 
 class DoomEngine:
@@ -190,36 +107,13 @@ class DoomEngine:
         except BaseException:
             self.shutdown()
             raise
-        self._m = _Match(seed=int(seed))
+        self._m = MatchState(seed=int(seed))
         self.reset(seed)
 
     # ------------------------------------------------------------------ the game process
 
     def _start(self):
-        vzd = self._vzd
-        game = vzd.DoomGame()
-        game.load_config(str(self.config_path))
-        game.set_doom_config_path(str(self._tmp / "_vizdoom.ini"))  # not in the user's cwd
-        game.set_window_visible(False)
-        game.set_sound_enabled(False)
-        game.set_screen_resolution(vzd.ScreenResolution.RES_160X120)
-        game.set_screen_format(vzd.ScreenFormat.GRAY8)
-        game.set_render_hud(False)
-        game.set_objects_info_enabled(True)
-        game.set_sectors_info_enabled(True)
-        game.set_mode(vzd.Mode.PLAYER)
-        b = vzd.Button
-        b_names = {str(x).rsplit(".", 1)[-1] for x in game.get_available_buttons()}
-        self.can_move = any(n.startswith("MOVE_") for n in b_names)
-        game.set_available_buttons([
-            b.ATTACK, b.TURN_LEFT_RIGHT_DELTA, b.MOVE_FORWARD_BACKWARD_DELTA,
-            b.MOVE_LEFT_RIGHT_DELTA,
-        ])  # fmt: skip
-        game.set_available_game_variables([getattr(vzd.GameVariable, v) for v in _VARS])
-        try:
-            game.init()
-        except Exception as exc:
-            raise ConfigError(f"ViZDoom could not start {self.config_path}: {exc}") from None
+        game, self.can_move = start_game(self._vzd, self.config_path, self._tmp / "_vizdoom.ini")
         return game
 
     def shutdown(self) -> None:
@@ -246,18 +140,7 @@ class DoomEngine:
         return self._game
 
     def _level(self) -> tuple:
-        state = self.game.get_state()
-        sectors = [
-            (
-                float(sec.floor_height),
-                float(sec.ceiling_height),
-                np.array([(ln.x1, ln.y1, ln.x2, ln.y2) for ln in sec.lines], dtype=np.float64),
-                np.array([ln.is_blocking for ln in sec.lines], dtype=bool),
-            )
-            for sec in state.sectors
-            if len(sec.lines)
-        ]
-        return level_from_map(sectors)
+        return level_from_map(read_sectors(self.game.get_state()))
 
     def _episode_seed(self, seed: int, episode: int) -> int:
         key = (DOOM_STREAM, self.floor, self.generation, episode)
@@ -266,42 +149,16 @@ class DoomEngine:
 
     # ------------------------------------------------------------------ reading the game
 
-    def _read(self, max_id: int) -> _Frame:
+    def _read(self, max_id: int) -> Frame:
         """The frame after a step (the game must be in an episode)."""
-        state = self.game.get_state()
-        v = np.asarray(state.game_variables, dtype=np.float64)
-        ids, names, xy, vel, imp = [], [], [], [], []
-        top = max_id
-        for o in state.objects:
-            oid = int(o.id)
-            top = max(top, oid)
-            if o.name in MONSTERS:
-                ids.append(oid)
-                names.append(o.name)
-                xy.append((o.position_x, o.position_y))
-                vel.append((o.velocity_x, o.velocity_y))
-            elif o.name in _IMPACTS and oid > max_id:
-                imp.append((oid, o.position_x, o.position_y))
-        order = np.argsort(ids, kind="stable")
-        mon_xy = np.array(xy, dtype=np.float64).reshape(-1, 2)[order]
-        visible = self.geometry.visible(v[[_X, _Y]], mon_xy) if len(ids) else np.zeros(0, bool)
-        return _Frame(
-            vars=v,
-            mon_ids=np.array(ids, dtype=np.int64)[order],
-            mon_names=tuple(names[i] for i in order),
-            mon_xy=mon_xy,
-            mon_vel=np.array(vel, dtype=np.float64).reshape(-1, 2)[order],
-            visible=visible,
-            impacts=np.array(imp, dtype=np.float64).reshape(-1, 3),
-            max_id=top,
-        )
+        return read_frame(self.game.get_state(), self.geometry, max_id)
 
     def _self_xy(self) -> np.ndarray:
         f = self._frame
-        return f.vars[[_X, _Y]]
+        return f.vars[[X, Y]]
 
     @property
-    def _frame(self) -> _Frame:
+    def _frame(self) -> Frame:
         frame = self._m.frame
         assert frame is not None
         return frame
@@ -332,7 +189,7 @@ class DoomEngine:
             seed = self._m.seed
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
-        self._m = _Match(seed=int(seed))
+        self._m = MatchState(seed=int(seed))
         self._new_episode()
         return self.observe()
 
@@ -346,8 +203,8 @@ class DoomEngine:
         m.fought = set()
         self._sight()
         m.origin = self._self_node()
-        m.health = float(m.frame.vars[_HEALTH])
-        m.kills = float(m.frame.vars[_KILLS])
+        m.health = float(m.frame.vars[HEALTH])
+        m.kills = float(m.frame.vars[KILLS])
         m.goal = int(np.argmax(self.level.distance[m.origin]))
 
     def _sight(self) -> None:
@@ -361,7 +218,7 @@ class DoomEngine:
             eid = m.next_eid
             m.next_eid += 1
             m.by_obj[obj] = eid
-            m.open[eid] = _Enc(
+            m.open[eid] = Enc(
                 eid=eid, obj=obj, pattern=cls.pattern, threat=cls.threat, health=cls.health,
                 xy=f.mon_xy[k].copy(), vel=f.mon_vel[k].copy(),
                 node=int(self.geometry.node_of(f.mon_xy[k])[0]),
@@ -378,8 +235,8 @@ class DoomEngine:
             node=node,
             floor=floor,
             position=self.level.position(node, floor),
-            health=float(f.vars[_HEALTH]),
-            ammo=max(int(f.vars[_AMMO]), 0),
+            health=float(f.vars[HEALTH]),
+            ammo=max(int(f.vars[AMMO]), 0),
             deaths=self._m.deaths,
         )
 
@@ -434,7 +291,7 @@ class DoomEngine:
             raise EngineError(f"unknown encounter {encounter}")
         return eid
 
-    def _acting(self, encounter: object) -> _Enc | None:
+    def _acting(self, encounter: object) -> Enc | None:
         """The open encounter acting now (it may drive the body), or None if it ended."""
         eid = self._known(encounter)
         e = self._m.open.get(eid)
@@ -472,7 +329,7 @@ class DoomEngine:
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
             lead = e.xy + e.vel * (self.frame_skip / 2.0)
-            self._m.aim = float(_bearing(self._self_xy(), lead)[0]) + aim
+            self._m.aim = float(bearing(self._self_xy(), lead)[0]) + aim
 
     def shoot(self, encounter: int) -> ShotOutcome:
         """Hold ATTACK for this decision and play it (only the body's driver fires)."""
@@ -487,30 +344,9 @@ class DoomEngine:
         before = self._frame
         self._step(attack=True)
         after = self._frame if not self.game.is_episode_finished() else None
-        m.shot = self._outcome(e, before, after, distance)
+        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, after, distance)
+        e.health -= m.shot.damage
         return m.shot
-
-    def _outcome(self, e: _Enc, before: _Frame, after: _Frame | None, distance: float
-                 ) -> ShotOutcome:  # fmt: skip
-        if after is None:  # the episode ended during the shot: no frame to read it from
-            return ShotOutcome(e.eid, False, False, 0.0, 0.0, distance)
-        dv = after.vars - before.vars
-        hit = bool(dv[_HITS] > 0 or dv[_DAMAGE] > 0)
-        fired = bool(hit or dv[_AMMO] < 0)
-        if not fired:
-            return ShotOutcome(e.eid, False, False, 0.0, 0.0, distance)
-        me = after.vars[[_X, _Y]]
-        k = np.flatnonzero(after.mon_ids == e.obj)
-        target = after.mon_xy[k[0]] if k.size else e.xy
-        bearing = float(_bearing(me, target)[0])
-        if len(after.impacts):
-            landed = _wrap(bearing - _bearing(me, after.impacts[:, 1:3]))
-            error = float(np.mean(landed))
-        else:
-            error = float(_wrap(bearing - after.vars[_ANGLE]))
-        damage = float(max(dv[_DAMAGE], 0.0)) if hit else 0.0
-        e.health -= damage
-        return ShotOutcome(e.eid, True, hit, error, damage, distance)
 
     def close(self, encounter: int) -> None:
         """End an encounter early; the next advance reports it "closed"."""
@@ -525,17 +361,17 @@ class DoomEngine:
         m = self._m
         game = self.game
         f = self._frame
-        theta = float(f.vars[_ANGLE])
+        theta = float(f.vars[ANGLE])
         if m.driver is None and self.can_move:
             self._explore()
         turn = 0.0
         if m.aim is not None:
-            turn = -float(_wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
+            turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
             theta -= turn
         fwd = side = 0.0
         if m.move_to is not None and self.can_move:
             goal = self.geometry.nodes[m.move_to]
-            d = goal - f.vars[[_X, _Y]]
+            d = goal - f.vars[[X, Y]]
             if np.hypot(*d) > 8.0:
                 rel = math.radians(math.degrees(math.atan2(d[1], d[0])) - theta)
                 fwd, side = RUN_SPEED * math.cos(rel), -RUN_SPEED * math.sin(rel)
@@ -548,19 +384,12 @@ class DoomEngine:
         if attack:  # the shot's bullet may leave a few tics after the press: wait for it
             game.set_action([0.0, 0.0, fwd, side])
             for _ in range(FIRE_LAG):
-                if game.is_episode_finished() or self._went_off(f.vars):
+                if game.is_episode_finished() or went_off(self._vzd, game, f.vars):
                     break
                 game.advance_action(1)
         m.stepped = True
         if not game.is_episode_finished():
             m.frame = self._read(f.max_id)
-
-    def _went_off(self, before: np.ndarray) -> bool:
-        """Whether a shot went off since ``before`` (ammunition spent, or a hit counted)."""
-        gv = self._vzd.GameVariable
-        game = self.game
-        return (game.get_game_variable(gv.SELECTED_WEAPON_AMMO) < before[_AMMO]
-                or game.get_game_variable(gv.HITCOUNT) > before[_HITS])  # fmt: skip
 
     def _explore(self) -> None:
         """No fight drives the body: walk (facing ahead) toward the goal node, to find some."""
@@ -571,7 +400,7 @@ class DoomEngine:
         m.move_to = path[1] if len(path) > 1 else path[0]
         ahead = self.geometry.nodes[m.move_to]
         if np.hypot(*(ahead - self._self_xy())) > 8.0:
-            m.aim = float(_bearing(self._self_xy(), ahead)[0])
+            m.aim = float(bearing(self._self_xy(), ahead)[0])
 
     def advance(self) -> tuple[StepReport, ...]:
         """Finish the decision (play it if nobody shot), end encounters, sight new monsters."""
@@ -582,7 +411,7 @@ class DoomEngine:
         finished = game.is_episode_finished()
         died = finished and bool(game.is_player_dead())
         f = self._frame
-        health = 0.0 if died else float(f.vars[_HEALTH])
+        health = 0.0 if died else float(f.vars[HEALTH])
         self._charge(max(m.health - health, 0.0) if died or not finished else 0.0)
         node = self._self_node()
         exposure = float(self.level.exposure[node])
@@ -618,7 +447,7 @@ class DoomEngine:
             if reason:
                 del m.open[eid]
                 m.by_obj.pop(e.obj, None)
-                m.ended[eid] = (node, health, max(int(f.vars[_AMMO]), 0))
+                m.ended[eid] = (node, health, max(int(f.vars[AMMO]), 0))
         while len(m.ended) > _ENDED_MEMORY:
             m.ended.pop(next(iter(m.ended)))
         m.tick += 1
@@ -629,18 +458,18 @@ class DoomEngine:
             self._end_episode(died)
         else:
             self._sight()
-        m.health = float(self._frame.vars[_HEALTH])
-        m.kills = float(self._frame.vars[_KILLS])
+        m.health = float(self._frame.vars[HEALTH])
+        m.kills = float(self._frame.vars[KILLS])
         m.origin = self._self_node()
         return tuple(reports)
 
-    def _killed(self, alive: dict[int, int], f: _Frame) -> set[int]:
+    def _killed(self, alive: dict[int, int], f: Frame) -> set[int]:
         """The open encounters whose monster died this decision: of those whose object went,
         as many as KILLCOUNT rose by, the driver's first, then by id."""
         m = self._m
         gone = [eid for eid in sorted(m.open) if m.open[eid].obj not in alive]
         gone.sort(key=lambda eid: eid != m.driver)
-        return set(gone[: max(int(f.vars[_KILLS] - m.kills), 0)])
+        return set(gone[: max(int(f.vars[KILLS] - m.kills), 0)])
 
     def _charge(self, taken: float) -> None:
         """Charge damage taken to the body's driver, else the most threatening open encounter."""
@@ -676,7 +505,7 @@ class DoomEngine:
         data = path.read_bytes()
         self._load(data)
         self._renumber()
-        return _Saved(id(self), data, copy.deepcopy(self._m))
+        return Saved(id(self), data, copy.deepcopy(self._m))
 
     def _load(self, data: bytes) -> None:
         path = self._tmp / "state.sav"
@@ -689,7 +518,7 @@ class DoomEngine:
 
     def restore_state(self, state: object) -> None:
         """Return to a state from save_state (reusable)."""
-        if not isinstance(state, _Saved):
+        if not isinstance(state, Saved):
             raise EngineError(f"not a state saved by DoomEngine: {type(state).__name__}")
         if state.owner != id(self):
             raise EngineError("the state was saved by another DoomEngine")
@@ -698,19 +527,8 @@ class DoomEngine:
         self._renumber()
 
     def _renumber(self) -> None:
-        """After a load: the objects have new ids; carry the match's over to them. HITCOUNT and
-        DAMAGECOUNT are not in the save (they count on through loads): rebase them."""
+        """After a load: carry the match over to the objects' new ids (see renumber)."""
         m = self._m
-        if self.game.is_episode_finished() or m.frame is None:
-            return
-        f = m.frame
-        now = self._read(-1)
-        new = match_ids(f.mon_ids, f.mon_names, f.mon_xy, now.mon_ids, now.mon_names, now.mon_xy)
-        f.mon_ids = np.array([new.get(int(i), -1 - k) for k, i in enumerate(f.mon_ids)],
-                             dtype=np.int64)  # fmt: skip
-        f.max_id = now.max_id  # objects from before the load are no new impacts
-        f.vars[[_HITS, _DAMAGE]] = now.vars[[_HITS, _DAMAGE]]  # ViZDoom's, not the save's
-        for e in m.open.values():
-            e.obj = new.get(e.obj, -1 - e.eid)
-        m.by_obj = {e.obj: e.eid for e in m.open.values()}
-
+        if not self.game.is_episode_finished() and m.frame is not None:
+            renumber(m.frame, m.open.values(), self._read(-1))
+            m.by_obj = {e.obj: e.eid for e in m.open.values()}

@@ -3,9 +3,14 @@ keeps by id (its encounters' monsters) is carried over by matching the monsters 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
-__all__ = ["match_ids"]
+from fom.engines.doom.game import DAMAGE, HITS, Frame
+
+__all__ = ["match_ids", "renumber"]
 
 
 def match_ids(
@@ -31,3 +36,18 @@ def match_ids(
         taken[j] = True
         out[int(oid)] = int(new_ids[j])
     return out
+
+
+def renumber(frame: Frame, encounters: Iterable[Any], now: Frame) -> None:
+    """After a load, in place: the frame's monsters and the encounters' objects get the ids of
+    ``now`` (the game read after the load); objects older than the load are no new impacts;
+    HITCOUNT and DAMAGECOUNT, which a save does not hold (they count on through loads), are
+    rebased on the game's."""
+    new = match_ids(frame.mon_ids, frame.mon_names, frame.mon_xy, now.mon_ids, now.mon_names,
+                    now.mon_xy)  # fmt: skip
+    frame.mon_ids = np.array([new.get(int(i), -1 - k) for k, i in enumerate(frame.mon_ids)],
+                             dtype=np.int64)  # fmt: skip
+    frame.max_id = now.max_id
+    frame.vars[[HITS, DAMAGE]] = now.vars[[HITS, DAMAGE]]
+    for e in encounters:
+        e.obj = new.get(e.obj, -1 - e.eid)

@@ -1,0 +1,160 @@
+"""The ViZDoom side of the doom engine: start a headless game, read its map and its frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fom.engines.base import ShotOutcome
+from fom.engines.doom.mapgeom import MapGeometry
+from fom.engines.doom.monsters import MONSTERS
+from fom.errors import ConfigError
+
+__all__ = [
+    "VARS",
+    "Frame",
+    "bearing",
+    "read_frame",
+    "read_sectors",
+    "shot_outcome",
+    "start_game",
+    "went_off",
+    "wrap",
+]
+
+VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT", "DAMAGECOUNT",
+        "KILLCOUNT", "SELECTED_WEAPON_AMMO")  # fmt: skip
+"""The game variables the engine reads, in this order (indices below)."""
+X, Y, Z, ANGLE, HEALTH, HITS, DAMAGE, KILLS, AMMO = range(len(VARS))
+IMPACTS = ("BulletPuff", "Blood")
+"""Objects that show where a shot landed: on a wall (puff) or on a body (blood)."""
+
+
+@dataclass(slots=True)
+class Frame:
+    """What the game showed after the last step: the bot and the objects, as arrays."""
+
+    vars: np.ndarray
+    mon_ids: np.ndarray
+    mon_names: tuple[str, ...]
+    mon_xy: np.ndarray
+    mon_vel: np.ndarray
+    visible: np.ndarray
+    impacts: np.ndarray  # (k, 3): id, x, y of bullet puffs and blood newer than max_id
+    max_id: int
+
+
+def start_game(vzd: Any, config: Path, ini: Path) -> tuple[Any, bool]:
+    """A headless game of the scenario ``config`` (160x120 gray, objects and sectors info, the
+    engine's buttons and variables); and whether the scenario lets the bot walk (its own
+    buttons include a MOVE_: defend_the_center only turns and fires)."""
+    game = vzd.DoomGame()
+    game.load_config(str(config))
+    game.set_doom_config_path(str(ini))  # ViZDoom's .ini: not in the user's cwd
+    game.set_window_visible(False)
+    game.set_sound_enabled(False)
+    game.set_screen_resolution(vzd.ScreenResolution.RES_160X120)
+    game.set_screen_format(vzd.ScreenFormat.GRAY8)
+    game.set_render_hud(False)
+    game.set_objects_info_enabled(True)
+    game.set_sectors_info_enabled(True)
+    game.set_mode(vzd.Mode.PLAYER)
+    b = vzd.Button
+    own = {str(x).rsplit(".", 1)[-1] for x in game.get_available_buttons()}
+    game.set_available_buttons([b.ATTACK, b.TURN_LEFT_RIGHT_DELTA, b.MOVE_FORWARD_BACKWARD_DELTA,
+                                b.MOVE_LEFT_RIGHT_DELTA])  # fmt: skip
+    game.set_available_game_variables([getattr(vzd.GameVariable, v) for v in VARS])
+    try:
+        game.init()
+    except Exception as exc:
+        raise ConfigError(f"ViZDoom could not start {config}: {exc}") from None
+    return game, any(n.startswith("MOVE_") for n in own)
+
+
+def read_sectors(state: Any) -> list[tuple[float, float, np.ndarray, np.ndarray]]:
+    """The map of a game state as :func:`fom.engines.doom.mapgeom.level_from_map` takes it."""
+    return [
+        (
+            float(sec.floor_height),
+            float(sec.ceiling_height),
+            np.array([(ln.x1, ln.y1, ln.x2, ln.y2) for ln in sec.lines], dtype=np.float64),
+            np.array([ln.is_blocking for ln in sec.lines], dtype=bool),
+        )
+        for sec in state.sectors
+        if len(sec.lines)
+    ]
+
+
+def read_frame(state: Any, geometry: MapGeometry, max_id: int) -> Frame:
+    """The bot's variables, the monsters (by object id) and the impacts newer than ``max_id``."""
+    v = np.asarray(state.game_variables, dtype=np.float64)
+    ids, names, xy, vel, imp = [], [], [], [], []
+    top = max_id
+    for o in state.objects:
+        oid = int(o.id)
+        top = max(top, oid)
+        if o.name in MONSTERS:
+            ids.append(oid)
+            names.append(o.name)
+            xy.append((o.position_x, o.position_y))
+            vel.append((o.velocity_x, o.velocity_y))
+        elif o.name in IMPACTS and oid > max_id:
+            imp.append((oid, o.position_x, o.position_y))
+    order = np.argsort(ids, kind="stable")
+    mon_xy = np.array(xy, dtype=np.float64).reshape(-1, 2)[order]
+    visible = geometry.visible(v[[X, Y]], mon_xy) if len(ids) else np.zeros(0, dtype=bool)
+    return Frame(
+        vars=v,
+        mon_ids=np.array(ids, dtype=np.int64)[order],
+        mon_names=tuple(names[i] for i in order),
+        mon_xy=mon_xy,
+        mon_vel=np.array(vel, dtype=np.float64).reshape(-1, 2)[order],
+        visible=visible,
+        impacts=np.array(imp, dtype=np.float64).reshape(-1, 3),
+        max_id=top,
+    )
+
+
+def went_off(vzd: Any, game: Any, before: np.ndarray) -> bool:
+    """Whether a shot went off since the variables ``before`` (ammunition spent, or a hit)."""
+    gv = vzd.GameVariable
+    return bool(game.get_game_variable(gv.SELECTED_WEAPON_AMMO) < before[AMMO]
+                or game.get_game_variable(gv.HITCOUNT) > before[HITS])  # fmt: skip
+
+
+def wrap(deg: np.ndarray | float) -> np.ndarray | float:
+    """Angles folded into [-180, 180)."""
+    return (np.asarray(deg) + 180.0) % 360.0 - 180.0
+
+
+def bearing(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Degrees counter-clockwise from +x of each dst seen from src (map units)."""
+    d = np.asarray(dst, dtype=np.float64).reshape(-1, 2) - src
+    return np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+
+
+def shot_outcome(
+    eid: int, obj: int, last_xy: np.ndarray, before: Frame, after: Frame | None, distance: float
+) -> ShotOutcome:
+    """A shot at monster ``obj`` as the game counted it between two frames: fired if ammunition
+    went or a hit was counted; hit from HITCOUNT/DAMAGECOUNT; the signed aim error (degrees,
+    what ``aim_offset`` should add) from the target's bearing to where the shot landed (the new
+    puffs and blood), else to where the bot faced."""
+    if after is None:  # the episode ended during the shot: no frame to read it from
+        return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
+    dv = after.vars - before.vars
+    hit = bool(dv[HITS] > 0 or dv[DAMAGE] > 0)
+    if not (hit or dv[AMMO] < 0):
+        return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
+    me = after.vars[[X, Y]]
+    k = np.flatnonzero(after.mon_ids == obj)
+    aim_at = float(bearing(me, after.mon_xy[k[0]] if k.size else last_xy)[0])
+    if len(after.impacts):
+        error = float(np.mean(wrap(aim_at - bearing(me, after.impacts[:, 1:3]))))
+    else:
+        error = float(wrap(aim_at - after.vars[ANGLE]))
+    damage = float(max(dv[DAMAGE], 0.0)) if hit else 0.0
+    return ShotOutcome(eid, True, hit, error, damage, distance)
