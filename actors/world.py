@@ -208,6 +208,7 @@ class WorldActor(Actor):
                     tick=ep.tick, floor=ep.floor, episode=ep.episode, reward=ep.reward,
                     kills=ep.kills, died=ep.died,
                     patterns=tuple(signature_for(p) for p in ep.patterns),
+                    shots=ep.shots, hits=ep.hits, damage_taken=ep.damage_taken,
                 ),
             )
         await self.publish(

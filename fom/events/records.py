@@ -87,6 +87,10 @@ class EpisodeFinished:
     died: bool
     patterns: tuple[str, ...]
     """The patterns of the encounters fought in the episode."""
+    shots: int = 0
+    hits: int = 0
+    damage_taken: float = 0.0
+    """The bot's health lost in the episode (to monsters or anything else)."""
 
 
 @_record

@@ -201,6 +201,7 @@ class DoomEngine:
         m.frame = self._read(-1)
         m.by_obj = {}
         m.fought = set()
+        m.tally = [0, 0, 0.0]
         self._sight()
         m.origin = self._self_node()
         m.health = float(m.frame.vars[HEALTH])
@@ -345,6 +346,8 @@ class DoomEngine:
         self._step(attack=True)
         after = self._frame if not self.game.is_episode_finished() else None
         m.shot = shot_outcome(e.eid, e.obj, e.xy, before, after, distance)
+        m.tally[0] += m.shot.fired
+        m.tally[1] += m.shot.hit
         e.health -= m.shot.damage
         return m.shot
 
@@ -412,7 +415,9 @@ class DoomEngine:
         died = finished and bool(game.is_player_dead())
         f = self._frame
         health = 0.0 if died else float(f.vars[HEALTH])
-        self._charge(max(m.health - health, 0.0) if died or not finished else 0.0)
+        taken = max(m.health - health, 0.0) if died or not finished else 0.0
+        m.tally[2] += taken
+        self._charge(taken)
         node = self._self_node()
         exposure = float(self.level.exposure[node])
         alive = {int(o): k for k, o in enumerate(f.mon_ids.tolist())}
@@ -487,7 +492,8 @@ class DoomEngine:
             EpisodeEnd(
                 floor=self.floor, episode=m.episode, tick=m.tick - 1,
                 reward=float(game.get_total_reward()), kills=kills, died=died,
-                patterns=tuple(sorted(m.fought)),
+                patterns=tuple(sorted(m.fought)), shots=m.tally[0], hits=m.tally[1],
+                damage_taken=m.tally[2],
             )
         )
         m.deaths += died

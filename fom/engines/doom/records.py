@@ -25,6 +25,9 @@ class EpisodeEnd:
     died: bool
     patterns: tuple[str, ...]
     """The patterns of the encounters fought in it (sorted)."""
+    shots: int = 0
+    hits: int = 0
+    damage_taken: float = 0.0
 
 
 @dataclass(slots=True)
@@ -58,6 +61,8 @@ class MatchState:
     by_obj: dict[int, int] = field(default_factory=dict)
     ended: dict[int, tuple[int, float, int]] = field(default_factory=dict)
     fought: set[str] = field(default_factory=set)
+    tally: list = field(default_factory=lambda: [0, 0, 0.0])
+    """The episode's shots, hits and damage taken so far."""
     episodes: list[EpisodeEnd] = field(default_factory=list)
     frame: Frame | None = None
     origin: int = 0
