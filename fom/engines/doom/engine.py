@@ -8,7 +8,8 @@ projection on that floor is the bot itself. A decision (``tick``) lasts ``frame_
 The body follows the first encounter that acts on it in a tick (:func:`fom.match.resolve_tick`
 acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
 node to walk to (strafing, so the body keeps facing its target), its ``look_at`` turns to the
-bearing of the target, led by the target's velocity, plus ``aim_offset`` degrees, its
+bearing of the target plus ``aim_offset`` degrees, led for the bot's own motion (its momentum)
+and the target's (its last step) over the tics until the bullet leaves, its
 ``shoot`` holds ATTACK for the decision and plays it at once (a few tics longer if its bullet
 has not left yet: FIRE_LAG), so the outcome is the game's:
 fired when ammunition went or a hit was counted, hit from HITCOUNT/DAMAGECOUNT, the signed
@@ -38,6 +39,9 @@ from fom.engines.doom.game import (
     ANGLE,
     HEALTH,
     KILLS,
+    LEAD_TICS,
+    VX,
+    VY,
     Frame,
     X,
     Y,
@@ -320,7 +324,7 @@ class DoomEngine:
             self._m.move_to = int(node)
 
     def look_at(self, encounter: int, aim_offset: float) -> None:
-        """Turn to the target's bearing (led by its velocity) plus ``aim_offset`` degrees."""
+        """Turn to the target's bearing plus ``aim_offset`` degrees, led for both motions."""
         try:
             aim = float(aim_offset)
         except (TypeError, ValueError):
@@ -329,8 +333,9 @@ class DoomEngine:
             raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
-            lead = e.xy + e.vel * (self.frame_skip / 2.0)
-            self._m.aim = float(bearing(self._self_xy(), lead)[0]) + aim
+            f = self._frame  # lead: where both will be when the bullet leaves
+            me = f.vars[[X, Y]] + f.vars[[VX, VY]] * LEAD_TICS
+            self._m.aim = float(bearing(me, e.xy + e.vel * LEAD_TICS)[0]) + aim
 
     def shoot(self, encounter: int) -> ShotOutcome:
         """Hold ATTACK for this decision and play it (only the body's driver fires)."""
@@ -343,9 +348,8 @@ class DoomEngine:
         if m.driver != eid or m.stepped:
             return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
         before = self._frame
-        self._step(attack=True)
-        after = self._frame if not self.game.is_episode_finished() else None
-        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, after, distance)
+        fired = self._step(attack=True)
+        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance)
         m.tally[0] += m.shot.fired
         m.tally[1] += m.shot.hit
         e.health -= m.shot.damage
@@ -359,8 +363,9 @@ class DoomEngine:
 
     # ------------------------------------------------------------------ time
 
-    def _step(self, attack: bool) -> None:
-        """Play one decision (frame_skip tics) with the driver's intents."""
+    def _step(self, attack: bool) -> Frame | None:
+        """Play one decision (frame_skip tics) with the driver's intents; with ``attack``, the
+        frame of the tic the shot went off (None if it did not)."""
         m = self._m
         game = self.game
         f = self._frame
@@ -378,21 +383,30 @@ class DoomEngine:
             if np.hypot(*d) > 8.0:
                 rel = math.radians(math.degrees(math.atan2(d[1], d[0])) - theta)
                 fwd, side = RUN_SPEED * math.cos(rel), -RUN_SPEED * math.sin(rel)
-        a = float(attack)
-        game.set_action([a, turn, fwd, side])
-        game.advance_action(1)
-        if self.frame_skip > 1 and not game.is_episode_finished():
-            game.set_action([a, 0.0, fwd, side])
-            game.advance_action(self.frame_skip - 1)
-        if attack:  # the shot's bullet may leave a few tics after the press: wait for it
-            game.set_action([0.0, 0.0, fwd, side])
-            for _ in range(FIRE_LAG):
-                if game.is_episode_finished() or went_off(self._vzd, game, f.vars):
+        shot: Frame | None = None
+        tic0 = int(game.get_episode_time())
+        if not attack:
+            game.set_action([0.0, turn, fwd, side])
+            game.advance_action(1)
+            if self.frame_skip > 1 and not game.is_episode_finished():
+                game.set_action([0.0, 0.0, fwd, side])
+                game.advance_action(self.frame_skip - 1)
+        else:  # tic by tic: the shot is read the tic it goes off (where it landed, from where)
+            for tic in range(self.frame_skip + FIRE_LAG):
+                if game.is_episode_finished() or (tic >= self.frame_skip and shot is not None):
                     break
+                game.set_action([float(tic < self.frame_skip), turn if tic == 0 else 0.0, fwd,
+                                 side])  # fmt: skip
                 game.advance_action(1)
+                if shot is None and not game.is_episode_finished() and went_off(
+                    self._vzd, game, f.vars
+                ):
+                    shot = self._read(f.max_id)
         m.stepped = True
+        m.tics = int(game.get_episode_time()) - tic0
         if not game.is_episode_finished():
             m.frame = self._read(f.max_id)
+        return shot
 
     def _explore(self) -> None:
         """No fight drives the body: walk (facing ahead) toward the goal node, to find some."""
@@ -433,7 +447,8 @@ class DoomEngine:
             elif k is None:  # gone: killed if the game counted a kill for it, else lost
                 reason = "killed" if eid in killed else "timeout"
             else:
-                e.xy, e.vel = f.mon_xy[k].copy(), f.mon_vel[k].copy()
+                e.vel = (f.mon_xy[k] - e.xy) / max(m.tics, 1)  # monsters step: no momentum
+                e.xy = f.mon_xy[k].copy()
                 e.node = int(self.geometry.node_of(e.xy)[0])
                 e.lost = 0 if f.visible[k] else e.lost + 1
                 reason = "timeout" if e.lost >= self.lost_after else ""

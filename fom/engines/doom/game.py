@@ -14,6 +14,7 @@ from fom.engines.doom.monsters import MONSTERS
 from fom.errors import ConfigError
 
 __all__ = [
+    "LEAD_TICS",
     "VARS",
     "Frame",
     "bearing",
@@ -26,11 +27,18 @@ __all__ = [
 ]
 
 VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT", "DAMAGECOUNT",
-        "KILLCOUNT", "SELECTED_WEAPON_AMMO")  # fmt: skip
+        "KILLCOUNT", "SELECTED_WEAPON_AMMO", "VELOCITY_X", "VELOCITY_Y")  # fmt: skip
 """The game variables the engine reads, in this order (indices below)."""
-X, Y, Z, ANGLE, HEALTH, HITS, DAMAGE, KILLS, AMMO = range(len(VARS))
+X, Y, Z, ANGLE, HEALTH, HITS, DAMAGE, KILLS, AMMO, VX, VY = range(len(VARS))
+LEAD_TICS = 4.0
+"""Tics from the turn to the bullet (the pistol's), over which the aim leads both the bot's own
+motion and the target's."""
 IMPACTS = ("BulletPuff", "Blood")
 """Objects that show where a shot landed: on a wall (puff) or on a body (blood)."""
+IMPACT_CONE = 12.0
+"""Degrees: an impact further than this from where the bot faced is not its shot's."""
+IMPACT_NEAR = 48.0
+"""Map units: an impact this close to the bot is its own blood (or a shot at it)."""
 
 
 @dataclass(slots=True)
@@ -139,11 +147,13 @@ def bearing(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def shot_outcome(
     eid: int, obj: int, last_xy: np.ndarray, before: Frame, after: Frame | None, distance: float
 ) -> ShotOutcome:
-    """A shot at monster ``obj`` as the game counted it between two frames: fired if ammunition
-    went or a hit was counted; hit from HITCOUNT/DAMAGECOUNT; the signed aim error (degrees,
-    what ``aim_offset`` should add) from the target's bearing to where the shot landed (the new
-    puffs and blood), else to where the bot faced."""
-    if after is None:  # the episode ended during the shot: no frame to read it from
+    """A shot at monster ``obj`` as the game counted it between two frames (``after``: the tic it
+    went off, None if it did not): fired if ammunition went or a hit was counted; hit from
+    HITCOUNT/DAMAGECOUNT; the signed aim error (degrees, what ``aim_offset`` should add) from
+    the target's bearing to where the shot landed (of the new puffs and blood away from the bot,
+    the one nearest the line of fire, within IMPACT_CONE); 0.0 when none is seen (no evidence:
+    the learner keeps its aim)."""
+    if after is None:  # it did not go off (the weapon was busy, or the episode ended)
         return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
     dv = after.vars - before.vars
     hit = bool(dv[HITS] > 0 or dv[DAMAGE] > 0)
@@ -152,9 +162,14 @@ def shot_outcome(
     me = after.vars[[X, Y]]
     k = np.flatnonzero(after.mon_ids == obj)
     aim_at = float(bearing(me, after.mon_xy[k[0]] if k.size else last_xy)[0])
-    if len(after.impacts):
-        error = float(np.mean(wrap(aim_at - bearing(me, after.impacts[:, 1:3]))))
-    else:
-        error = float(wrap(aim_at - after.vars[ANGLE]))
+    facing = after.vars[ANGLE]
+    landed = bearing(me, after.impacts[:, 1:3])
+    ours = (np.abs(wrap(landed - facing)) < IMPACT_CONE) & (
+        np.hypot(*(after.impacts[:, 1:3] - me).T) > IMPACT_NEAR
+    )  # not the monsters' bullets, nor the bot's own blood
+    error = 0.0
+    if ours.any():  # the impact nearest the line of fire is the shot's (others: spread, blood)
+        off = np.where(ours, np.abs(wrap(landed - facing)), np.inf)
+        error = float(wrap(aim_at - landed[int(np.argmin(off))]))
     damage = float(max(dv[DAMAGE], 0.0)) if hit else 0.0
     return ShotOutcome(eid, True, hit, error, damage, distance)

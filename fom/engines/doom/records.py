@@ -61,6 +61,8 @@ class MatchState:
     by_obj: dict[int, int] = field(default_factory=dict)
     ended: dict[int, tuple[int, float, int]] = field(default_factory=dict)
     fought: set[str] = field(default_factory=set)
+    tics: int = 0
+    """Tics the last decision lasted."""
     tally: list = field(default_factory=lambda: [0, 0, 0.0])
     """The episode's shots, hits and damage taken so far."""
     episodes: list[EpisodeEnd] = field(default_factory=list)
