@@ -119,3 +119,24 @@ def test_scenarios_by_name_or_path_and_unknown_ones() -> None:
         resolve_scenario("no_such_map")
     with pytest.raises(ConfigError, match="takes no argument"):
         make_engine("dummy:deadly_corridor", 0)
+
+
+def test_fmc_engine_plans_over_the_real_game_and_puts_it_back(corridor: DoomEngine) -> None:
+    from fom.engines.doom.fmc_engine import FmcEnginePlanner
+    from fom.planners import PlanProblem
+
+    corridor.reset(2)
+    view = corridor.observe()
+    o = view.opponents[0]
+    me = corridor.projection(o.id)
+    planner = FmcEnginePlanner(walkers=4, horizon=2)
+    planner.bind(corridor)
+    problem = PlanProblem(o.id, corridor.tick, o.weapon, me.node, me.health, o.node, o.health,
+                          0.0, 0.0)  # fmt: skip
+    (choice,) = planner.plan(corridor.level, [problem], seed=5)
+    assert choice.move_to == me.node or corridor.level.adjacency[me.node, choice.move_to]
+    assert 0 < choice.samples <= 8 and planner.walker_steps == choice.samples
+    assert planner.walker_steps_per_s > 0
+    after = corridor.observe()  # the game is back at the root: same tick, same bot, same foes
+    assert after.tick == view.tick and after.self_state.node == view.self_state.node
+    assert [x.id for x in after.opponents] == [x.id for x in view.opponents]
