@@ -42,6 +42,15 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _left(pids: set[int], grace_s: float = 5.0) -> list[int]:
+    """The processes of ``pids`` still alive after ``grace_s`` (a game closed as its worker
+    ended may take a moment to be gone)."""
+    deadline = time.monotonic() + grace_s
+    while (alive := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
 def _events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -103,12 +112,26 @@ def test_an_unknown_scenario_is_one_line_listing_them(tmp_path: Path) -> None:
     assert len(lines) == 1 and "deadly_corridor" in lines[0] and "defend_the_center" in lines[0]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
-def test_no_vizdoom_process_outlives_an_interrupted_run(tmp_path: Path, sig: int) -> None:
+def _descendants(pid: int) -> set[int]:
+    """Children, grandchildren...: with --floors 2, each game's ViZDoom is a worker's child."""
+    found, todo = set(), [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found |= kids
+        todo.extend(kids)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("sig", "floors"), [(signal.SIGINT, "1"), (signal.SIGTERM, "2")], ids=["sigint", "sigterm"]
+)
+def test_no_vizdoom_process_outlives_an_interrupted_run(
+    tmp_path: Path, sig: int, floors: str
+) -> None:
     events = tmp_path / "events.jsonl"
     proc = subprocess.Popen(
         [*FOM_RUN, "--world", "doom:defend_the_center", "--ticks", "1000000", "--planner",
-         "graph", "--events", str(events), "--quiet"],
+         "graph", "--events", str(events), "--quiet", "--floors", floors],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )  # fmt: skip
     games: set[int] = set()
@@ -118,8 +141,8 @@ def test_no_vizdoom_process_outlives_an_interrupted_run(tmp_path: Path, sig: int
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no shot within 40 s"
             time.sleep(0.05)
-        games = _children(proc.pid)
-        assert games, "the run has no ViZDoom process"
+        games = _descendants(proc.pid)
+        assert len(games) >= int(floors), "the run has no ViZDoom process"
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -129,7 +152,7 @@ def test_no_vizdoom_process_outlives_an_interrupted_run(tmp_path: Path, sig: int
     assert proc.returncode == 128 + sig, err
     assert "interrupted" in out
     assert _events(events)[-1]["type"] == "run.finished"
-    assert not [pid for pid in games if _alive(pid)]
+    assert not _left(games)
 
 
 def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
@@ -144,7 +167,7 @@ def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
         run(RunConfig(world="doom:basic", ticks=10, quiet=True), pool_factory=broken_pool)
     assert info.group_contains(RuntimeError, match="walker pool cannot start")
     assert games
-    assert not [pid for pid in games if _alive(pid)]
+    assert not _left(games)
 
 
 def test_two_floors_play_in_lockstep_and_the_same_seed_gives_the_same_stream(
