@@ -5,8 +5,10 @@
 Keys:
 - ``engine_ratio``: decisions per second of ``fom-run --world doom:<scenario>`` (one floor, the
   graph planner, the whole actor system: World, Perception, CoreAgent, TIPs, ULP) over a bare
-  ViZDoom loop with the same buffers (160x120 gray screen, objects and sectors info) and the
-  same frame skip, reading the state after every decision (target >= 0.7);
+  ViZDoom loop set up as the engine sets it up (160x120 gray screen, objects and sectors info,
+  the same buttons), random actions, the same frame skip, reading the state after every
+  decision (target >= 0.7); ``engine_only_ratio``: the doom engine alone (a scripted bot
+  through ``resolve_tick``, no actors) over the same bare loop;
 - ``floors_speedup``: decisions per second of all floors with ``--floors 2`` over one floor
   (each floor a game and a worker process of its own; target >= 1.6 on 2 idle cores);
 - ``fmc_engine_walker_steps_per_s``: FMC over the real game (save, load, a decision's tics per
@@ -18,8 +20,12 @@ Timings depend on the machine's load: run it on an idle machine for figures to q
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +33,7 @@ from fom.app import run
 from fom.config import RunConfig
 from fom.engines.doom import DoomEngine, resolve_scenario
 from fom.engines.doom.fmc_engine import FmcEnginePlanner
+from fom.engines.doom.game import start_game
 from fom.engines.doom.scenarios import vizdoom_module
 from fom.planners import PlanProblem
 
@@ -34,19 +41,11 @@ from fom.planners import PlanProblem
 def bare_loop(scenario: str, decisions: int, frame_skip: int, seed: int) -> float:
     """Decisions per second of a bare ViZDoom loop with the engine's buffers and frame skip."""
     vzd = vizdoom_module()
-    game = vzd.DoomGame()
-    game.load_config(str(resolve_scenario(scenario)))
-    game.set_window_visible(False)
-    game.set_sound_enabled(False)
-    game.set_screen_resolution(vzd.ScreenResolution.RES_160X120)
-    game.set_screen_format(vzd.ScreenFormat.GRAY8)
-    game.set_objects_info_enabled(True)
-    game.set_sectors_info_enabled(True)
-    b = vzd.Button
-    game.set_available_buttons([b.ATTACK, b.TURN_LEFT_RIGHT_DELTA, b.MOVE_FORWARD_BACKWARD_DELTA,
-                                b.MOVE_LEFT_RIGHT_DELTA])  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="fom-bench-doom-"))
+    stray = Path.cwd() / "_vizdoom"  # ViZDoom makes it in the working directory
+    ours = not stray.exists()
+    game, _ = start_game(vzd, resolve_scenario(scenario), tmp / "_vizdoom.ini")  # the engine's
     game.set_seed(seed)
-    game.init()
     rng = np.random.default_rng(seed)
     actions = rng.uniform(-10, 10, size=(decisions, 4))
     actions[:, 0] = actions[:, 0] > 0
@@ -62,6 +61,29 @@ def bare_loop(scenario: str, decisions: int, frame_skip: int, seed: int) -> floa
         return decisions / (time.perf_counter() - t0)
     finally:
         game.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if ours:
+            with contextlib.suppress(OSError):
+                stray.rmdir()
+
+
+def engine_rate(scenario: str, decisions: int, frame_skip: int, seed: int) -> float:
+    """Decisions per second of the doom engine alone: the scripted bot through resolve_tick."""
+    from fom.match import Act, resolve_tick
+
+    engine = DoomEngine(scenario, seed, frame_skip=frame_skip)
+    try:
+        t0 = time.perf_counter()
+        for tick in range(decisions):
+            acts = []
+            for o in engine.observe().opponents:
+                me = engine.projection(o.id)
+                path = engine.level.shortest_path(me.node, o.node, 0.0)
+                acts.append(Act(o.id, tick, path[min(1, len(path) - 1)], 0.0, True))
+            resolve_tick(engine, tick, acts)
+        return decisions / (time.perf_counter() - t0)
+    finally:
+        engine.shutdown()
 
 
 def fom_rate(scenario: str, ticks: int, floors: int, frame_skip: int, seed: int) -> float:
@@ -106,6 +128,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     bare = bare_loop(args.scenario, args.ticks, args.frame_skip, args.seed)
+    alone = engine_rate(args.scenario, args.ticks, args.frame_skip, args.seed)
     one = fom_rate(args.scenario, args.ticks, 1, args.frame_skip, args.seed)
     two = fom_rate(args.scenario, args.ticks, 2, args.frame_skip, args.seed)
     fmc = fmc_engine_rate(args.scenario, 8, 4, args.plans, args.seed)
@@ -115,6 +138,8 @@ def main() -> None:
         "bare_decisions_per_s": bare,
         "fom_decisions_per_s": one,
         "engine_ratio": one / bare,
+        "engine_only_decisions_per_s": alone,
+        "engine_only_ratio": alone / bare,
         "fom_two_floors_decisions_per_s": two,
         "floors_speedup": two / one,
         "fmc_engine_walker_steps_per_s": fmc,
