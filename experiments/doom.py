@@ -167,11 +167,10 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
                 cells.append(_verdict(np.array([a[k] for k in keys], dtype=float),
                                       np.array([b[k] for k in keys], dtype=float)))  # fmt: skip
             lines.append(f"| {scn} | {other} | " + " | ".join(cells) + " |")
-    lines += ["", "Caveats, measured and not fixed: defend_the_line refills the ammunition "
-              "every tic, "
-              "so a shot is seen only when it hits (SELECTED_WEAPON_AMMO never falls): its hit "
-              "rate is 1 for every agent by construction and says nothing. Damage taken per "
-              "episode is 100 wherever every episode ends in death.",
+    lines += ["", "How shots are counted: a shot went off when ammunition was spent, a hit was "
+              "counted (HITCOUNT, DAMAGECOUNT), or a new bullet puff lies on the line of fire "
+              "(defend_the_line refills the ammunition every tic, so its misses are seen only "
+              "that way). Damage taken per episode is 100 wherever every episode ends in death.",
               "", f"![learning curves]({Path(plot).name})", "",
               "Learning curves: each pattern's aim_offset (degrees) as the ULP merged it, seed 0 "
               "of each scenario, learner fom.", ""]  # fmt: skip

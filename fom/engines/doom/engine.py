@@ -365,7 +365,7 @@ class DoomEngine:
 
     def _step(self, attack: bool) -> Frame | None:
         """Play one decision (frame_skip tics) with the driver's intents; with ``attack``, the
-        frame of the tic the shot went off (None if it did not)."""
+        frame of the tic the shot went off (else the last one; None if the episode ended)."""
         m = self._m
         game = self.game
         f = self._frame
@@ -404,6 +404,8 @@ class DoomEngine:
         m.tics = int(game.get_episode_time()) - tic0
         if not game.is_episode_finished():
             m.frame = shot if shot is not None else self._read(f.max_id)
+            if attack and shot is None:  # no ammunition spent nor hit: its puffs may tell
+                shot = m.frame
         return shot
 
     def _explore(self) -> None:

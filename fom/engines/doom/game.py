@@ -148,25 +148,26 @@ def shot_outcome(
     eid: int, obj: int, last_xy: np.ndarray, before: Frame, after: Frame | None, distance: float
 ) -> ShotOutcome:
     """A shot at monster ``obj`` as the game counted it between two frames (``after``: the tic it
-    went off, None if it did not): fired if ammunition went or a hit was counted; hit from
+    went off, or the decision's last): fired if ammunition went, a hit was counted or an impact
+    lies on the line of fire (scenarios that refill the ammunition every tic); hit from
     HITCOUNT/DAMAGECOUNT; the signed aim error (degrees, what ``aim_offset`` should add) from
     the target's bearing to where the shot landed (of the new puffs and blood away from the bot,
     the one nearest the line of fire, within IMPACT_CONE); 0.0 when none is seen (no evidence:
     the learner keeps its aim)."""
-    if after is None:  # it did not go off (the weapon was busy, or the episode ended)
+    if after is None:  # the episode ended during the shot
         return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
     dv = after.vars - before.vars
     hit = bool(dv[HITS] > 0 or dv[DAMAGE] > 0)
-    if not (hit or dv[AMMO] < 0):
-        return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
     me = after.vars[[X, Y]]
-    k = np.flatnonzero(after.mon_ids == obj)
-    aim_at = float(bearing(me, after.mon_xy[k[0]] if k.size else last_xy)[0])
     facing = after.vars[ANGLE]
     landed = bearing(me, after.impacts[:, 1:3])
     ours = (np.abs(wrap(landed - facing)) < IMPACT_CONE) & (
         np.hypot(*(after.impacts[:, 1:3] - me).T) > IMPACT_NEAR
     )  # not the monsters' bullets, nor the bot's own blood
+    if not (hit or dv[AMMO] < 0 or ours.any()):  # a puff also tells a shot where the
+        return ShotOutcome(eid, False, False, 0.0, 0.0, distance)  # ammunition never falls
+    k = np.flatnonzero(after.mon_ids == obj)
+    aim_at = float(bearing(me, after.mon_xy[k[0]] if k.size else last_xy)[0])
     error = 0.0
     if ours.any():  # the impact nearest the line of fire is the shot's (others: spread, blood)
         off = np.where(ours, np.abs(wrap(landed - facing)), np.inf)
