@@ -213,3 +213,22 @@ def test_a_killed_doom_process_is_reported_and_its_floor_plays_on(tmp_path: Path
     after = [e for e in parsed if e["type"] == "tip.shot" and e["tick"] > failed[0]["tick"] + 5]
     assert {s["encounter"] % 2 for s in after} == {0, 1}  # the restarted floor fights again
     assert parsed[-1]["type"] == "run.finished" and parsed[-1]["summary"]["ticks"] == 400
+
+
+def test_the_synchronous_driver_and_the_actors_play_the_same_doom_match() -> None:
+    """One match core, two drivers: fom.simulate and fom-run give the same encounters."""
+    from fom.simulate import sync_match
+
+    config = RunConfig(world="doom:deadly_corridor", ticks=60, planner="graph", quiet=True,
+                       seed=3)  # fmt: skip
+    match = sync_match(config)
+    try:
+        finished = [(f.encounter, f.reason, f.shots, f.hits, f.delta) for f in match.play()]
+    finally:
+        match.engine.shutdown()
+    seen: list[dict] = []
+    run(config, listeners=(seen.append,))
+    streamed = [(e["encounter"], e["reason"], e["shots"], e["hits"], e["delta"])
+                for e in seen if e["type"] == "tip.finished"]  # fmt: skip
+    assert finished and finished == streamed
+    assert any(reason == "killed" for _, reason, *_ in finished)
