@@ -68,6 +68,9 @@ DOOM_STREAM = 7
 episode))."""
 RUN_SPEED = 50.0
 """MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
+STRAFE_AIM = 40.0
+"""Map units of sideways offset to the target at which a bot that cannot turn strafes at full
+speed to line up its shot (scenarios such as basic)."""
 FIRE_LAG = 4
 """Tics a shot decision may run past ``frame_skip`` until its bullet leaves (the pistol fires
 4 tics after the press), so the shot's outcome is measured in its own decision."""
@@ -117,7 +120,7 @@ class DoomEngine:
     # ------------------------------------------------------------------ the game process
 
     def _start(self):
-        game, self.can_move = start_game(self._vzd, self.config_path, self._tmp / "_vizdoom.ini")
+        game, self.controls = start_game(self._vzd, self.config_path, self._tmp / "_vizdoom.ini")
         return game
 
     def shutdown(self) -> None:
@@ -335,7 +338,9 @@ class DoomEngine:
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
             f = self._frame  # lead: where both will be when the bullet leaves
             me = f.vars[[X, Y]] + f.vars[[VX, VY]] * LEAD_TICS
-            self._m.aim = float(bearing(me, e.xy + e.vel * LEAD_TICS)[0]) + aim
+            target = e.xy + e.vel * LEAD_TICS
+            self._m.aim = float(bearing(me, target)[0]) + aim
+            self._m.aim_range = float(np.hypot(*(target - me)))
 
     def shoot(self, encounter: int) -> ShotOutcome:
         """Hold ATTACK for this decision and play it (only the body's driver fires)."""
@@ -370,19 +375,25 @@ class DoomEngine:
         game = self.game
         f = self._frame
         theta = float(f.vars[ANGLE])
-        if m.driver is None and self.can_move:
+        ctl = self.controls
+        if m.driver is None and ctl.move:
             self._explore()
+        attack = attack and ctl.fire
         turn = 0.0
-        if m.aim is not None:
+        if m.aim is not None and ctl.turn:
             turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
             theta -= turn
         fwd = side = 0.0
-        if m.move_to is not None and self.can_move:
+        if m.aim is not None and not ctl.turn and ctl.strafe:  # aim by strafing (basic)
+            lateral = m.aim_range * math.sin(math.radians(float(wrap(m.aim - theta))))
+            side = -RUN_SPEED * max(-1.0, min(1.0, lateral / STRAFE_AIM))
+        elif m.move_to is not None and ctl.move:
             goal = self.geometry.nodes[m.move_to]
             d = goal - f.vars[[X, Y]]
             if np.hypot(*d) > 8.0:
                 rel = math.radians(math.degrees(math.atan2(d[1], d[0])) - theta)
-                fwd, side = RUN_SPEED * math.cos(rel), -RUN_SPEED * math.sin(rel)
+                fwd = RUN_SPEED * math.cos(rel) * ctl.forward
+                side = -RUN_SPEED * math.sin(rel) * ctl.strafe
         shot: Frame | None = None
         tic0 = int(game.get_episode_time())
         game.set_action([float(attack), turn, fwd, side])  # the whole turn on the first tic

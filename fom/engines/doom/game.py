@@ -16,6 +16,7 @@ from fom.errors import ConfigError
 __all__ = [
     "LEAD_TICS",
     "VARS",
+    "Controls",
     "Frame",
     "bearing",
     "read_frame",
@@ -55,10 +56,36 @@ class Frame:
     max_id: int
 
 
-def start_game(vzd: Any, config: Path, ini: Path) -> tuple[Any, bool]:
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """What the scenario lets the bot do, from its own buttons (defend_the_center only turns and
+    fires, basic only strafes and fires, take_cover only strafes): the engine plays its own
+    delta buttons but keeps to these."""
+
+    forward: bool
+    strafe: bool
+    turn: bool
+    fire: bool
+
+    @classmethod
+    def of(cls, names: set[str]) -> Controls:
+        """The controls of a set of ViZDoom button names."""
+        return cls(
+            forward=bool(names & {"MOVE_FORWARD", "MOVE_BACKWARD", "MOVE_FORWARD_BACKWARD_DELTA"}),
+            strafe=bool(names & {"MOVE_LEFT", "MOVE_RIGHT", "MOVE_LEFT_RIGHT_DELTA"}),
+            turn=bool(names & {"TURN_LEFT", "TURN_RIGHT", "TURN_LEFT_RIGHT_DELTA"}),
+            fire="ATTACK" in names,
+        )
+
+    @property
+    def move(self) -> bool:
+        """Whether the bot can walk at all."""
+        return self.forward or self.strafe
+
+
+def start_game(vzd: Any, config: Path, ini: Path) -> tuple[Any, Controls]:
     """A headless game of the scenario ``config`` (160x120 gray, objects and sectors info, the
-    engine's buttons and variables); and whether the scenario lets the bot walk (its own
-    buttons include a MOVE_: defend_the_center only turns and fires)."""
+    engine's buttons and variables), and the controls its own buttons allow."""
     game = vzd.DoomGame()
     game.load_config(str(config))
     game.set_doom_config_path(str(ini))  # ViZDoom's .ini: not in the user's cwd
@@ -79,7 +106,7 @@ def start_game(vzd: Any, config: Path, ini: Path) -> tuple[Any, bool]:
         game.init()
     except Exception as exc:
         raise ConfigError(f"ViZDoom could not start {config}: {exc}") from None
-    return game, any(n.startswith("MOVE_") for n in own)
+    return game, Controls.of(own)
 
 
 def read_sectors(state: Any) -> list[tuple[float, float, np.ndarray, np.ndarray]]:

@@ -71,6 +71,7 @@ class MatchState:
     driver: int | None = None
     move_to: int | None = None
     aim: float | None = None
+    aim_range: float = 0.0
     stepped: bool = False
     shot: ShotOutcome | None = None
     health: float = 0.0
