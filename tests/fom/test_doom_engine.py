@@ -140,3 +140,34 @@ def test_fmc_engine_plans_over_the_real_game_and_puts_it_back(corridor: DoomEngi
     after = corridor.observe()  # the game is back at the root: same tick, same bot, same foes
     assert after.tick == view.tick and after.self_state.node == view.self_state.node
     assert [x.id for x in after.opponents] == [x.id for x in view.opponents]
+
+
+def _scripted(engine: DoomEngine, ticks: int) -> tuple[int, int, int]:
+    """Fire at every monster in sight for ``ticks`` decisions: (actions, shots fired, kills)."""
+    fired = kills = tried = 0
+    for tick in range(ticks):
+        acts = [Act(o.id, tick, engine.projection(o.id).node, 0.0, True)
+                for o in engine.observe().opponents]  # fmt: skip
+        tried += len(acts)
+        res = resolve_tick(engine, tick, acts)
+        fired += sum(r.shot.fired for r in res.results.values() if not isinstance(r, Exception))
+        kills += sum(r.reason == "killed" for r in res.reports)
+    return tried, fired, kills
+
+
+def test_the_bot_keeps_to_the_scenarios_controls() -> None:
+    """take_cover has no ATTACK: nothing fires; basic cannot turn: the bot aims by strafing."""
+    cover = DoomEngine("take_cover", 0)
+    try:
+        assert not cover.controls.fire and cover.controls.strafe
+        tried, fired, _ = _scripted(cover, 40)
+        assert tried > 0 and fired == 0
+    finally:
+        cover.shutdown()
+    basic = DoomEngine("basic", 0)
+    try:
+        assert basic.controls.fire and not basic.controls.turn
+        _, fired, kills = _scripted(basic, 60)
+        assert fired > 0 and kills >= 3
+    finally:
+        basic.shutdown()
