@@ -42,8 +42,8 @@ class CoreAgent(Actor):
 
     restart = NEVER_RESTART  # a lost percept would stall the lockstep: a crash ends the run
 
-    topics = ("percept", "pattern.updated", "event.tip.>", "event.world.tick", FAILURE_TOPIC,
-              "core.summary")  # fmt: skip
+    topics = ("percept", "pattern.updated", "event.tip.>", "event.world.tick",
+              "event.world.episode", FAILURE_TOPIC, "core.summary")  # fmt: skip
     capacity = 1 << 16
 
     def __init__(

@@ -16,6 +16,7 @@ from actors.actor import Actor
 from actors.channels import (
     Act,
     CloseEncounter,
+    EpisodeFinished,
     Observe,
     Sighting,
     TickEvent,
@@ -25,11 +26,14 @@ from actors.channels import (
     WorldTick,
 )
 from actors.channels.model import WorldView
+from actors.messages import ActorFailed
+from actors.runtime import FAILURE_TOPIC
 from actors.supervision import NEVER_RESTART
 from bus import ActorStopped, Envelope
 from fom.engines.base import Engine
 from fom.errors import EngineError
 from fom.match import resolve_tick
+from fom.patterns import signature_for
 
 __all__ = ["WorldActor"]
 
@@ -187,6 +191,26 @@ class WorldActor(Actor):
             self._closed.pop(encounter, None)
         self._ended = resolution.ended
         view = self._observe()  # also the view the next tick's Observe gets
+        take_failures = getattr(self.engine, "take_failures", None)  # a floor's game died
+        for lost in take_failures() if take_failures is not None else ():
+            await self.publish(
+                FAILURE_TOPIC,
+                ActorFailed(
+                    actor=f"doom-floor-{lost.floor}", error_type=lost.error_type,
+                    error=lost.error, traceback="", restarts=lost.restarts, action="restart",
+                ),
+            )
+        take_episodes = getattr(self.engine, "take_episodes", None)  # real games' episodes
+        for ep in take_episodes() if take_episodes is not None else ():
+            await self.publish(
+                "event.world.episode",
+                EpisodeFinished(
+                    tick=ep.tick, floor=ep.floor, episode=ep.episode, reward=ep.reward,
+                    kills=ep.kills, died=ep.died,
+                    patterns=tuple(signature_for(p) for p in ep.patterns),
+                    shots=ep.shots, hits=ep.hits, damage_taken=ep.damage_taken,
+                ),
+            )
         await self.publish(
             "event.world.tick",
             TickEvent(

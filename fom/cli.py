@@ -38,6 +38,14 @@ _REGISTERED = {RunConfig: PLUGIN_FIELDS}
 """Fields whose choices are the names registered in an entry-point group (read at build time)."""
 
 
+class _Names(list):
+    """Choices of a plug-in field: a registered name, or ``name:argument`` of a registered name
+    (``doom:deadly_corridor``; the argument is checked by the configuration's validate)."""
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and list.__contains__(self, value.partition(":")[0])
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line."""
 
@@ -104,7 +112,7 @@ def build_parser(cls: type, prog: str) -> argparse.ArgumentParser:
         kind, choices = _scalar(hint)
         group = _REGISTERED.get(cls, {}).get(f.name)
         if group is not None:  # none registered: validate() says how to install them
-            choices = list(plugins.names(group)) or None
+            choices = _Names(plugins.names(group)) or None
         parser.add_argument(
             *names, dest=f.name, type=kind, choices=choices, default=default,
             metavar=None if choices else f.name.upper(),

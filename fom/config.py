@@ -62,7 +62,8 @@ class RunConfig:
     """Seed of every random draw of the run (world, TIPs, planner)."""
     world: str = "enhanced"
     """Simulated world: ``dummy`` (shotgun/rocket, an enemy every other tick), ``enhanced``, or
-    one registered by a plug-in."""
+    one registered by a plug-in; ``doom:<scenario>`` plays a ViZDoom scenario (a built-in name
+    such as ``deadly_corridor``, or a path to a .cfg)."""
     learner: str = "fom"
     """How TIPs learn: per-pattern deltas (fom), never (static), one shared Q-network
     (monolithic), a small network per pattern (mlp), or a plug-in's learner."""
@@ -101,6 +102,11 @@ class RunConfig:
     request_timeout: float = 30.0
     """Seconds a request between actors may wait before it fails; a tick that waits more than
     twice this (plus the pace) stops the run (the watchdog)."""
+    frame_skip: int = 4
+    """Doom worlds: game tics per decision (a tick of the run)."""
+    floors: int = 1
+    """Doom worlds: games of the map played at once in lockstep (each in a process of its own),
+    sharing their patterns through the ULP; an episode that ends restarts on its floor."""
     extra: dict[str, str] = field(default_factory=dict)
     """Reserved for engines and learners plugged in by users (name -> value)."""
 
@@ -113,7 +119,16 @@ class RunConfig:
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"--seed must be in [0, 2**63 - 1], got {self.seed}")
         for name, group in PLUGIN_FIELDS.items():
+            if name == "world":  # a world may take an argument: doom:<scenario>
+                from fom.engines import check_world
+
+                check_world(self.world)
+                continue
             plugins.require(group, getattr(self, name))
+        if self.frame_skip < 1:
+            raise ConfigError(f"--frame-skip must be >= 1, got {self.frame_skip}")
+        if not 1 <= self.floors <= 64:
+            raise ConfigError(f"--floors must be in [1, 64], got {self.floors}")
         if self.walkers < 2:
             raise ConfigError(f"--walkers must be >= 2, got {self.walkers}")
         if self.horizon < 1:
@@ -133,6 +148,10 @@ class RunConfig:
                 f"--request-timeout must be finite seconds > 0, got {self.request_timeout}"
             )
         return self
+
+    def world_options(self) -> dict[str, int]:
+        """Keyword options for a world named with an argument (``doom:<scenario>``)."""
+        return {"frame_skip": self.frame_skip, "floors": self.floors}
 
     @property
     def merge_rate(self) -> float:

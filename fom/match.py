@@ -11,7 +11,8 @@ One tick of a match:
    pattern's parameters and its own Generator, ``SeedSequence(seed, (TIP_STREAM, encounter))``;
 2. every engaged encounter decides (``decide`` gives the planner's problem, ``act`` turns the
    planner's choice into an ``Act``);
-3. ``resolve_tick`` applies the actions in encounter order and advances the engine;
+3. ``resolve_tick`` applies the actions, the trigger holders' first, then in encounter order,
+   and advances the engine (one trigger per body: ``trigger_holders``);
 4. every encounter observes its outcome; those that ended ``finish`` with their delta.
 """
 
@@ -51,6 +52,7 @@ __all__ = [
     "resolve_tick",
     "snapshot_for",
     "tip_name",
+    "trigger_holders",
 ]
 
 TIP_STREAM = 1
@@ -320,22 +322,47 @@ class TickResolution:
         return tuple(r.encounter for r in self.reports if r.done)
 
 
+def trigger_holders(engine: Engine, encounters: Sequence[int]) -> frozenset[int]:
+    """The encounters that may fire this tick: one trigger per body.
+
+    An engine whose encounters share one body (a real game: one player, many monsters in sight)
+    says which hold the trigger with ``trigger_holders(encounters)`` (e.g. the most threatening
+    monster's); the others hold fire and keep their state. Without that method every encounter
+    has a body of its own (the simulated worlds' projections) and all may fire.
+    """
+    choose = getattr(engine, "trigger_holders", None)
+    if choose is None:
+        return frozenset(encounters)
+    return frozenset(int(e) for e in choose(tuple(sorted(encounters))))
+
+
 def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResolution:
-    """Apply one tick's actions in encounter order, then advance the engine once."""
-    ordered = sorted(acts, key=lambda a: a.encounter)
+    """Apply one tick's actions, the trigger holders' first and then in encounter order (the
+    first action on a shared body drives it), the others holding fire; advance the engine.
+
+    An engine made of independent games (``FloorSet``: one per floor, in processes of their
+    own) has ``resolve(tick, acts)``: it hands each game its actions and each game resolves
+    them with this same function, all at once."""
+    acts = list(acts)
+    by_floor = getattr(engine, "resolve", None)
+    if by_floor is not None:  # several independent games (floors): each runs this function
+        return by_floor(tick, acts)
+    holders = trigger_holders(engine, [a.encounter for a in acts])
+    ordered = sorted(acts, key=lambda a: (a.encounter not in holders, a.encounter))
     shots: dict[int, ShotOutcome | EngineError] = {}
     for act in ordered:
         e = act.encounter
         try:
             engine.move(e, act.move_to)
             engine.look_at(e, act.aim_offset)
-            shots[e] = engine.shoot(e) if act.fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
+            fire = act.fire and e in holders
+            shots[e] = engine.shoot(e) if fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
         except EngineError as exc:
             shots[e] = exc
     reports = engine.advance()
     by_id = {r.encounter: r for r in reports}
     results: dict[int, ActResult | EngineError] = {}
-    for act in ordered:
+    for act in sorted(ordered, key=lambda a: a.encounter):
         e = act.encounter
         shot, report = shots[e], by_id.get(e)
         if isinstance(shot, EngineError):

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fom import rules
-from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS
+from fom.engines.doom.monsters import weapon_spec
+from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH
 from fom.level import CanonicalLevel
 
 __all__ = ["PLANNER_AIM_NOISE", "EncounterRoot", "EncounterSimulator", "decode_action"]
@@ -64,7 +65,7 @@ class EncounterSimulator:
         self.n_actions = 2 * level.neighbors.shape[1]
         rows = np.empty((len(roots), _COLUMNS))
         for i, r in enumerate(roots):
-            w = WEAPONS[r.weapon]
+            w = weapon_spec(r.weapon)
             rows[i] = (
                 r.self_node, r.self_health, r.enemy_health, r.enemy_node, max(r.flank_bias, 0.0),
                 w.range, w.damage, w.enemy_damage, w.enemy_accuracy,

@@ -192,12 +192,18 @@ def sync_match(
 ) -> SyncMatch:
     """The synchronous match ``fom-run`` plays for ``config`` (same engine, store and planner)."""
     config.validate()
+    if engine is None:
+        engine = make_engine(config.world, config.seed, config.tips, **config.world_options())
+    planner = make_planner(config.planner, walkers=config.walkers, horizon=config.horizon)
+    bind = getattr(planner, "bind", None)  # a planner over the real game (fmc-engine)
+    if bind is not None:
+        bind(engine)
     return SyncMatch(
-        engine if engine is not None else make_engine(config.world, config.seed, config.tips),
+        engine,
         seed=config.seed,
         tips=config.tips,
         learner=config.learner,
-        planner=make_planner(config.planner, walkers=config.walkers, horizon=config.horizon),
+        planner=planner,
         store=initial_store(config.learner, config.merge_rate, config.load),
         ticks=config.ticks,
         listener=listener,

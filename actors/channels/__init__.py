@@ -3,6 +3,7 @@
 from actors.channels.agent import Percept, SummaryRequest, TipStart
 from actors.channels.atari import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
 from actors.channels.events import (
+    EpisodeFinished,
     LatencySummary,
     LevelInfo,
     PatternMerged,
@@ -37,6 +38,7 @@ __all__ = [
     "AtariPlanReply",
     "AtariPlanRequest",
     "CloseEncounter",
+    "EpisodeFinished",
     "GameFinished",
     "GameStep",
     "LatencySummary",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bus import register
 from fom.events.records import (
+    EpisodeFinished,
     LatencySummary,
     LevelInfo,
     PatternMerged,
@@ -27,6 +28,7 @@ from fom.events.records import (
 )
 
 __all__ = [
+    "EpisodeFinished",
     "LatencySummary",
     "LevelInfo",
     "PatternMerged",
@@ -50,6 +52,7 @@ for _cls in (
     RunSummary,
     RunStarted,
     TickEvent,
+    EpisodeFinished,
     TipStarted,
     TipShot,
     TipFinished,

@@ -77,12 +77,15 @@ class RunResult:
     """The signal that stopped the run (SIGINT, SIGTERM), or None."""
 
 
-def _level_info(level: CanonicalLevel) -> LevelInfo:
+def _level_info(level: CanonicalLevel, engine: Engine | None = None) -> LevelInfo:
+    geometry = getattr(engine, "geometry", None)  # a real map (doom): its lines are drawn
+    lines = geometry.drawn_lines().tolist() if geometry is not None else ()
     return LevelInfo(
         positions=tuple(tuple(p) for p in level.positions.tolist()),
         cover=tuple(level.cover.tolist()),
         edges=tuple((int(a), int(b)) for a, b in level.edges),
         floor_height=float(level.floor_height),
+        lines=tuple(tuple(line) for line in lines),
     )
 
 
@@ -105,9 +108,13 @@ def _spawn_agent(
     level: CanonicalLevel,
     tip_factory: Callable[[TipSettings], Tip],
     pool_factory: Callable[..., WalkerPool],
+    engine: Engine | None = None,
 ) -> tuple[Propagator, CoreAgent]:
     """Spawn the learning and deciding actors (in start order); return the ULP and CoreAgent."""
     planner = make_planner(config.planner, walkers=config.walkers, horizon=config.horizon)
+    bind = getattr(planner, "bind", None)  # a planner over the real game (fmc-engine)
+    if bind is not None and engine is not None:
+        bind(engine)
     settings = TipSettings(
         learner=config.learner,
         planner=planner,
@@ -189,7 +196,11 @@ async def run_async(
     writer: EventWriter | None = (
         open_event_writer(config.events, config.events_format) if config.events else None
     )
-    engine = engine or make_engine(config.world, config.seed, config.tips)
+    if engine is None:
+        engine = make_engine(config.world, config.seed, config.tips, **config.world_options())
+        owned: Engine | None = engine  # made here, so shut down here (a game process)
+    else:
+        owned = None
     log = EventLog(writer, listeners=listeners)
     gc_policy = GcPolicy() if config.gc_tuning else None
     started = time.perf_counter()
@@ -206,14 +217,14 @@ async def run_async(
                 rt, config, log, with_log=writer is not None or bool(listeners), window=window
             )
             ulp, core = _spawn_agent(
-                rt, config, store, engine.level, tip_factory, pool_factory
+                rt, config, store, engine.level, tip_factory, pool_factory, engine
             )
             await rt.bus.publish(
                 "event.run.started",
                 RunStarted(
                     tick=0,
                     config=config.public(),
-                    level=_level_info(engine.level),
+                    level=_level_info(engine.level, engine),
                     patterns={sig: p.as_dict() for sig, p in store.all().items()},
                 ),
             )
@@ -244,6 +255,9 @@ async def run_async(
     finally:
         if handle_signals is not False:  # only now: a signal during the stop must not cut it short
             runtime.remove_signal_handlers()
+        shutdown = getattr(owned, "shutdown", None)  # a real game's process: never left behind
+        if shutdown is not None:
+            shutdown()
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
                 writer.close()  # idempotent: the EventLog closes it when it stops

@@ -46,6 +46,11 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
     if hidden:
         lines.append(f"({hidden} parameters per pattern, not shown: --save writes them)")
     lat = s.latency_ms
+    if s.episodes:  # a real game's episodes (ViZDoom)
+        lines.append(
+            f"episodes {s.episodes}   died in {s.episode_deaths}   "
+            f"mean episode reward {s.episode_reward:.1f}"
+        )
     lines += [
         "",
         f"ticks {s.ticks}   kills {s.kills}   deaths {s.deaths}   timeouts {s.timeouts}   "

@@ -34,6 +34,10 @@ NODE_CMAP = "Greys"
 _EMPTY2 = np.empty((0, 2))
 
 
+BIG_LEVEL = 30
+"""Levels with more nodes (a real map's) are drawn with small, unlabelled nodes."""
+
+
 def _fmt(value: float | None, spec: str, unit: str = "") -> str:
     """Format an optional number, '-' when unknown."""
     return "-" if value is None or not math.isfinite(value) else f"{value:{spec}}{unit}"
@@ -88,6 +92,8 @@ class Dashboard:
         ax.grid(True, color="#eeeeee", linewidth=0.6, zorder=0)
         self._level: LevelView | None = None
         self._map_span = 1.0
+        self._walls = LineCollection([], colors="#303030", linewidths=1.2, zorder=1)
+        ax.add_collection(self._walls)
         self._edges = LineCollection([], colors="#b0b0b0", linewidths=2.0, zorder=1)
         ax.add_collection(self._edges)
         self._nodes = ax.scatter(
@@ -188,20 +194,25 @@ class Dashboard:
         self._node_labels = []
         if level is None:
             self._edges.set_segments([])
+            self._walls.set_segments([])
             self._nodes.set_offsets(_EMPTY2)
             return
         xy = level.positions[:, :2]
+        self._walls.set_segments(level.lines.reshape(-1, 2, 2))
         self._edges.set_segments([xy[[a, b]] for a, b in level.edges])
+        self._edges.set_linewidth(2.0 if level.n <= BIG_LEVEL else 0.6)
         self._nodes.set_offsets(xy)
         self._nodes.set_array(level.cover)
-        self._node_labels = [
+        self._nodes.set_sizes([260 if level.n <= BIG_LEVEL else 18])
+        self._node_labels = [] if level.n > BIG_LEVEL else [
             self.ax_map.annotate(
                 str(i), (x, y), xytext=(-9, -9), textcoords="offset points", ha="right",
                 va="top", fontsize=7, color="#666666", zorder=2,
             )
             for i, (x, y) in enumerate(xy)
         ]
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        ends = np.concatenate([xy, level.lines.reshape(-1, 2)])
+        lo, hi = ends.min(axis=0), ends.max(axis=0)
         span = float(max(hi[0] - lo[0], hi[1] - lo[1], 1.0))
         pad = 0.15 * span
         self.ax_map.set_xlim(lo[0] - pad, hi[0] + pad)

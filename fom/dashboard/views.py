@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,8 @@ class LevelView:
     cover: np.ndarray  # (n,) float64 in [0, 1]
     edges: np.ndarray  # (m, 2) int64, valid node indices only
     floor_height: float
+    lines: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    """(k, 4) a real map's lines (x1, y1, x2, y2), drawn under the graph."""
 
     @property
     def n(self) -> int:
@@ -68,9 +70,11 @@ class LevelView:
         edges = np.asarray(info.edges, dtype=np.int64).reshape(-1, 2)
         edges = edges[((edges >= 0) & (edges < n)).all(axis=1)]
         height = info.floor_height if math.isfinite(info.floor_height) else 0.0
-        for arr in (positions, cover, edges):
+        lines = np.asarray(getattr(info, "lines", ()), dtype=np.float64).reshape(-1, 4)
+        lines = lines[np.isfinite(lines).all(axis=1)]
+        for arr in (positions, cover, edges, lines):
             arr.setflags(write=False)
-        return cls(positions, cover, edges, height)
+        return cls(positions, cover, edges, height, lines)
 
 
 class Curve:

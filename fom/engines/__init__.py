@@ -3,6 +3,11 @@
 Worlds are found by name in the ``fom.engines`` entry-point group (see ``fom.plugins``). An
 entry point there loads a factory ``(seed: int, concurrency: int) -> Engine``: ``concurrency``
 is the number of encounters the run plays at once, which a world may use or ignore.
+
+A world named ``name:argument`` (``doom:deadly_corridor``) is the entry point ``name`` called
+with the argument as a third parameter, and the world options (``frame_skip=``) as keywords;
+the factory may carry a ``check_argument(argument)`` that raises ConfigError for a bad one, so
+a configuration is checked before the run starts (:func:`check_world`).
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ __all__ = [
     "StepReport",
     "WorldView",
     "check_engine",
+    "check_world",
     "dummy_world",
     "engine_names",
     "enhanced_world",
     "make_engine",
+    "split_world",
 ]
 
 
@@ -50,10 +57,44 @@ def _not_callable(obj: object) -> str | None:
     return None if callable(obj) else f"is a {type(obj).__name__}, not a factory of engines"
 
 
-def make_engine(name: str, seed: int, concurrency: int = 1) -> Engine:
-    """Build the world registered as ``name`` (e.g. "dummy", "enhanced"); ConfigError if unknown."""
-    factory = plugins.load(plugins.ENGINES_GROUP, name, _not_callable)
-    engine = factory(seed, concurrency)  # type: ignore[operator]
+def split_world(name: str) -> tuple[str, str | None]:
+    """``doom:deadly_corridor`` -> ("doom", "deadly_corridor"); ``dummy`` -> ("dummy", None)."""
+    base, sep, argument = name.partition(":")
+    return base, (argument if sep else None)
+
+
+def _parameterised(base: str, argument: str | None) -> bool:
+    """Whether world ``base`` takes an argument (its factory has ``check_argument``); checks
+    ``argument`` (ConfigError, one line) or refuses one given to a world that takes none."""
+    factory = plugins.load(plugins.ENGINES_GROUP, base, _not_callable)
+    check = getattr(factory, "check_argument", None)
+    if check is None:
+        if argument is not None:
+            raise ConfigError(f"world {base!r} takes no argument (got {base}:{argument})")
+        return False
+    if argument is not None:
+        check(argument)
+    return True
+
+
+def check_world(name: str) -> None:
+    """ConfigError (one line) unless ``name`` names a registered world, with a usable argument."""
+    base, argument = split_world(name)
+    plugins.require(plugins.ENGINES_GROUP, base)
+    _parameterised(base, argument)
+
+
+def make_engine(
+    name: str, seed: int, concurrency: int = 1, **options: object
+) -> Engine:
+    """Build the world registered as ``name`` (e.g. "dummy", "enhanced", "doom:basic");
+    ConfigError if unknown. ``options`` go to the worlds that take an argument."""
+    base, argument = split_world(name)
+    factory = plugins.load(plugins.ENGINES_GROUP, base, _not_callable)
+    if _parameterised(base, argument):
+        engine = factory(seed, concurrency, argument, **options)  # type: ignore[operator]
+    else:
+        engine = factory(seed, concurrency)  # type: ignore[operator]
     if not isinstance(engine, Engine):
         raise ConfigError(
             f"{plugins.ENGINES_GROUP} plug-in {name!r} made a {type(engine).__name__}, "

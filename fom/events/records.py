@@ -17,6 +17,7 @@ __all__ = [
     "RECORD_TYPES",
     "ActorFailed",
     "DeadLetterEvent",
+    "EpisodeFinished",
     "LatencySummary",
     "LevelInfo",
     "PatternMerged",
@@ -45,6 +46,8 @@ class LevelInfo:
     cover: tuple[float, ...]
     edges: tuple[tuple[int, int], ...]
     floor_height: float
+    lines: tuple[tuple[float, float, float, float], ...] = ()
+    """A real map's lines (x1, y1, x2, y2, in the positions' units), for drawing; () if none."""
 
 
 @_record
@@ -68,6 +71,26 @@ class TickEvent:
     self_health: float
     opponents: int
     active_tips: int
+
+
+@_record
+class EpisodeFinished:
+    """An episode of a real game (a floor's ViZDoom episode) ended; the next one starts."""
+
+    TYPE: ClassVar[str] = "world.episode"
+    tick: int
+    floor: int
+    episode: int
+    reward: float
+    """The game's own episode reward (ViZDoom's total reward)."""
+    kills: int
+    died: bool
+    patterns: tuple[str, ...]
+    """The patterns of the encounters fought in the episode."""
+    shots: int = 0
+    hits: int = 0
+    damage_taken: float = 0.0
+    """The bot's health lost in the episode (to monsters or anything else)."""
 
 
 @_record
@@ -216,6 +239,10 @@ class PatternSummary:
     deaths: int = 0
     damage_dealt: float = 0.0
     damage_taken: float = 0.0
+    episodes: int = 0
+    """Episodes of a real game in which this pattern was fought (0 in simulated worlds)."""
+    episode_reward: float = 0.0
+    """The mean game reward of those episodes."""
 
 
 @_record
@@ -243,6 +270,12 @@ class RunSummary:
     kills: int = 0
     damage_dealt: float = 0.0
     timeouts: int = 0
+    episodes: int = 0
+    """Episodes of a real game that ended (0 in simulated worlds)."""
+    episode_deaths: int = 0
+    """Of those, the ones the bot died in."""
+    episode_reward: float = 0.0
+    """The game's mean reward per ended episode."""
 
 
 @_record
@@ -271,6 +304,7 @@ EVENT_TYPES: dict[str, type] = {
     for cls in (
         RunStarted,
         TickEvent,
+        EpisodeFinished,
         TipStarted,
         TipShot,
         TipFinished,

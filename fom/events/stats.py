@@ -11,7 +11,9 @@ records with ``MatchStats.fold``, so the summary is a function of the stream alo
 - failed TIPs: ``actor.failed`` of an actor named ``tip-...``; unfinished: TIPs started,
   neither finished nor failed; max active TIPs: the most that acted in one ``world.tick``;
 - exposure: the mean over decisions; latency percentiles: of ``tip.shot.latency_ms``;
-- ticks: ``world.tick`` records; planned requests: the ``requests`` of ``plan.done`` records.
+- ticks: ``world.tick`` records; planned requests: the ``requests`` of ``plan.done`` records;
+- episodes (real games): ``world.episode`` records, those the bot died in, the mean of their
+  ``reward``; per pattern, the episodes it was fought in and their mean reward.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from fom.events.records import (
     ActorFailed,
     DeadLetterEvent,
+    EpisodeFinished,
     LatencySummary,
     PatternMerged,
     PatternRejected,
@@ -62,6 +65,9 @@ class PatternStats:
     damage_taken: float = 0.0
     version: int = 0
     params: dict[str, float] = field(default_factory=dict)
+    episodes: int = 0
+    episode_reward: float = 0.0
+    """Summed over ``episodes``."""
 
     @property
     def accuracy(self) -> float | None:
@@ -129,6 +135,9 @@ class MatchStats:
         self.planned_requests = 0
         self.dead_letters = 0
         self.raw_events = 0
+        self.episodes = 0
+        self.episode_deaths = 0
+        self.episode_reward = 0.0
         self.patterns: dict[str, PatternStats] = {}
         self.latencies_ms = _Samples()
 
@@ -187,6 +196,14 @@ class MatchStats:
             case RunStarted(patterns=patterns):
                 for signature, params in patterns.items():
                     self.pattern(signature).params.update(params)
+            case EpisodeFinished(reward=reward, died=died, patterns=fought):
+                self.episodes += 1
+                self.episode_deaths += died
+                self.episode_reward += reward
+                for signature in fought:
+                    p = self.pattern(signature)
+                    p.episodes += 1
+                    p.episode_reward += reward
             case ActorFailed(actor=actor):
                 self.failures += 1
                 if actor.startswith(TIP_PREFIX):
@@ -245,6 +262,8 @@ class MatchStats:
                 deaths=p.deaths,
                 damage_dealt=p.damage_dealt,
                 damage_taken=p.damage_taken,
+                episodes=p.episodes,
+                episode_reward=p.episode_reward / p.episodes if p.episodes else 0.0,
             )
         return RunSummary(
             ticks=self.ticks,
@@ -267,4 +286,7 @@ class MatchStats:
             kills=self.kills,
             damage_dealt=self.damage_dealt,
             timeouts=self.timeouts,
+            episodes=self.episodes,
+            episode_deaths=self.episode_deaths,
+            episode_reward=self.episode_reward / self.episodes if self.episodes else 0.0,
         )

@@ -107,7 +107,7 @@ def test_the_mlp_learner_runs_with_its_weights_as_the_pattern(site: Path, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("flag", "name"), [("--world", "doom"), ("--learner", "dqn"), ("--planner", "astar")]
+    ("flag", "name"), [("--world", "quake"), ("--learner", "dqn"), ("--planner", "astar")]
 )
 def test_a_name_nobody_registered_is_one_line_and_status_2(
     site: Path, flag: str, name: str

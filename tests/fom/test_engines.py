@@ -90,7 +90,7 @@ def test_make_engine() -> None:
     enhanced = make_engine("enhanced", 1, 8)
     assert isinstance(enhanced, EnhancedDummyGame) and len(enhanced.observe().opponents) >= 8
     with pytest.raises(ConfigError, match="unknown world"):
-        make_engine("doom", 1, 1)
+        make_engine("quake", 1, 1)
 
 
 def test_dummy_spawns_every_other_tick_alternating_shotgun_and_rocket() -> None:

@@ -157,3 +157,23 @@ def test_the_sync_driver_is_deterministic_for_a_seed() -> None:
     assert any(isinstance(r, TipFinished) for r in a)
     assert a == b
     assert a != other
+
+
+def test_every_projection_of_a_simulated_world_holds_its_own_trigger() -> None:
+    """One trigger per body: the simulated worlds give each encounter a body (a projection) of
+    its own, so all fire; an engine with one shared body names its holders."""
+    from fom.match import trigger_holders
+
+    game = EnhancedDummyGame(0, concurrency=4)
+    ids = [o.id for o in game.observe().opponents]
+    assert trigger_holders(game, ids) == frozenset(ids)
+
+    class OneBody(EnhancedDummyGame):
+        def trigger_holders(self, encounters: tuple[int, ...]) -> tuple[int, ...]:
+            return encounters[-1:]
+
+    one = OneBody(0, concurrency=4)
+    ids = [o.id for o in one.observe().opponents]
+    res = resolve_tick(one, 0, [Act(e, 0, one.projection(e).node, 0.0, True) for e in ids])
+    fired = {e for e, r in res.results.items() if r.shot.fired}
+    assert fired == {max(ids)}

@@ -91,9 +91,9 @@ def test_built_ins_are_registered_and_names_are_sorted() -> None:
 
 def test_an_unknown_name_is_one_line_listing_the_choices() -> None:
     with pytest.raises(ConfigError) as info:
-        plugins.load(plugins.ENGINES_GROUP, "doom")
+        plugins.load(plugins.ENGINES_GROUP, "quake")
     names = ", ".join(plugins.names(plugins.ENGINES_GROUP))
-    assert str(info.value) == f"unknown world 'doom'; choose one of {names}"
+    assert str(info.value) == f"unknown world 'quake'; choose one of {names}"
     with pytest.raises(ConfigError, match=r"no fom\.nothing-here entry points are installed"):
         plugins.require("fom.nothing-here", "x")
 

@@ -1,0 +1,566 @@
+"""DoomEngine: the Engine contract over a real ViZDoom game (headless).
+
+One body, many fights. Every monster in sight is an opponent; each gets an encounter id the
+first time it is seen (ids count up over the run, in object-id order within a tick) and lives
+on floor ``id + 1`` of the canonical level, as the simulated worlds' encounters do; the bot's
+projection on that floor is the bot itself. A decision (``tick``) lasts ``frame_skip`` tics.
+
+The body follows the first encounter that acts on it in a tick (:func:`fom.match.resolve_tick`
+acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
+node to walk to (strafing, so the body keeps facing its target), its ``look_at`` turns to the
+bearing of the target plus ``aim_offset`` degrees, led for the bot's own motion (its momentum)
+and the target's (its last step) over the tics until the bullet leaves, its
+``shoot`` holds ATTACK for the decision and plays it at once (a few tics longer if its bullet
+has not left yet: FIRE_LAG), so the outcome is the game's:
+fired when ammunition went or a hit was counted, hit from HITCOUNT/DAMAGECOUNT, the signed
+aim error (degrees) from where the shot landed (new BulletPuff/Blood objects) against the
+target's bearing. Other encounters' actions that tick are checked and kept, not played.
+
+An encounter ends ``killed`` when its monster dies (its object disappears or turns ``Dead*``),
+``timeout`` when out of sight for ``lost_after`` decisions or when the episode times out,
+``died`` when the bot dies, ``closed`` on :meth:`close`. An episode that ends starts the next
+one, seeded from (seed, episode). Damage taken (HEALTH drops) is charged to the body's driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from fom.engines.base import ShotOutcome, StepReport, WorldView
+from fom.engines.doom.game import (
+    AMMO,
+    ANGLE,
+    HEALTH,
+    KILLS,
+    LEAD_TICS,
+    VX,
+    VY,
+    Frame,
+    X,
+    Y,
+    bearing,
+    read_frame,
+    read_sectors,
+    shot_outcome,
+    start_game,
+    went_off,
+    wrap,
+)
+from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
+from fom.engines.doom.monsters import MONSTERS, PATTERNS
+from fom.engines.doom.records import Enc, EpisodeEnd, MatchState, Saved
+from fom.engines.doom.renumber import renumber
+from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
+from fom.errors import ConfigError, EngineError
+from fom.state import Opponent, SelfState
+
+__all__ = ["DOOM_STREAM", "DoomEngine", "EpisodeEnd"]
+
+DOOM_STREAM = 7
+"""First spawn-key word of the episode seeds: SeedSequence(seed, (7, floor, generation,
+episode))."""
+RUN_SPEED = 50.0
+"""MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
+STRAFE_AIM = 40.0
+"""Map units of sideways offset to the target at which a bot that cannot turn strafes at full
+speed to line up its shot (scenarios such as basic)."""
+FIRE_LAG = 4
+"""Tics a shot decision may run past ``frame_skip`` until its bullet leaves (the pistol fires
+4 tics after the press), so the shot's outcome is measured in its own decision."""
+_ENDED_MEMORY = 4096
+
+
+class DoomEngine:
+    """A ViZDoom scenario as an FOM world (see the module docstring)."""
+
+    def __init__(
+        self,
+        scenario: str,
+        seed: int = 0,
+        *,
+        frame_skip: int = 4,
+        lost_after: int = 6,
+        floor: int = 0,
+        generation: int = 0,
+    ) -> None:
+        """``floor`` and ``generation`` (how many games this floor lost to a crash) key the
+        episode seeds, so floors and restarted floors play other episodes."""
+        if frame_skip < 1:
+            raise ConfigError(f"--frame-skip must be >= 1, got {frame_skip}")
+        self.scenario = scenario
+        self.config_path = resolve_scenario(scenario)
+        self.frame_skip = int(frame_skip)
+        self.lost_after = int(lost_after)
+        self.floor = int(floor)
+        self.generation = int(generation)
+        self.weapons = PATTERNS
+        self._vzd = vizdoom_module()
+        self._tmp = Path(tempfile.mkdtemp(prefix="fom-doom-"))
+        stray = Path.cwd() / "_vizdoom"  # ViZDoom makes this (empty) in the working directory
+        self._stray = None if stray.exists() else stray
+        self._game = None
+        try:
+            self._game = self._start()
+            self._game.set_seed(self._episode_seed(int(seed), 0))
+            self._game.new_episode()
+            self.level, self.geometry = self._level()
+        except BaseException:
+            self.shutdown()
+            raise
+        self._m = MatchState(seed=int(seed))
+        self.reset(seed)
+
+    # ------------------------------------------------------------------ the game process
+
+    def _start(self):
+        game, self.controls = start_game(self._vzd, self.config_path, self._tmp / "_vizdoom.ini")
+        return game
+
+    def shutdown(self) -> None:
+        """Stop the ViZDoom process and remove the save files (idempotent)."""
+        game, self._game = getattr(self, "_game", None), None
+        if game is not None:
+            with contextlib.suppress(Exception):
+                game.close()
+        if getattr(self, "_tmp", None) is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        stray = getattr(self, "_stray", None)
+        if stray is not None:
+            with contextlib.suppress(OSError):  # only if still empty: then it is ours
+                stray.rmdir()
+
+    def __del__(self) -> None:
+        self.shutdown()
+
+    @property
+    def game(self):
+        """The running game; EngineError once shut down."""
+        if self._game is None:
+            raise EngineError("the doom engine is shut down")
+        return self._game
+
+    def _level(self) -> tuple:
+        return level_from_map(read_sectors(self.game.get_state()))
+
+    def _episode_seed(self, seed: int, episode: int) -> int:
+        key = (DOOM_STREAM, self.floor, self.generation, episode)
+        ss = np.random.SeedSequence(seed, spawn_key=key)
+        return int(ss.generate_state(1)[0] & 0x7FFFFFFF)
+
+    # ------------------------------------------------------------------ reading the game
+
+    def _read(self, max_id: int) -> Frame:
+        """The frame after a step (the game must be in an episode)."""
+        return read_frame(self.game.get_state(), self.geometry, max_id)
+
+    def _self_xy(self) -> np.ndarray:
+        f = self._frame
+        return f.vars[[X, Y]]
+
+    @property
+    def _frame(self) -> Frame:
+        frame = self._m.frame
+        assert frame is not None
+        return frame
+
+    def _self_node(self) -> int:
+        return int(self.geometry.node_of(self._self_xy())[0])
+
+    # ------------------------------------------------------------------ Engine: bookkeeping
+
+    @property
+    def tick(self) -> int:
+        """Decisions played since reset."""
+        return self._m.tick
+
+    @property
+    def seed(self) -> int:
+        """The seed of the current match."""
+        return self._m.seed
+
+    def take_episodes(self) -> tuple[EpisodeEnd, ...]:
+        """The episodes that ended since the last call (in order), and forget them."""
+        done, self._m.episodes = tuple(self._m.episodes), []
+        return done
+
+    def reset(self, seed: int | None = None) -> WorldView:
+        """A fresh match: the first episode seeded from (seed, floor, 0)."""
+        if seed is None:
+            seed = self._m.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+        self._m = MatchState(seed=int(seed))
+        self._new_episode()
+        return self.observe()
+
+    def _new_episode(self) -> None:
+        m = self._m
+        game = self.game
+        game.set_seed(self._episode_seed(m.seed, m.episode))
+        game.new_episode()
+        m.frame = self._read(-1)
+        m.by_obj = {}
+        m.fought = set()
+        m.tally = [0, 0, 0.0]
+        self._sight()
+        m.origin = self._self_node()
+        m.health = float(m.frame.vars[HEALTH])
+        m.kills = float(m.frame.vars[KILLS])
+        m.goal = int(np.argmax(self.level.distance[m.origin]))
+
+    def _sight(self) -> None:
+        """Open an encounter for every monster in sight that has none (object-id order)."""
+        m, f = self._m, self._frame
+        for k in np.flatnonzero(f.visible).tolist():
+            obj = int(f.mon_ids[k])
+            if obj in m.by_obj:
+                continue
+            cls = MONSTERS[f.mon_names[k]]
+            eid = m.next_eid
+            m.next_eid += 1
+            m.by_obj[obj] = eid
+            m.open[eid] = Enc(
+                eid=eid, obj=obj, pattern=cls.pattern, threat=cls.threat, health=cls.health,
+                xy=f.mon_xy[k].copy(), vel=f.mon_vel[k].copy(),
+                node=int(self.geometry.node_of(f.mon_xy[k])[0]),
+            )  # fmt: skip
+            m.fought.add(cls.pattern)
+
+    # ------------------------------------------------------------------ perception
+
+    def _me(self, floor: int) -> SelfState:
+        """The bot as it stood at the start of the decision (its node is the move's origin)."""
+        f = self._frame
+        node = self._m.origin
+        return SelfState(
+            node=node,
+            floor=floor,
+            position=self.level.position(node, floor),
+            health=float(f.vars[HEALTH]),
+            ammo=max(int(f.vars[AMMO]), 0),
+            deaths=self._m.deaths,
+        )
+
+    def observe(self) -> WorldView:
+        """The bot (floor 0) and the monsters in sight with an open encounter, by id."""
+        m = self._m
+        opponents = tuple(
+            Opponent(
+                id=e.eid,
+                weapon=e.pattern,
+                node=e.node,
+                floor=e.eid + 1,
+                position=self.level.position(e.node, e.eid + 1),
+                health=max(e.health, 1.0),
+                last_seen=m.tick,
+            )
+            for e in sorted(m.open.values(), key=lambda e: e.eid)
+            if e.lost == 0 and not e.closed
+        )
+        return WorldView(tick=m.tick, self_state=self._me(0), opponents=opponents)
+
+    def projection(self, encounter: int) -> SelfState:
+        """The bot on the encounter's floor (its last state there once the encounter ended)."""
+        eid = self._known(encounter)
+        if eid in self._m.ended and eid not in self._m.open:
+            node, health, ammo = self._m.ended[eid]
+            return SelfState(node, eid + 1, self.level.position(node, eid + 1), health, ammo,
+                             self._m.deaths)  # fmt: skip
+        return self._me(eid + 1)
+
+    def threat(self, encounter: int) -> float:
+        """How dangerous an open encounter's monster is now: its class's threat over distance."""
+        e = self._m.open.get(int(encounter))
+        if e is None:
+            return 0.0
+        d = float(np.hypot(*(e.xy - self._self_xy()))) / UNITS_PER_METRE
+        return e.threat / max(d, 1.0)
+
+    def trigger_holders(self, encounters: tuple[int, ...]) -> tuple[int, ...]:
+        """One body, one trigger: the most threatening of ``encounters`` (ties: lowest id)."""
+        if not encounters:
+            return ()
+        return (max(sorted(encounters), key=self.threat),)
+
+    # ------------------------------------------------------------------ actions
+
+    def _known(self, encounter: object) -> int:
+        if isinstance(encounter, bool) or not isinstance(encounter, (int, np.integer)):
+            raise EngineError(f"encounter must be an int, got {encounter!r}")
+        eid = int(encounter)
+        if not 0 <= eid < self._m.next_eid:
+            raise EngineError(f"unknown encounter {encounter}")
+        return eid
+
+    def _acting(self, encounter: object) -> Enc | None:
+        """The open encounter acting now (it may drive the body), or None if it ended."""
+        eid = self._known(encounter)
+        e = self._m.open.get(eid)
+        if e is None or e.closed:
+            return None
+        e.acted = True
+        if self._m.driver is None and not self._m.stepped:
+            self._m.driver = eid
+        return e
+
+    def move(self, encounter: int, node: int) -> None:
+        """Walk toward ``node``: the bot's node at the start of the tick or a neighbour."""
+        if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
+            raise EngineError(f"node must be an int, got {node!r}")
+        self._known(encounter)
+        if not 0 <= node < self.level.n:
+            raise EngineError(f"node {node} is not in [0, {self.level.n})")
+        origin = self._m.origin
+        if node != origin and not self.level.adjacency[origin, node]:
+            raise EngineError(
+                f"encounter {encounter}: node {node} is not node {origin} or one of its neighbours"
+            )
+        e = self._acting(encounter)
+        if e is not None and self._m.driver == e.eid and not self._m.stepped:
+            self._m.move_to = int(node)
+
+    def look_at(self, encounter: int, aim_offset: float) -> None:
+        """Turn to the target's bearing plus ``aim_offset`` degrees, led for both motions."""
+        try:
+            aim = float(aim_offset)
+        except (TypeError, ValueError):
+            raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
+        if not math.isfinite(aim):
+            raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
+        e = self._acting(encounter)
+        if e is not None and self._m.driver == e.eid and not self._m.stepped:
+            f = self._frame  # lead: where both will be when the bullet leaves
+            me = f.vars[[X, Y]] + f.vars[[VX, VY]] * LEAD_TICS
+            target = e.xy + e.vel * LEAD_TICS
+            self._m.aim = float(bearing(me, target)[0]) + aim
+            self._m.aim_range = float(np.hypot(*(target - me)))
+
+    def shoot(self, encounter: int) -> ShotOutcome:
+        """Hold ATTACK for this decision and play it (only the body's driver fires)."""
+        e = self._acting(encounter)
+        eid = int(encounter)
+        if e is None:
+            return ShotOutcome(eid, False, False, 0.0, 0.0, 0.0)
+        distance = float(np.hypot(*(e.xy - self._self_xy()))) / UNITS_PER_METRE
+        m = self._m
+        if m.driver != eid or m.stepped:
+            return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
+        before = self._frame
+        fired = self._step(attack=True)
+        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance)
+        m.tally[0] += m.shot.fired
+        m.tally[1] += m.shot.hit
+        e.health -= m.shot.damage
+        return m.shot
+
+    def close(self, encounter: int) -> None:
+        """End an encounter early; the next advance reports it "closed"."""
+        e = self._m.open.get(self._known(encounter))
+        if e is not None:
+            e.closed = True
+
+    # ------------------------------------------------------------------ time
+
+    def _step(self, attack: bool) -> Frame | None:
+        """Play one decision (frame_skip tics) with the driver's intents; with ``attack``, the
+        frame of the tic the shot went off (else the last one; None if the episode ended)."""
+        m = self._m
+        game = self.game
+        f = self._frame
+        theta = float(f.vars[ANGLE])
+        ctl = self.controls
+        if m.driver is None and ctl.move:
+            self._explore()
+        attack = attack and ctl.fire
+        turn = 0.0
+        if m.aim is not None and ctl.turn:
+            turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
+            theta -= turn
+        fwd = side = 0.0
+        if m.aim is not None and not ctl.turn and ctl.strafe:  # aim by strafing (basic)
+            lateral = m.aim_range * math.sin(math.radians(float(wrap(m.aim - theta))))
+            side = -RUN_SPEED * max(-1.0, min(1.0, lateral / STRAFE_AIM))
+        elif m.move_to is not None and ctl.move:
+            goal = self.geometry.nodes[m.move_to]
+            d = goal - f.vars[[X, Y]]
+            if np.hypot(*d) > 8.0:
+                rel = math.radians(math.degrees(math.atan2(d[1], d[0])) - theta)
+                fwd = RUN_SPEED * math.cos(rel) * ctl.forward
+                side = -RUN_SPEED * math.sin(rel) * ctl.strafe
+        shot: Frame | None = None
+        tic0 = int(game.get_episode_time())
+        game.set_action([float(attack), turn, fwd, side])  # the whole turn on the first tic
+        game.advance_action(1)  # (spread over the decision, the refire shots go astray)
+        if self.frame_skip > 1 and not game.is_episode_finished():
+            game.set_action([float(attack), 0.0, fwd, side])
+            game.advance_action(self.frame_skip - 1)
+        if attack and not game.is_episode_finished():
+            went = went_off(self._vzd, game, f.vars)
+            game.set_action([0.0, 0.0, fwd, side])
+            for _ in range(FIRE_LAG):  # the bullet leaves a few tics after the press: wait,
+                if went or game.is_episode_finished():  # tic by tic (a bulk wait reads the
+                    break  # shot's geometry tics late: measured, hit rate 0.96 -> 0.81)
+                game.advance_action(1)
+                went = went_off(self._vzd, game, f.vars)
+            if went and not game.is_episode_finished():
+                shot = self._read(f.max_id)  # the tic it went off: where it landed, from where
+        m.stepped = True
+        m.tics = int(game.get_episode_time()) - tic0
+        if not game.is_episode_finished():
+            m.frame = shot if shot is not None else self._read(f.max_id)
+            if attack and shot is None:  # no ammunition spent nor hit: its puffs may tell
+                shot = m.frame
+        return shot
+
+    def _explore(self) -> None:
+        """No fight drives the body: walk (facing ahead) toward the goal node, to find some."""
+        m = self._m
+        if m.origin == m.goal:
+            m.goal = int(np.argmax(self.level.distance[m.origin]))
+        path = self.level.shortest_path(m.origin, m.goal, 0.0)
+        m.move_to = path[1] if len(path) > 1 else path[0]
+        ahead = self.geometry.nodes[m.move_to]
+        if np.hypot(*(ahead - self._self_xy())) > 8.0:
+            m.aim = float(bearing(self._self_xy(), ahead)[0])
+
+    def advance(self) -> tuple[StepReport, ...]:
+        """Finish the decision (play it if nobody shot), end encounters, sight new monsters."""
+        m = self._m
+        game = self.game
+        if not m.stepped:
+            self._step(attack=False)
+        finished = game.is_episode_finished()
+        died = finished and bool(game.is_player_dead())
+        f = self._frame
+        health = 0.0 if died else float(f.vars[HEALTH])
+        taken = max(m.health - health, 0.0) if died or not finished else 0.0
+        m.tally[2] += taken
+        self._charge(taken)
+        node = self._self_node()
+        exposure = float(self.level.exposure[node])
+        alive = {int(o): k for k, o in enumerate(f.mon_ids.tolist())}
+        killed = self._killed(alive, f) if not finished else set()
+        reports = []
+        for eid in sorted(m.open):
+            e = m.open[eid]
+            k = alive.get(e.obj)
+            if e.closed:
+                reason = "closed"
+            elif finished:
+                reason = "died" if died else "timeout"
+            elif k is None:  # gone: killed if the game counted a kill for it, else lost
+                reason = "killed" if eid in killed else "timeout"
+            else:
+                e.vel = (f.mon_xy[k] - e.xy) / max(m.tics, 1)  # monsters step: no momentum
+                e.xy = f.mon_xy[k].copy()
+                e.node = int(self.geometry.node_of(e.xy)[0])
+                e.lost = 0 if f.visible[k] else e.lost + 1
+                reason = "timeout" if e.lost >= self.lost_after else ""
+            if not (e.acted or reason):
+                continue
+            reports.append(
+                StepReport(
+                    encounter=eid, damage_taken=e.pending, exposure=exposure,
+                    self_health=health, enemy_health=max(e.health, 0.0) if reason != "killed"
+                    else 0.0, self_node=node, enemy_node=e.node, done=bool(reason),
+                    reason=reason,
+                )
+            )
+            e.pending = 0.0
+            e.acted = False
+            if reason:
+                del m.open[eid]
+                m.by_obj.pop(e.obj, None)
+                m.ended[eid] = (node, health, max(int(f.vars[AMMO]), 0))
+        while len(m.ended) > _ENDED_MEMORY:
+            m.ended.pop(next(iter(m.ended)))
+        m.tick += 1
+        m.driver = m.move_to = m.aim = None
+        m.stepped = False
+        m.shot = None
+        if finished:
+            self._end_episode(died)
+        else:
+            self._sight()
+        m.health = float(self._frame.vars[HEALTH])
+        m.kills = float(self._frame.vars[KILLS])
+        m.origin = self._self_node()
+        return tuple(reports)
+
+    def _killed(self, alive: dict[int, int], f: Frame) -> set[int]:
+        """The open encounters whose monster died this decision: of those whose object went,
+        as many as KILLCOUNT rose by, the driver's first, then by id."""
+        m = self._m
+        gone = [eid for eid in sorted(m.open) if m.open[eid].obj not in alive]
+        gone.sort(key=lambda eid: eid != m.driver)
+        return set(gone[: max(int(f.vars[KILLS] - m.kills), 0)])
+
+    def _charge(self, taken: float) -> None:
+        """Charge damage taken to the body's driver, else the most threatening open encounter."""
+        if taken <= 0 or not self._m.open:
+            return
+        m = self._m
+        eid = m.driver if m.driver in m.open else max(sorted(m.open), key=self.threat)
+        m.open[eid].pending += taken
+
+    def _end_episode(self, died: bool) -> None:
+        m = self._m
+        game = self.game
+        kills = int(game.get_game_variable(self._vzd.GameVariable.KILLCOUNT))
+        m.episodes.append(
+            EpisodeEnd(
+                floor=self.floor, episode=m.episode, tick=m.tick - 1,
+                reward=float(game.get_total_reward()), kills=kills, died=died,
+                patterns=tuple(sorted(m.fought)), shots=m.tally[0], hits=m.tally[1],
+                damage_taken=m.tally[2],
+            )
+        )
+        m.deaths += died
+        m.episode += 1
+        self._new_episode()
+
+    # ------------------------------------------------------------------ save / restore
+
+    def save_state(self) -> object:
+        """The game's save file and the match; the game is reloaded from it at once, so the
+        continuation from here and from any restore are the same (a load plays one tic)."""
+        path = self._tmp / "state.sav"
+        game = self.game
+        game.save(str(path))
+        data = path.read_bytes()
+        self._load(data)
+        self._renumber()
+        return Saved(id(self), data, copy.deepcopy(self._m))
+
+    def _load(self, data: bytes) -> None:
+        path = self._tmp / "state.sav"
+        path.write_bytes(data)
+        game = self.game
+        game.set_action([0.0, 0.0, 0.0, 0.0])  # load plays one tic with the current action,
+        if not game.is_episode_finished():  # and the buttons of the tic before count (refire):
+            game.advance_action(1)  # so first one tic of nothing held, then the load
+        game.load(str(path))
+
+    def restore_state(self, state: object) -> None:
+        """Return to a state from save_state (reusable)."""
+        if not isinstance(state, Saved):
+            raise EngineError(f"not a state saved by DoomEngine: {type(state).__name__}")
+        if state.owner != id(self):
+            raise EngineError("the state was saved by another DoomEngine")
+        self._load(state.game)
+        self._m = copy.deepcopy(state.match)
+        self._renumber()
+
+    def _renumber(self) -> None:
+        """After a load: carry the match over to the objects' new ids (see renumber)."""
+        m = self._m
+        if not self.game.is_episode_finished() and m.frame is not None:
+            renumber(m.frame, m.open.values(), self._read(-1))
+            m.by_obj = {e.obj: e.eid for e in m.open.values()}

@@ -1,0 +1,142 @@
+"""``--planner fmc-engine``: Fractal Monte Carlo over the real game, through save and load.
+
+A walker is a saved game (:meth:`Engine.save_state`); a step restores it, plays one decision of
+the encounter (a move to the walker's node or a neighbour, the aim, fire or hold), advances the
+game and saves it again, so every walker-step costs a load, a decision's tics and a save. The
+reward is damage dealt minus damage taken, in units of 100 health. When the search is done the
+game is restored to the root: the match goes on from where it was (a save reloads the game,
+which plays one tic of nothing: each plan costs the bot one tic standing still, the same tic
+every run, so the run stays deterministic). Far too slow for real time; it is here to measure
+what planning over the real game costs (walker-steps per second) and what it buys.
+
+The planner needs the engine: ``fom.app`` calls :meth:`FmcEnginePlanner.bind` with the run's
+engine, and the TIPs plan one after the other between two ticks (the lockstep), while the
+World waits for their actions and does not touch the game.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fom.errors import ConfigError
+from fom.fmc import FractalMonteCarlo
+from fom.level import CanonicalLevel
+from fom.planners import PlanChoice, PlanProblem
+from fom.planning import decode_action
+from fom.streams import plan_keys
+
+__all__ = ["EngineSimulator", "FmcEnginePlanner"]
+
+
+class EngineSimulator:
+    """FMC's Simulator over an engine's save/restore, for one encounter."""
+
+    discrete = True
+
+    def __init__(self, engine: Any, problem: PlanProblem) -> None:
+        self.engine = engine
+        self.problem = problem
+        self.level: CanonicalLevel = engine.level
+        self.n_actions = 2 * self.level.neighbors.shape[1]
+        self.root = engine.save_state()
+        self.steps = 0
+
+    def roots(self, n: int) -> np.ndarray:
+        rows = np.empty((n, 4), dtype=object)
+        rows[:, 0] = [self.root] * n
+        rows[:, 1] = self.problem.self_node
+        rows[:, 2] = self.problem.self_health
+        rows[:, 3] = self.problem.enemy_health
+        return rows
+
+    def sample_actions(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.integers(0, self.n_actions, size=n)
+
+    def step(self, batch: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        engine, e = self.engine, self.problem.encounter
+        out = batch.copy()
+        reward = np.zeros(len(batch))
+        dead = np.zeros(len(batch), dtype=bool)
+        for i, (state, node, health, enemy) in enumerate(batch.tolist()):
+            engine.restore_state(state)
+            target, fire = decode_action(self.level, int(node), int(actions[i]))
+            dealt = taken = 0.0
+            report = None
+            try:
+                engine.move(e, target)
+                engine.look_at(e, self.problem.aim_offset)
+                if fire:
+                    dealt = engine.shoot(e).damage
+                reports = engine.advance()
+                report = next((r for r in reports if r.encounter == e), None)
+            except Exception:  # the encounter ended on this walker's path: a dead walker
+                dead[i] = True
+            if report is not None:
+                taken = report.damage_taken
+                node, health = report.self_node, report.self_health
+                enemy = report.enemy_health
+                dead[i] = report.done
+            reward[i] = (dealt - taken) / 100.0
+            out[i] = (engine.save_state(), node, health, enemy)
+            self.steps += 1
+        return out, reward, dead
+
+    def observe(self, batch: np.ndarray) -> np.ndarray:
+        nodes = batch[:, 1].astype(np.intp)
+        pos = self.level.positions[nodes]
+        return np.column_stack([pos, batch[:, 2].astype(float) / 100.0,
+                                batch[:, 3].astype(float) / 100.0])  # fmt: skip
+
+    def take(self, batch: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return batch[index]
+
+
+class FmcEnginePlanner:
+    """FMC whose walkers play the real game (see the module docstring)."""
+
+    pooled: ClassVar[bool] = False
+
+    def __init__(self, *, walkers: int = 32, horizon: int = 8) -> None:
+        if walkers < 2 or horizon < 1:
+            raise ValueError(f"need walkers >= 2 and horizon >= 1, got {walkers}, {horizon}")
+        self.walkers, self.horizon = walkers, horizon
+        self.engine: Any = None
+        self.walker_steps = 0
+        self.seconds = 0.0
+
+    def bind(self, engine: Any) -> None:
+        """Plan over ``engine`` (it must save and restore states)."""
+        self.engine = engine
+
+    @property
+    def walker_steps_per_s(self) -> float:
+        """Walker-steps per second over every plan so far."""
+        return self.walker_steps / self.seconds if self.seconds > 0 else 0.0
+
+    def plan(self, level: CanonicalLevel, problems: Sequence[PlanProblem], seed: int
+             ) -> list[PlanChoice]:  # fmt: skip
+        """One FMC search per problem over the game, from its (run seed, encounter, tick) key."""
+        if self.engine is None:
+            raise ConfigError("the fmc-engine planner needs the run's engine (bind it first)")
+        choices = []
+        for p in problems:
+            t0 = time.perf_counter()
+            sim = EngineSimulator(self.engine, p)
+            key = plan_keys(seed, np.array([p.encounter]), np.array([p.tick]))
+            rng = np.random.default_rng(np.random.SeedSequence(int(key[0])))
+            try:
+                decision = FractalMonteCarlo(sim, walkers=self.walkers, horizon=self.horizon,
+                                             seed=rng).decide()  # fmt: skip
+            finally:
+                self.engine.restore_state(sim.root)
+            self.walker_steps += sim.steps
+            self.seconds += time.perf_counter() - t0
+            move_to, fire = decode_action(level, p.self_node, int(decision.action))
+            choices.append(PlanChoice(move_to, fire, (p.self_node, move_to),
+                                      int(decision.samples), float(decision.depth)))  # fmt: skip
+        return choices

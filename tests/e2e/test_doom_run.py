@@ -1,0 +1,234 @@
+"""``fom-run --world doom:...`` as a user runs it, on real headless ViZDoom: it plays, fires,
+hits and kills; the same seed gives the same stream; no ViZDoom process outlives a run, whether
+it ends, is interrupted by a signal or by an exception. Skipped only without vizdoom."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
+
+from fom.app import run
+from fom.config import RunConfig
+from fom.events import strip_wallclock
+
+_BESIDE = Path(sys.executable).with_name("fom-run")  # this interpreter's, not another install's
+_SCRIPT = str(_BESIDE) if _BESIDE.exists() else shutil.which("fom-run")
+_VIA_PYTHON = [sys.executable, "-c", "from fom.cli import run_main; run_main()"]
+FOM_RUN = [_SCRIPT] if _SCRIPT else _VIA_PYTHON
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (the ViZDoom game processes of a run)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True, check=False).stdout  # fmt: skip
+    return {int(p) for p in out.split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _left(pids: set[int], grace_s: float = 5.0) -> list[int]:
+    """The processes of ``pids`` still alive after ``grace_s`` (a game closed as its worker
+    ended may take a moment to be gone)."""
+    deadline = time.monotonic() + grace_s
+    while (alive := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def _events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _run(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess, list]:
+    events = tmp_path / f"{name}.jsonl"
+    proc = subprocess.run(
+        [*FOM_RUN, "--world", "doom:deadly_corridor", "--events", str(events), "--quiet", *args],
+        capture_output=True, text=True, timeout=90, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    return proc, _events(events) if events.exists() else []
+
+
+def test_a_short_doom_run_plays_fires_hits_and_reports_kills(tmp_path: Path) -> None:
+    proc, events = _run(tmp_path, "a", "--ticks", "150", "--seed", "1", "--planner", "graph")
+    assert proc.returncode == 0, proc.stderr
+    shots = [e for e in events if e["type"] == "tip.shot"]
+    assert any(s["fired"] for s in shots) and any(s["hit"] for s in shots)
+    assert all(s["signature"].startswith("combat/") for s in shots)
+    summary = events[-1]["summary"]
+    assert events[-1]["type"] == "run.finished"
+    assert summary["kills"] > 0 and summary["hits"] > 0
+    assert summary["episodes"] >= 1
+    episodes = [e for e in events if e["type"] == "world.episode"]
+    assert summary["episodes"] == len(episodes)
+    mean = sum(e["reward"] for e in episodes) / len(episodes)
+    assert summary["episode_reward"] == pytest.approx(mean)
+    per = summary["patterns"]
+    assert "combat/zombieman" in per and sum(p["kills"] for p in per.values()) == summary["kills"]
+    assert "episodes" in proc.stdout and "kills" in proc.stdout
+    assert {p.name for p in tmp_path.iterdir()} == {"a.jsonl"}  # nothing of ViZDoom's left
+    # the recording carries the map's lines, and fom-dash replays it
+    assert len(events[0]["level"]["lines"]) >= 20
+    _BESIDE_DASH = Path(sys.executable).with_name("fom-dash")
+    dash = [str(_BESIDE_DASH)] if _BESIDE_DASH.exists() else [
+        sys.executable, "-c", "from fom.cli import dash_main; dash_main()"]  # fmt: skip
+    png = tmp_path / "a.png"
+    drawn = subprocess.run([*dash, str(tmp_path / "a.jsonl"), "-o", str(png), "--at", "60"],
+                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert drawn.returncode == 0, drawn.stderr
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_same_seed_gives_the_same_doom_event_stream(tmp_path: Path) -> None:
+    args = ("--ticks", "60", "--seed", "4", "--walkers", "8", "--horizon", "3")
+    _, first = _run(tmp_path, "a", *args)
+    _, second = _run(tmp_path, "b", *args)
+    for stream in (first, second):
+        stream[0]["config"].pop("events")  # the one input that differs: where they were written
+    assert first and [strip_wallclock(e) for e in first] == [strip_wallclock(e) for e in second]
+    assert any(e["type"] == "tip.shot" for e in first)
+
+
+def test_an_unknown_scenario_is_one_line_listing_them(tmp_path: Path) -> None:
+    proc = subprocess.run([*FOM_RUN, "--world", "doom:nowhere"], capture_output=True, text=True,
+                          timeout=30, check=False)  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "deadly_corridor" in lines[0] and "defend_the_center" in lines[0]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Children, grandchildren...: with --floors 2, each game's ViZDoom is a worker's child."""
+    found, todo = set(), [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found |= kids
+        todo.extend(kids)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("sig", "floors"), [(signal.SIGINT, "1"), (signal.SIGTERM, "2")], ids=["sigint", "sigterm"]
+)
+def test_no_vizdoom_process_outlives_an_interrupted_run(
+    tmp_path: Path, sig: int, floors: str
+) -> None:
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--world", "doom:defend_the_center", "--ticks", "1000000", "--planner",
+         "graph", "--events", str(events), "--quiet", "--floors", floors],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    games: set[int] = set()
+    try:
+        deadline = time.monotonic() + 40
+        while not (events.exists() and b'"tip.shot"' in events.read_bytes()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no shot within 40 s"
+            time.sleep(0.05)
+        games = _descendants(proc.pid)
+        assert len(games) >= int(floors), "the run has no ViZDoom process"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 128 + sig, err
+    assert "interrupted" in out
+    assert _events(events)[-1]["type"] == "run.finished"
+    assert not _left(games)
+
+
+def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
+    before = _children(os.getpid())
+    games: set[int] = set()
+
+    def broken_pool(*args: object, **kwargs: object) -> None:
+        games.update(_children(os.getpid()) - before)  # the game is running by now
+        raise RuntimeError("the walker pool cannot start")
+
+    with pytest.raises(BaseException) as info:
+        run(RunConfig(world="doom:basic", ticks=10, quiet=True), pool_factory=broken_pool)
+    assert info.group_contains(RuntimeError, match="walker pool cannot start")
+    assert games
+    assert not _left(games)
+
+
+def test_two_floors_play_in_lockstep_and_the_same_seed_gives_the_same_stream(
+    tmp_path: Path,
+) -> None:
+    args = ("--ticks", "40", "--seed", "2", "--floors", "2", "--walkers", "8", "--horizon", "3")
+    proc, first = _run(tmp_path, "a", *args)
+    assert proc.returncode == 0, proc.stderr
+    _, second = _run(tmp_path, "b", *args)
+    for stream in (first, second):
+        stream[0]["config"].pop("events")
+    assert [strip_wallclock(e) for e in first] == [strip_wallclock(e) for e in second]
+    shots = [e for e in first if e["type"] == "tip.shot"]
+    assert {s["encounter"] % 2 for s in shots} == {0, 1}  # both floors' bodies fought
+
+
+def test_a_killed_doom_process_is_reported_and_its_floor_plays_on(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--world", "doom:defend_the_center", "--floors", "2", "--ticks", "400",
+         "--tick-ms", "10", "--planner", "graph", "--events", str(events), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        while not (events.exists() and b'"tip.shot"' in events.read_bytes()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no shot within 40 s"
+            time.sleep(0.05)
+        workers = sorted(_children(proc.pid))
+        games = sorted(g for w in workers for g in _children(w))
+        assert len(games) == 2, (workers, games)
+        os.kill(games[1], signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    parsed = _events(events)
+    failed = [e for e in parsed if e["type"] == "actor.failed"]
+    assert len(failed) == 1 and failed[0]["actor"].startswith("doom-floor-")
+    after = [e for e in parsed if e["type"] == "tip.shot" and e["tick"] > failed[0]["tick"] + 5]
+    assert {s["encounter"] % 2 for s in after} == {0, 1}  # the restarted floor fights again
+    assert parsed[-1]["type"] == "run.finished" and parsed[-1]["summary"]["ticks"] == 400
+
+
+def test_the_synchronous_driver_and_the_actors_play_the_same_doom_match() -> None:
+    """One match core, two drivers: fom.simulate and fom-run give the same encounters."""
+    from fom.simulate import sync_match
+
+    config = RunConfig(world="doom:deadly_corridor", ticks=60, planner="graph", quiet=True,
+                       seed=3)  # fmt: skip
+    match = sync_match(config)
+    try:
+        finished = [(f.encounter, f.reason, f.shots, f.hits, f.delta) for f in match.play()]
+    finally:
+        match.engine.shutdown()
+    seen: list[dict] = []
+    run(config, listeners=(seen.append,))
+    streamed = [(e["encounter"], e["reason"], e["shots"], e["hits"], e["delta"])
+                for e in seen if e["type"] == "tip.finished"]  # fmt: skip
+    assert finished and finished == streamed
+    assert any(reason == "killed" for _, reason, *_ in finished)

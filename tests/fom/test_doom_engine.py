@@ -1,0 +1,173 @@
+"""The ViZDoom engine, on real headless games: the Engine contract, the level from the map,
+one trigger per body, shots measured by the game. Skipped only when vizdoom is not installed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
+
+from fom.engines import check_engine, make_engine
+from fom.engines.doom import DoomEngine, builtin_scenarios, resolve_scenario
+from fom.engines.doom.mapgeom import crossings, inside
+from fom.errors import ConfigError
+from fom.match import Act, resolve_tick, trigger_holders
+
+
+@pytest.fixture(scope="module")
+def corridor():
+    engine = DoomEngine("deadly_corridor", 0)
+    yield engine
+    engine.shutdown()
+
+
+def _connected(level) -> bool:
+    seen = {0}
+    todo = [0]
+    while todo:
+        i = todo.pop()
+        for j in np.flatnonzero(level.adjacency[i]).tolist():
+            if j not in seen:
+                seen.add(j)
+                todo.append(j)
+    return len(seen) == level.n
+
+
+def test_the_doom_engine_passes_check_engine(corridor: DoomEngine) -> None:
+    check_engine(corridor, seed=3, ticks=30)
+
+
+@pytest.mark.parametrize("scenario", ["deadly_corridor", "my_way_home"])
+def test_the_level_of_a_map_is_connected_and_every_node_lies_in_a_sector(scenario: str) -> None:
+    engine = DoomEngine(scenario, 0)
+    try:
+        level, geo = engine.level, engine.geometry
+        assert level.n >= 20 and len(level.edges) >= level.n - 1
+        assert _connected(level)
+        sectors = engine.game.get_state().sectors
+        in_some = np.zeros(level.n, dtype=bool)
+        for sec in sectors:
+            lines = np.array([(ln.x1, ln.y1, ln.x2, ln.y2) for ln in sec.lines], dtype=float)
+            in_some |= inside(geo.nodes, lines)
+        assert in_some.all()
+        # no edge crosses a blocking line; cover is a fraction of the nodes
+        a, b = np.array(level.edges).T
+        assert not crossings(geo.nodes[a], geo.nodes[b], geo.blocking).any()
+        assert ((level.cover >= 0) & (level.cover <= 1)).all()
+    finally:
+        engine.shutdown()
+
+
+def test_cover_comes_from_line_of_sight() -> None:
+    """my_way_home is a maze: some nodes are hidden from most of the others, none from all."""
+    engine = DoomEngine("my_way_home", 0)
+    try:
+        cover = engine.level.cover
+        assert cover.max() > 0.5 and cover.min() < cover.max()
+    finally:
+        engine.shutdown()
+
+
+def test_segment_crossings_against_a_hand_made_case() -> None:
+    lines = np.array([[0.0, -1.0, 0.0, 1.0]])
+    p = np.array([[-1.0, 0.0], [-1.0, 2.0], [1.0, 0.0]])
+    q = np.array([[1.0, 0.0], [1.0, 2.0], [2.0, 0.0]])
+    assert crossings(p, q, lines).tolist() == [True, False, False]
+
+
+def test_one_trigger_per_body_the_most_threatening_fires(corridor: DoomEngine) -> None:
+    corridor.reset(1)
+    view = corridor.observe()
+    assert len(view.opponents) >= 2
+    ids = [o.id for o in view.opponents]
+    holders = trigger_holders(corridor, ids)
+    assert len(holders) == 1
+    (holder,) = holders
+    assert corridor.threat(holder) == max(corridor.threat(e) for e in ids)
+    me = corridor.projection(ids[0]).node
+    res = resolve_tick(corridor, 0, [Act(e, 0, me, 0.0, True) for e in ids])
+    fired = {e for e, r in res.results.items() if r.shot.fired}
+    assert fired <= {holder}
+
+
+def test_a_scripted_bot_kills_monsters_on_deadly_corridor(corridor: DoomEngine) -> None:
+    """Aim at the target's bearing and fire: the game's counters say shots hit and kill."""
+    corridor.reset(0)
+    hits = kills = 0
+    for tick in range(120):
+        view = corridor.observe()
+        acts = []
+        for o in view.opponents:
+            me = corridor.projection(o.id)
+            path = corridor.level.shortest_path(me.node, o.node, 0.0)
+            acts.append(Act(o.id, tick, path[1] if len(path) > 1 else path[0], 0.0, True))
+        res = resolve_tick(corridor, tick, acts)
+        hits += sum(r.shot.hit for r in res.results.values() if not isinstance(r, Exception))
+        kills += sum(r.reason == "killed" for r in res.reports)
+    assert hits > 0 and kills > 0
+    episodes = corridor.take_episodes()
+    assert all(ep.kills >= 0 and np.isfinite(ep.reward) for ep in episodes)
+
+
+def test_scenarios_by_name_or_path_and_unknown_ones() -> None:
+    names = builtin_scenarios()
+    assert "deadly_corridor" in names and "multi" not in names
+    path = resolve_scenario("deadly_corridor")
+    assert resolve_scenario(str(path)) == path
+    with pytest.raises(ConfigError, match="deadly_corridor"):
+        resolve_scenario("no_such_map")
+    with pytest.raises(ConfigError, match="takes no argument"):
+        make_engine("dummy:deadly_corridor", 0)
+
+
+def test_fmc_engine_plans_over_the_real_game_and_puts_it_back(corridor: DoomEngine) -> None:
+    from fom.engines.doom.fmc_engine import FmcEnginePlanner
+    from fom.planners import PlanProblem
+
+    corridor.reset(2)
+    view = corridor.observe()
+    o = view.opponents[0]
+    me = corridor.projection(o.id)
+    planner = FmcEnginePlanner(walkers=4, horizon=2)
+    planner.bind(corridor)
+    problem = PlanProblem(o.id, corridor.tick, o.weapon, me.node, me.health, o.node, o.health,
+                          0.0, 0.0)  # fmt: skip
+    (choice,) = planner.plan(corridor.level, [problem], seed=5)
+    assert choice.move_to == me.node or corridor.level.adjacency[me.node, choice.move_to]
+    assert 0 < choice.samples <= 8 and planner.walker_steps == choice.samples
+    assert planner.walker_steps_per_s > 0
+    after = corridor.observe()  # the game is back at the root: same tick, same bot, same foes
+    assert after.tick == view.tick and after.self_state.node == view.self_state.node
+    assert [x.id for x in after.opponents] == [x.id for x in view.opponents]
+
+
+def _scripted(engine: DoomEngine, ticks: int) -> tuple[int, int, int]:
+    """Fire at every monster in sight for ``ticks`` decisions: (actions, shots fired, kills)."""
+    fired = kills = tried = 0
+    for tick in range(ticks):
+        acts = [Act(o.id, tick, engine.projection(o.id).node, 0.0, True)
+                for o in engine.observe().opponents]  # fmt: skip
+        tried += len(acts)
+        res = resolve_tick(engine, tick, acts)
+        fired += sum(r.shot.fired for r in res.results.values() if not isinstance(r, Exception))
+        kills += sum(r.reason == "killed" for r in res.reports)
+    return tried, fired, kills
+
+
+def test_the_bot_keeps_to_the_scenarios_controls() -> None:
+    """take_cover has no ATTACK: nothing fires; basic cannot turn: the bot aims by strafing."""
+    cover = DoomEngine("take_cover", 0)
+    try:
+        assert not cover.controls.fire and cover.controls.strafe
+        tried, fired, _ = _scripted(cover, 40)
+        assert tried > 0 and fired == 0
+    finally:
+        cover.shutdown()
+    basic = DoomEngine("basic", 0)
+    try:
+        assert basic.controls.fire and not basic.controls.turn
+        _, fired, kills = _scripted(basic, 60)
+        assert fired > 0 and kills >= 3
+    finally:
+        basic.shutdown()
