@@ -220,6 +220,17 @@ class Codec:
             pass
         return "?", 0
 
+    def peek_reply(self, frame: bytes) -> tuple[int, str]:
+        """Best-effort (corr, reply_to) of a frame that failed to decode, to fail its request."""
+        try:
+            v = msgpack.unpackb(frame, use_list=False, ext_hook=_ext_hook, raw=False)
+            corr, reply_to = v[3], v[4]
+            if type(corr) is int and type(reply_to) is str:
+                return corr, reply_to
+        except Exception:
+            pass
+        return 0, ""
+
     def copy(self, message: Any) -> Any:
         """A deep copy of ``message`` made by a round trip through the codec."""
         return self.decode(self.encode_message(message)).message
