@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from actors.actor import Actor
-from actors.channels import PlanDone, PlanProblem
+from actors.channels import PlanChoice, PlanDone, PlanProblem
 from bus import Envelope
 from fom.level import CanonicalLevel
 from fom.planners import Planner
@@ -48,7 +48,7 @@ class WalkerPool(Actor):
         batch.sort(key=lambda e: e.message.encounter)
         self.batches += 1
         started = time.perf_counter()
-        choices = self.planner.plan(self.level, [e.message for e in batch], self.seed)
+        choices = await self.plan_batch([e.message for e in batch])
         elapsed_ms = (time.perf_counter() - started) * 1e3 / len(batch)
         for e, choice in zip(batch, choices, strict=True):
             self.reply(e, choice)
@@ -65,3 +65,7 @@ class WalkerPool(Actor):
                     elapsed_ms=elapsed_ms,
                 ),
             )
+
+    async def plan_batch(self, problems: list[PlanProblem]) -> list[PlanChoice]:
+        """One choice per problem, in order (here; ``RemoteWalkerPool`` asks its workers)."""
+        return self.planner.plan(self.level, problems, self.seed)

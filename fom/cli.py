@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TypeVar
 
 from fom import plugins
-from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig
+from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig, WorkerConfig
 from fom.errors import FomError, RunFailed
 
-__all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
+__all__ = ["build_parser", "dash_main", "fmc_main", "run_main", "worker_main"]
 
 C = TypeVar("C")
 
@@ -145,7 +145,7 @@ def _fail(prog: str, error: BaseException) -> NoReturn:
 def run_main(argv: Sequence[str] | None = None) -> None:
     """``fom-run``: play the simulated match headless and print the summary."""
     from fom.app import format_summary, run
-    from fom.app.report import events_error_message
+    from fom.app.report import events_error_message, workers_line
 
     config = parse(RunConfig, "fom-run", argv)
     try:
@@ -171,6 +171,8 @@ def run_main(argv: Sequence[str] | None = None) -> None:
         for error in [*errors, *([result.save_error] if result.save_error else [])]:
             print(f"fom-run: error: {error}", file=sys.stderr)
         raise SystemExit(1)
+    if result.workers is not None:
+        print(workers_line(result), file=out)
     if result.save_error:
         _fail("fom-run", FomError(result.save_error))
     if result.interrupted:  # 130 for SIGINT, 143 for SIGTERM, as shells expect
@@ -204,3 +206,18 @@ def dash_main(argv: Sequence[str] | None = None) -> None:
     except FomError as exc:
         _fail("fom-dash", exc)
     print(f"{result.path}: {result.frames} frame(s), tick {result.tick}")
+
+
+def worker_main(argv: Sequence[str] | None = None) -> None:
+    """``fom-worker``: plan for the drivers on a NATS server until stopped or orphaned."""
+    from fom.app.worker import run_worker
+
+    config = parse(WorkerConfig, "fom-worker", argv)
+    try:
+        result = run_worker(config.validate())
+    except FomError as exc:
+        _fail("fom-worker", exc)
+    print(
+        f"fom-worker: {result.batches} batch(es), {result.problems} plan(s); {result.reason}",
+        file=sys.stderr,
+    )

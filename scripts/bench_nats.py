@@ -29,12 +29,12 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_bus import _Counter, _Echo, _pack, _sample, _unpack  # noqa: E402
+from bench_bus import _Counter, _Echo, _pack, _sample, _unpack
 
-from actors import Runtime, loop_factory  # noqa: E402
-from bus.codec import encode_ndarray  # noqa: E402
-from bus.nats import NatsBus  # noqa: E402
-from bus.server import NatsServer  # noqa: E402
+from actors import Runtime, loop_factory
+from bus.codec import encode_ndarray
+from bus.nats import NatsBus
+from bus.server import NatsServer
 
 REQUESTERS = 100
 

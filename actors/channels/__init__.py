@@ -19,6 +19,12 @@ from actors.channels.events import (
 )
 from actors.channels.pattern import PatternDelta, PatternUpdated
 from actors.channels.plan import PlanChoice, PlanProblem
+from actors.channels.workers import (
+    DriverAlive,
+    PlanBatch,
+    PlanBatchReply,
+    WorkerAlive,
+)
 from actors.channels.world import (
     Act,
     ActResult,
@@ -37,6 +43,7 @@ __all__ = [
     "AtariPlanReply",
     "AtariPlanRequest",
     "CloseEncounter",
+    "DriverAlive",
     "GameFinished",
     "GameStep",
     "LatencySummary",
@@ -48,6 +55,8 @@ __all__ = [
     "PatternSummary",
     "PatternUpdated",
     "Percept",
+    "PlanBatch",
+    "PlanBatchReply",
     "PlanChoice",
     "PlanDone",
     "PlanProblem",
@@ -62,6 +71,7 @@ __all__ = [
     "TipShot",
     "TipStart",
     "TipStarted",
+    "WorkerAlive",
     "WorldFinished",
     "WorldStalled",
     "WorldTick",
