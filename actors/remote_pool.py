@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from actors.channels import DriverAlive, PlanBatch, PlanBatchReply, PlanChoice, PlanProblem
 from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, WORKER_ALIVE
 from actors.walker_pool import WalkerPool
-from bus import BusError
+from bus import BusError, NoResponders
 from bus.nats import NatsBus
 
 __all__ = ["LinkStats", "RemoteWalkerPool", "WorkerLink"]
@@ -182,6 +182,12 @@ class WorkerLink:
     async def _ask(self, subject: str, batch: PlanBatch) -> PlanBatchReply | None:
         try:
             reply = await self.bus.request(subject, batch, timeout=self.timeout, sender="driver")
+        except NoResponders:  # the worker's subscription is gone: it is, too
+            worker = subject.removeprefix(f"{PLAN_BATCH}.")
+            if worker != subject and self._last.pop(worker, None) is not None:
+                self.stats.lost_workers.add(worker)
+                log.warning("worker %s is gone; its share goes to the others", worker)
+            return None
         except Exception as exc:  # BusError, or nats-py's own (connection closed, reconnecting)
             log.warning("plan batch on %s failed: %r; sending it again", subject, exc)
             return None
