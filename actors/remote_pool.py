@@ -15,13 +15,14 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from actors.channels import DriverAlive, PlanBatch, PlanBatchReply, PlanChoice, PlanProblem
 from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, WORKER_ALIVE
 from actors.walker_pool import WalkerPool
-from bus import BusError, NoResponders
+from bus import BusError, Envelope, NoResponders
 from bus.nats import NatsBus
 
 __all__ = ["LinkStats", "RemoteWalkerPool", "WorkerLink"]
@@ -30,8 +31,15 @@ log = logging.getLogger("actors.remote_pool")
 
 ALIVE_S = 1.5
 """A worker whose last heartbeat is older than this is taken for lost."""
+PIPELINE = 2
+"""Chunks per worker in a big batch: the driver answers the first while the others plan."""
+PIPELINE_MIN = 32
+"""Problems per worker from which a batch is pipelined."""
 _WATCH_S = 0.1
 _MAX_TRIES = 3
+
+Answer = Callable[[list[int], list[PlanChoice]], Awaitable[None]]
+"""Called with the rows of a planned chunk (indexes into the batch) and their choices."""
 
 
 @dataclass(slots=True)
@@ -113,32 +121,33 @@ class WorkerLink:
         template: PlanBatch,
         problems: Sequence[PlanProblem],
         local: Callable[[list[PlanProblem]], list[PlanChoice]],
-    ) -> list[PlanChoice]:
-        """One choice per problem, in order, planned by the live workers (else by ``local``)."""
+        answer: Answer,
+    ) -> None:
+        """Plan ``problems`` on the live workers (else with ``local``), calling ``answer`` with
+        the rows of each chunk and their choices as soon as that chunk is back."""
         workers = self.live()
         if not workers:
             self.stats.local_batches += 1
-            return local(list(problems))
+            await answer(list(range(len(problems))), local(list(problems)))
+            return
         k = len(workers)
+        parts = k * (PIPELINE if len(problems) >= PIPELINE_MIN * k else 1)
         chunks: dict[int, list[int]] = {}
         for i, problem in enumerate(problems):
-            chunks.setdefault(problem.encounter % k, []).append(i)
-        choices: list[PlanChoice | None] = [None] * len(problems)
-        todo = {j: f"{PLAN_BATCH}.{workers[j]}" for j in chunks}
+            chunks.setdefault(problem.encounter % parts, []).append(i)
+        todo = {j: f"{PLAN_BATCH}.{workers[j % k]}" for j in chunks}
         for attempt in range(_MAX_TRIES + 1):
             if not todo:
-                break
+                return
             if attempt == _MAX_TRIES or not self.live():
                 for j in todo:
                     rows = chunks[j]
                     self.stats.local_batches += 1
-                    for i, c in zip(rows, local([problems[i] for i in rows]), strict=True):
-                        choices[i] = c
-                break
-            failed = await self._round(template, problems, chunks, todo, choices)
+                    await answer(rows, local([problems[i] for i in rows]))
+                return
+            failed = await self._round(template, problems, chunks, todo, answer)
             self.stats.resent += len(failed)
             todo = {j: PLAN_BATCH for j in failed}  # any walker pool: the queue group
-        return choices  # type: ignore[return-value]
 
     async def _round(
         self,
@@ -146,10 +155,12 @@ class WorkerLink:
         problems: Sequence[PlanProblem],
         chunks: dict[int, list[int]],
         todo: dict[int, str],
-        choices: list[PlanChoice | None],
+        answer: Answer,
     ) -> list[int]:
-        """Send each chunk of ``todo`` once; the chunks that came back without choices."""
-        tasks: dict[int, asyncio.Task[PlanBatchReply]] = {}
+        """Send each chunk of ``todo`` once, answering each as it comes back; the chunks that
+        came back without choices (their worker vanished, failed or timed out)."""
+        tasks: dict[asyncio.Task[PlanBatchReply | None], int] = {}
+        failed: list[int] = []
         async with asyncio.TaskGroup() as tg:
             for j, subject in todo.items():
                 batch = PlanBatch(
@@ -157,27 +168,27 @@ class WorkerLink:
                     template.walkers, template.horizon,
                     tuple(problems[i] for i in chunks[j]),
                 )  # fmt: skip
-                tasks[j] = tg.create_task(self._ask(subject, batch))
-            while not all(t.done() for t in tasks.values()):
-                await asyncio.wait(tasks.values(), timeout=_WATCH_S)
+                tasks[tg.create_task(self._ask(subject, batch))] = j
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending, timeout=_WATCH_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    j = tasks[task]
+                    reply = None if task.cancelled() else task.result()
+                    if reply is None or len(reply.choices) != len(chunks[j]):
+                        failed.append(j)
+                        continue
+                    self.stats.batches += 1
+                    await answer(chunks[j], list(reply.choices))
                 live = set(self.live())
-                for j, task in tasks.items():
-                    worker = todo[j].removeprefix(f"{PLAN_BATCH}.")
-                    if not task.done() and todo[j] != PLAN_BATCH and worker not in live:
+                for task in pending:
+                    subject = todo[tasks[task]]
+                    gone = subject.removeprefix(f"{PLAN_BATCH}.") not in live
+                    if (subject == PLAN_BATCH and not live) or (subject != PLAN_BATCH and gone):
                         task.cancel()  # its worker is gone: do not wait for the timeout
-                if todo and all(v == PLAN_BATCH for v in todo.values()) and not live:
-                    for task in tasks.values():
-                        task.cancel()
-        failed = []
-        for j, task in tasks.items():
-            reply = None if task.cancelled() else task.result()
-            if reply is None or len(reply.choices) != len(chunks[j]):
-                failed.append(j)
-                continue
-            self.stats.batches += 1
-            for i, c in zip(chunks[j], reply.choices, strict=True):
-                choices[i] = c
-        return failed
+        return sorted(failed)
 
     async def _ask(self, subject: str, batch: PlanBatch) -> PlanBatchReply | None:
         try:
@@ -195,15 +206,25 @@ class WorkerLink:
 
 
 class RemoteWalkerPool(WalkerPool):
-    """The walker pool of a driver: the same batching and events, its planning on workers."""
+    """The walker pool of a driver: the same batching and events, its planning on workers;
+    each chunk's requests are answered as soon as that chunk is back."""
 
     def __init__(self, *args: object, link: WorkerLink, template: PlanBatch, **kw: object) -> None:
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.link = link
         self.template = template
 
-    async def plan_batch(self, problems: list[PlanProblem]) -> list[PlanChoice]:
-        """The workers' choices (the driver's own when none is left)."""
-        return await self.link.plan(
-            self.template, problems, lambda rows: self.planner.plan(self.level, rows, self.seed)
+    async def receive(self, envelope: Envelope) -> None:
+        batch = self.take_batch(envelope)
+        started = time.perf_counter()
+
+        async def answer(rows: list[int], choices: list[PlanChoice]) -> None:
+            elapsed_ms = (time.perf_counter() - started) * 1e3 / len(rows)
+            await self.answer([batch[i] for i in rows], choices, elapsed_ms)
+
+        await self.link.plan(
+            self.template,
+            [e.message for e in batch],
+            lambda rows: self.planner.plan(self.level, rows, self.seed),
+            answer,
         )

@@ -268,6 +268,26 @@ class NatsBus(Bus):
         self._enqueue(lambda: self.nc.publish(topic, frame))
         return 1
 
+    def send_raw(
+        self, topic: str, frame: bytes, *, on_error: Callable[[Exception], None] | None = None
+    ) -> None:
+        """Queue an encoded frame for ``topic``, in order with this bus's other sends;
+        ``on_error`` hears of a frame NATS refused (it is then counted, never silent)."""
+        if self._closed:
+            raise BusClosed("the bus is closed")
+        self._published += 1
+        publish = self.nc.publish
+
+        async def send() -> None:
+            try:
+                await publish(topic, frame)
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+
+        self._enqueue(send)
+
     async def publish_raw(self, topic: str, frame: bytes) -> int:
         """Send an already encoded frame (tests, bridges) on ``topic``."""
         self._published += 1

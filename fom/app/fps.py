@@ -32,7 +32,6 @@ from actors.channels import (
     WorldStalled,
 )
 from actors.core_agent import CoreAgent
-from actors.event_bridge import EventBridge
 from actors.event_log import EventLog
 from actors.messages import ActorFailed
 from actors.perception import Perception
@@ -42,7 +41,8 @@ from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip, TipSettings
 from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
-from bus import Bus, Envelope, NoResponders, RequestFailed
+from bus import DEAD_LETTER_TOPIC, Bus, Envelope, NoResponders, RequestFailed
+from bus.bridge import Bridge
 from fom.app.cluster import open_cluster
 from fom.config import RunConfig
 from fom.engines import make_engine
@@ -212,9 +212,10 @@ async def run_async(
     started = time.perf_counter()
     runtime = Runtime(Bus(), stop_timeout=10.0, gc=gc_policy)
     stack = contextlib.AsyncExitStack()  # the NATS side of a multi-process run, if any
-    bridge: EventBridge | None = None
+    bridge: Bridge | None = None
     try:
         cluster = await stack.enter_async_context(open_cluster(config))
+        started = time.perf_counter()  # the match's wall time, not the workers' start
         if cluster is not None and pool_factory is WalkerPool:
             pool_factory = functools.partial(
                 RemoteWalkerPool, link=cluster.link, template=plan_template(config)
@@ -228,8 +229,7 @@ async def run_async(
                 rt, config, log, with_log=writer is not None or bool(listeners), window=window
             )
             if cluster is not None:  # every event also on NATS, live, on its own subject
-                bridge = EventBridge(cluster.bus)
-                rt.spawn(bridge, name="event-bridge")
+                bridge = Bridge(rt.bus, cluster.bus, "event.>", DEAD_LETTER_TOPIC)
             ulp, core = _spawn_agent(
                 rt, config, store, engine.level, tip_factory, pool_factory
             )
@@ -272,6 +272,8 @@ async def run_async(
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
                 writer.close()  # idempotent: the EventLog closes it when it stops
+        if bridge is not None:
+            bridge.close()
         await stack.aclose()  # stops the workers this run started, and its private server
     return RunResult(
         summary=summary,

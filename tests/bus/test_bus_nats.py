@@ -184,3 +184,41 @@ async def test_no_server_is_one_clear_error() -> None:
         await open_bus(f"nats://127.0.0.1:{port}", connect_timeout=1.0)
     with pytest.raises(BusUnavailable, match="nats://HOST:PORT"):
         await open_bus("http://localhost:4222")
+
+
+def test_topic_of_reads_the_topic_from_the_first_bytes() -> None:
+    from bus import Bus
+
+    codec = Bus().codec
+    for topic in ("a", "event.tip.shot", "x" * 40, "y." * 200 + "z"):
+        frame = codec.encode(topic, "s", 1, 0, "", Ping(1, np.zeros(2)))
+        assert codec.topic_of(frame) == topic
+    assert codec.topic_of(b"") is None and codec.topic_of(b"\xc1junk") is None
+    assert codec.topic_of(b"\x96\xa5ab") is None  # cut short
+
+
+async def test_the_bridge_forwards_local_frames_to_nats(nats_server: NatsServer) -> None:
+    from bus import Bus
+    from bus.bridge import Bridge
+
+    local = Bus()
+    remote, follower = await _pair(nats_server.url)
+    try:
+        sub = follower.subscribe("event.>", name="follower")
+        await _ready(follower)
+        bridge = Bridge(local, remote, "event.>")
+        kept = local.subscribe("event.>", name="local")  # local subscribers still get them
+        for i in range(5):
+            await local.publish(f"event.n{i}", Ping(i, np.full(2, i)), sender="me")
+        await local.publish("other.topic", Ping(9, np.zeros(1)))
+        got = [await asyncio.wait_for(sub.get(), 5) for _ in range(5)]
+        assert [(e.topic, e.sender, e.message.n) for e in got] == [
+            (f"event.n{i}", "me", i) for i in range(5)
+        ]
+        assert bridge.sent == 5 and bridge.lost == 0 and len(kept.mailbox) == 5
+        bridge.close()
+        await local.publish("event.late", Ping(0, np.zeros(1)))
+        assert bridge.sent == 5
+    finally:
+        await remote.aclose()
+        await follower.aclose()
