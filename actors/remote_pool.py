@@ -102,11 +102,15 @@ class WorkerLink:
                 self.stats.lost_workers.add(name)
         return sorted(alive)
 
-    async def wait_for(self, count: int, timeout: float) -> list[str]:
-        """The live workers once ``count`` of them are (at most ``timeout`` seconds)."""
+    async def wait_for(
+        self, count: int, timeout: float, check: Callable[[], None] = lambda: None
+    ) -> list[str]:
+        """The live workers once ``count`` of them are (at most ``timeout`` seconds);
+        ``check`` may raise to stop waiting (a worker that died at start, say)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while len(live := self.live()) < count and loop.time() < deadline:
+            check()
             await asyncio.sleep(0.05)
         return live
 

@@ -156,6 +156,9 @@ def run_main(argv: Sequence[str] | None = None) -> None:
             if not has_display():
                 raise FomError("--live needs a display; use --dashboard out.png to draw headless")
         result = run(config, handle_signals=True)
+    except RunFailed as exc:  # not bad input: the workers could not be started
+        print(f"fom-run: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     except FomError as exc:
         _fail("fom-run", exc)
     lost = result.events_error
@@ -217,7 +220,8 @@ def worker_main(argv: Sequence[str] | None = None) -> None:
         result = run_worker(config.validate())
     except FomError as exc:
         _fail("fom-worker", exc)
-    print(
-        f"fom-worker: {result.batches} batch(es), {result.problems} plan(s); {result.reason}",
-        file=sys.stderr,
-    )
+    if not config.quiet:
+        print(
+            f"fom-worker: {result.batches} batch(es), {result.problems} plan(s); {result.reason}",
+            file=sys.stderr,
+        )

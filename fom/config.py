@@ -225,6 +225,8 @@ class WorkerConfig:
     """Also exit if no driver shows up within this many seconds (default: wait)."""
     uvloop: bool = True
     """Run on uvloop when it is installed."""
+    quiet: bool = False
+    """No closing line (batches planned, why it stopped) on stderr."""
 
     def validate(self) -> WorkerConfig:
         """Raise ConfigError for any value out of range; return self."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +36,8 @@ from actors import Runtime, loop_factory
 from bus.codec import encode_ndarray
 from bus.nats import NatsBus
 from bus.server import NatsServer
+from fom.app import run
+from fom.config import RunConfig
 
 REQUESTERS = 100
 
@@ -156,6 +159,68 @@ async def measure_bus(url: str, n: int, rounds: int) -> dict[str, float]:
     return r
 
 
+def match_rate(tips: int, ticks: int, workers: int, seed: int) -> float:
+    """Decisions per second of the FMC match (the run's own figure: from its first tick, the
+    workers' start left out)."""
+    config = RunConfig(tips=tips, ticks=ticks, workers=workers, seed=seed, planner="fmc",
+                       quiet=True)  # fmt: skip
+    return run(config).summary.decisions_per_s
+
+
+def measure_workers(tips: int, ticks: int, rounds: int) -> dict[str, float]:
+    """The match in one process and over 2 workers, interleaved; the best round of each."""
+    r = {"match_in_process": 0.0, "match_2_workers": 0.0}
+    for i in range(rounds):
+        r["match_in_process"] = max(r["match_in_process"], match_rate(tips, ticks, 0, i))
+        r["match_2_workers"] = max(r["match_2_workers"], match_rate(tips, ticks, 2, i))
+    r["workers_speedup"] = r["match_2_workers"] / r["match_in_process"]
+    return r
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def measure_rss(tips: int, ticks: int) -> dict[str, float]:
+    """Peak resident memory of the driver and of each of its 2 workers (sampled from /proc)."""
+    driver = subprocess.Popen(
+        [sys.executable, "-c", "from fom.cli import run_main; run_main()", "--tips", str(tips),
+         "--ticks", str(ticks), "--workers", "2", "--planner", "fmc", "--quiet"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    peak: dict[int, float] = {}
+    try:
+        while driver.poll() is None:
+            for pid in (driver.pid, *_children(driver.pid)):
+                peak[pid] = max(peak.get(pid, 0.0), _rss_mb(pid))
+            time.sleep(0.1)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        driver.wait()
+    workers = [mb for pid, mb in peak.items() if pid != driver.pid and mb > 0]
+    workers = sorted(workers)[-2:]  # the two worker processes (not the nats-server's)
+    return {
+        "rss_mb_driver": peak.get(driver.pid, 0.0),
+        "rss_mb_per_worker": sum(workers) / len(workers) if workers else 0.0,
+        "rss_tips": float(tips),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse flags, start a private nats-server, run the rows, print a table or JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -163,11 +228,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best of each counts")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-uvloop", action="store_true", help="use the standard event loop")
+    parser.add_argument("--no-match", action="store_true", help="only the tell and ask rows")
+    parser.add_argument("--tips", type=int, default=1024, help="TIPs of the speed-up match")
+    parser.add_argument("--ticks", type=int, default=20, help="ticks of the speed-up match")
+    parser.add_argument("--rss-tips", type=int, default=10_000, help="TIPs of the memory run")
+    parser.add_argument("--rss-ticks", type=int, default=3, help="ticks of the memory run")
     args = parser.parse_args(argv)
     with NatsServer() as server, asyncio.Runner(
         loop_factory=loop_factory(not args.no_uvloop)
     ) as runner:
         r = runner.run(measure_bus(server.url, args.n, args.rounds))
+    if not args.no_match:
+        r.update(measure_workers(args.tips, args.ticks, args.rounds))
+        r.update(measure_rss(args.rss_tips, args.rss_ticks))
     if args.json:
         print(json.dumps(r, indent=2))
         return
@@ -179,6 +252,16 @@ def main(argv: list[str] | None = None) -> None:
     for name, key, target in rows:
         bus, bare, ratio = r[f"{key}_bus"], r[f"{key}_bare"], r[f"{key}_ratio"]
         print(f"{name:32} {bus:12,.0f} {bare:12,.0f} {ratio:7.2f}  {target}")
+    if not args.no_match:
+        print(
+            f"FMC match, {args.tips} TIPs (decisions/s): 2 workers {r['match_2_workers']:,.0f}, "
+            f"one process {r['match_in_process']:,.0f}, speed-up {r['workers_speedup']:.2f} "
+            "(target >= 1.6)"
+        )
+        print(
+            f"{args.rss_tips} TIPs over 2 workers: {r['rss_mb_per_worker']:.0f} MB per worker, "
+            f"{r['rss_mb_driver']:.0f} MB in the driver"
+        )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from actors.remote_pool import WorkerLink
 from bus import BusUnavailable
@@ -38,7 +39,7 @@ def worker_command(url: str, name: str, driver_timeout: float = 5.0) -> list[str
     return [
         sys.executable, "-c", "import sys; from fom.cli import worker_main; worker_main()",
         "--bus", url, "--name", name, "--driver-timeout", str(driver_timeout),
-        "--orphan-timeout", str(WORKERS_READY_S),
+        "--orphan-timeout", str(WORKERS_READY_S), "--quiet",
     ]  # fmt: skip
 
 
@@ -64,6 +65,12 @@ class Cluster:
                 proc.kill()
                 proc.wait(timeout=STOP_S)
 
+    def check_started(self) -> None:
+        """RunFailed if a worker this driver started has exited already."""
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise RunFailed(f"a worker exited at start with status {proc.returncode}")
+
     async def close(self) -> None:
         """Stop the heartbeat, the workers, the connection and the private server."""
         try:
@@ -73,6 +80,16 @@ class Cluster:
         finally:
             if self.server is not None:
                 self.server.stop()
+
+
+def _same_code_env() -> dict[str, str]:
+    """The environment for a worker: this one, with the directory FOM runs from first on the
+    path, so a worker runs the driver's code whatever its working directory."""
+    import fom
+
+    root = str(Path(fom.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
 async def _connect(url: str) -> NatsBus:
@@ -112,11 +129,12 @@ async def open_cluster(config: RunConfig) -> AsyncIterator[Cluster | None]:
                 subprocess.Popen(
                     worker_command(url, f"w{i}-{run}-{os.getpid()}"),
                     stdin=subprocess.DEVNULL,
+                    env=_same_code_env(),
                     start_new_session=True,  # the driver stops them, not the terminal's Ctrl-C
                 )
             )
         if config.workers:
-            live = await link.wait_for(config.workers, WORKERS_READY_S)
+            live = await link.wait_for(config.workers, WORKERS_READY_S, cluster.check_started)
             if len(live) < config.workers:
                 raise RunFailed(
                     f"only {len(live)} of {config.workers} workers started within "

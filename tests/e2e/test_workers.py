@@ -254,8 +254,9 @@ def test_sigterm_on_the_driver_stops_every_worker_it_started(nats_server: NatsSe
 
 
 def test_a_worker_whose_driver_vanished_exits_by_itself(nats_server: NatsServer) -> None:
+    command = worker_command(nats_server.url, "orphan", driver_timeout=1.0)
     worker = subprocess.Popen(
-        worker_command(nats_server.url, "orphan", driver_timeout=1.0),
+        [a for a in command if a != "--quiet"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
