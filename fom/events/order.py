@@ -24,11 +24,11 @@ TYPE_RANK: dict[str, int] = {
             "run.started",
             "tip.started",
             "plan.done",
-            "world.tick",
             "tip.shot",
             "tip.finished",
             "pattern.merged",
             "pattern.rejected",
+            "world.tick",
             "actor.failed",
             "bus.dead_letter",
         )
