@@ -61,6 +61,21 @@ def check_url(url: str) -> str:
     return url
 
 
+async def _reachable(url: str, timeout: float) -> None:
+    """``BusUnavailable`` at once when nothing listens at ``url`` (nats-py would retry)."""
+    host, _, port = url.removeprefix("nats://").rpartition(":")
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port)), timeout
+        )
+    except (OSError, TimeoutError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise BusUnavailable(f"no NATS server answers at {url} ({reason})") from None
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
 class NatsBus(Bus):
     """A :class:`Bus` whose topics are NATS subjects; make one with ``await NatsBus.connect``."""
 
@@ -105,6 +120,7 @@ class NatsBus(Bus):
     ) -> NatsBus:
         """Connect to the ``nats-server`` at ``url``; ``BusUnavailable`` in one line if none."""
         check_url(url)
+        await _reachable(url, connect_timeout)
         holder: list[NatsBus] = []
 
         async def on_error(exc: Exception) -> None:

@@ -115,9 +115,9 @@ def test_a_bus_url_with_no_server_is_one_line_and_status_2(prog: str) -> None:
     url = f"nats://127.0.0.1:{_free_port()}"
     done = _cli(prog, "--bus", url)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        f"{prog}: error: no NATS server answers at {url} (NoServersError)"
-    ] or (done.stderr.count("\n") == 1 and url in done.stderr), done.stderr
+    assert done.stderr.splitlines() == [
+        f"{prog}: error: no NATS server answers at {url} (Connection refused)"
+    ], done.stderr
     bad = _cli(prog, "--bus", "localhost:4222")
     assert bad.returncode == 2 and "nats://HOST:PORT" in bad.stderr
     assert bad.stderr.count("\n") == 1
