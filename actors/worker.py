@@ -5,7 +5,8 @@ problems over its live workers) and on ``plan.batch`` as a member of the ``walke
 group (any one of them: where a driver sends work a lost worker had). Planning runs in a thread,
 so the heartbeat (``fom.worker.alive``) keeps going during a long batch. A worker that has
 served a driver exits once that driver's heartbeat stops for ``driver_timeout`` seconds; one
-started by a driver (``orphan_timeout``) also exits if no driver ever shows up.
+started by a driver (``orphan_timeout``) also exits if no driver ever shows up, and (``parent``)
+as soon as that driver's process is gone.
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ async def serve(
     *,
     driver_timeout: float = 5.0,
     orphan_timeout: float | None = None,
+    parent: int | None = None,
     stop: asyncio.Event | None = None,
 ) -> WorkerResult:
-    """Serve plan batches on ``bus`` until ``stop`` is set or the driver is gone."""
+    """Serve plan batches on ``bus`` until ``stop`` is set or the driver is gone (its heartbeat
+    stopped, or, with ``parent``, that process id is no longer this process's parent)."""
     stop = stop or asyncio.Event()
     planners = _Planners()
     loop = asyncio.get_running_loop()
@@ -112,6 +115,8 @@ async def serve(
             while (env := drivers.get_nowait()) is not None:
                 if isinstance(env.message, DriverAlive):
                     last_driver = loop.time()
+            if parent is not None and os.getppid() != parent:
+                return "the driver process is gone"
             now = loop.time()
             if last_driver is not None and now - last_driver > driver_timeout:
                 return f"no heartbeat from the driver for {driver_timeout:g} s"

@@ -227,6 +227,8 @@ class WorkerConfig:
     """Run on uvloop when it is installed."""
     quiet: bool = False
     """No closing line (batches planned, why it stopped) on stderr."""
+    exit_with_parent: bool = False
+    """Exit as soon as the process that started this worker is gone (a driver passes it)."""
 
     def validate(self) -> WorkerConfig:
         """Raise ConfigError for any value out of range; return self."""

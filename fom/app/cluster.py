@@ -39,7 +39,7 @@ def worker_command(url: str, name: str, driver_timeout: float = 5.0) -> list[str
     return [
         sys.executable, "-c", "import sys; from fom.cli import worker_main; worker_main()",
         "--bus", url, "--name", name, "--driver-timeout", str(driver_timeout),
-        "--orphan-timeout", str(WORKERS_READY_S), "--quiet",
+        "--orphan-timeout", str(WORKERS_READY_S), "--quiet", "--exit-with-parent",
     ]  # fmt: skip
 
 

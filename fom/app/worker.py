@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 from actors import run as run_loop
@@ -35,6 +36,7 @@ async def run_worker_async(config: WorkerConfig) -> WorkerResult:
             name,
             driver_timeout=config.driver_timeout,
             orphan_timeout=config.orphan_timeout,
+            parent=os.getppid() if config.exit_with_parent else None,
             stop=stop,
         )
     finally:

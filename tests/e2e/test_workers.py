@@ -282,3 +282,40 @@ def test_a_worker_whose_driver_vanished_exits_by_itself(nats_server: NatsServer)
         if worker.poll() is None:
             worker.kill()
             worker.wait(timeout=10)
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie whose parent died counts: it runs no more)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return any(line.startswith("State:") and "Z" in line for line in status.splitlines())
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_driver_leaves_no_worker_behind(nats_server: NatsServer) -> None:
+    driver = subprocess.Popen(
+        [sys.executable, "-c", "from fom.cli import run_main; run_main()", "--bus",
+         nats_server.url, "--workers", "1", "--ticks", "100000", "--tips", "2", "--quiet",
+         "--planner", "fmc", "--walkers", "8", "--horizon", "3"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    pids: dict[str, int] = {}
+    try:
+        pids = asyncio.run(_worker_pids(nats_server.url, 1))
+        asyncio.run(_first_tick(nats_server.url))
+        driver.kill()
+        driver.wait(timeout=10)
+        (pid,) = pids.values()
+        deadline = time.monotonic() + 15  # the worker's driver timeout is 5 s
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(pid), f"worker {pid} outlived its driver"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=10)
+        for pid in pids.values():
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
