@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +21,18 @@ __all__ = ["INSTALL_HINT", "NatsServer", "nats_server_binary"]
 
 INSTALL_HINT = "install the nats-server package (apt-get install nats-server) or pass --bus URL"
 """What to do when no ``nats-server`` is on PATH, said in the one-line error."""
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when its parent dies (even by
+    kill -9), so a private server never outlives the process that started it."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def nats_server_binary() -> str | None:
@@ -55,7 +68,11 @@ class NatsServer:
             conf.write_text(f"max_payload: {self.max_payload}\n")
             args += ["-c", str(conf)]
         self._proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         try:
             self._wait_ready(work)

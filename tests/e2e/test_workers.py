@@ -4,6 +4,7 @@ process, events live on NATS, bad bus input, and the faults a distributed run mu
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -317,5 +318,48 @@ def test_kill_9_of_the_driver_leaves_no_worker_behind(nats_server: NatsServer) -
             driver.kill()
             driver.wait(timeout=10)
         for pid in pids.values():
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_driver_leaves_neither_its_workers_nor_its_private_server() -> None:
+    driver = subprocess.Popen(
+        [sys.executable, "-c", "from fom.cli import run_main; run_main()", "--workers", "1",
+         "--ticks", "100000", "--tips", "2", "--quiet", "--planner", "fmc", "--walkers", "8",
+         "--horizon", "3"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(children) < 2 and time.monotonic() < deadline:  # the server, then a worker
+            children = _children(driver.pid)
+            time.sleep(0.05)
+        assert len(children) == 2, "the driver did not start its server and worker"
+        cmdlines = {p: Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0") for p in children}
+        (args,) = [a for a in cmdlines.values() if b"--ports_file_dir" in a]  # the server's
+        ports_dir = Path(args[args.index(b"--ports_file_dir") + 1].decode())
+        (ports,) = ports_dir.glob("*.ports")
+        url = json.loads(ports.read_text())["nats"][0]
+        asyncio.run(_first_tick(url))  # the match runs: the workers are planning
+        driver.kill()
+        driver.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while not all(_gone(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(_gone(p) for p in children), "a worker or the server outlived its driver"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=10)
+        for pid in children:
             if not _gone(pid):
                 os.kill(pid, signal.SIGKILL)
