@@ -11,6 +11,10 @@
   counted dead letters, published on ``bus.dead_letter``; none is dropped silently.
 - Operations that cannot wait (``reply``, ``publish_nowait``, subscribing) go out through one
   ordered queue, so what an actor sends leaves in the order it sent it.
+
+Unlike the in-process bus, a subscription whose patterns overlap (``event.>`` and
+``event.tip.>``) gets a message once per matching pattern, as NATS delivers it; and a request
+answered with an error by one of several responders fails at once.
 """
 
 from __future__ import annotations
