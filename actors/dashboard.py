@@ -17,7 +17,7 @@ from typing import Any
 from actors.actor import Actor
 from bus import DEAD_LETTER_TOPIC, Envelope, Overflow
 from fom.dashboard import DashboardState, LiveWindow, save_png
-from fom.events import EVENT_TYPES, decode_event, to_plain
+from fom.events import EVENT_TYPES, TickOrder, decode_event, event_dict, to_plain
 
 __all__ = ["DashboardActor"]
 
@@ -34,11 +34,20 @@ class DashboardActor(Actor):
     drain_on_stop = True
 
     def __init__(
-        self, *, png: str | None, window: LiveWindow | None = None, refresh_s: float = 0.5
+        self,
+        *,
+        png: str | None,
+        window: LiveWindow | None = None,
+        refresh_s: float = 0.5,
+        ordered: bool = False,
     ) -> None:
         """``window`` is opened by the caller before the run, so a display that cannot be used
-        is an error before anything starts, not a crash in the middle."""
+        is an error before anything starts, not a crash in the middle. ``ordered``: fold in the
+        EventLog's canonical order (a match with a world), a tick behind."""
         self.png = png
+        self.ordered = ordered
+        self._order = TickOrder()
+        self._tick = 0
         self.refresh_s = refresh_s
         self.state = DashboardState()
         self.window = window
@@ -49,7 +58,7 @@ class DashboardActor(Actor):
     async def receive(self, envelope: Envelope) -> None:
         """Fold this envelope and every one already waiting, then maybe refresh the window."""
         waiting = self.take_waiting()
-        fold = self.state.fold
+        fold = self._hold if self.ordered else self.state.fold
         msg = envelope.message
         fold(msg if type(msg) in _RECORDS else self._record(msg))
         for other in waiting:
@@ -62,6 +71,23 @@ class DashboardActor(Actor):
             if not self.window.refresh(self.state):
                 self.window = None  # closed by hand: the run goes on headless
 
+    def _hold(self, record: Any) -> None:
+        """Fold in the EventLog's canonical order: the records of tick ``t`` once the world's
+        tick ``t + 1`` has come (so the live state is the replayed recording's)."""
+        cls = type(record)
+        tag = self._tags.get(cls)
+        if tag is None:
+            tag = self._tags[cls] = getattr(record, "TYPE", None) or self.bus.registry.tag_of(cls)
+        tick = getattr(record, "tick", None)
+        if isinstance(tick, int):
+            self._tick = max(self._tick, tick)
+        else:
+            tick = self._tick
+        self._order.add(event_dict(record, tag, -1, tick, 0.0), record)
+        if tag == "world.tick":
+            for ready in self._order.ready(tick):
+                self.state.fold(ready)
+
     def _record(self, msg: Any) -> Any:
         """The stream record of a message that is not one (decoded as a replay would)."""
         cls = type(msg)
@@ -73,6 +99,8 @@ class DashboardActor(Actor):
         return record
 
     async def on_stop(self) -> None:
+        for record in self._order.ready(None):
+            self.state.fold(record)
         if self.png:
             save_png(self.state, self.png)
         if self.window is not None:

@@ -1,7 +1,11 @@
 """EventLog: writes every ``event.*`` record (and dead letters) as the run's event stream.
 
-Each event gets ``seq`` (from 0, no gaps), ``tick`` (its own, else the latest world tick),
-``time`` (wall seconds since the log started) and ``type`` (the record's tag), then its fields.
+With ``ordered``, events are written in a canonical order, not in the order they arrived
+(which depends on timing, and over NATS on which process sent them): those of tick ``t`` once
+the world's tick ``t + 1`` event has come (everything of tick ``t`` happens before it), sorted
+as :class:`fom.events.TickOrder` says. Each event gets ``seq`` (from 0, no gaps), ``tick``
+(its own, else the latest world tick), ``time`` (wall seconds since the log started) and
+``type`` (the record's tag), then its fields.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from typing import Any
 
 from actors.actor import Actor
 from bus import DEAD_LETTER_TOPIC, Envelope
-from fom.events import EventWriter
+from fom.events import EventWriter, TickOrder
 from fom.events import event_dict as event_record
 from fom.events import to_plain as event_fields
+
+TICK_EVENT = "world.tick"
 
 __all__ = ["EventLog", "event_fields", "event_record"]
 """``event_fields`` and ``event_record`` are ``fom.events.to_plain`` and ``fom.events.event_dict``
@@ -36,13 +42,18 @@ class EventLog(Actor):
         writer: EventWriter | None,
         *,
         listeners: tuple[Callable[[dict[str, Any]], None], ...] = (),
+        ordered: bool = False,
     ) -> None:
+        """``ordered``: write in the canonical order, a tick behind (a match with a world);
+        else each event as it arrives."""
         self.writer = writer
+        self.ordered = ordered
         self.listeners = listeners
         self.seq = 0
         self.tick = 0
         self._t0 = time.perf_counter()
         self._tags = {}  # type: dict[type, str]
+        self._order = TickOrder()
         self.error: OSError | None = None
         """Why the stream could not be written (a closed pipe, a full disk), or None."""
         self.lost = 0
@@ -60,7 +71,17 @@ class EventLog(Actor):
             self.tick = max(self.tick, tick)
         else:
             tick = self.tick
-        event = event_record(msg, tag, self.seq, tick, round(time.perf_counter() - self._t0, 6))
+        event = event_record(msg, tag, -1, tick, round(time.perf_counter() - self._t0, 6))
+        if not self.ordered:
+            self._emit(event)
+            return
+        self._order.add(event)
+        if tag == TICK_EVENT:  # every event of the ticks before has come: write them
+            for ready in self._order.ready(tick):
+                self._emit(ready)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        event["seq"] = self.seq
         self.seq += 1
         if self.writer is not None:
             if self.error is None:
@@ -81,6 +102,8 @@ class EventLog(Actor):
         self.runtime.request_shutdown()
 
     async def on_stop(self) -> None:
+        for event in self._order.ready(None):
+            self._emit(event)
         if self.writer is None:
             return
         try:

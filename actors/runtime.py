@@ -351,9 +351,7 @@ class Runtime:
         taken, cell.actor.taken = cell.actor.taken, []
         for envelope in (current, *taken):
             if envelope is not None and envelope.corr:
-                self.bus.fail_request(
-                    envelope.corr, ActorStopped(f"actor {name!r} crashed: {exc!r}")
-                )
+                self.bus.fail_envelope(envelope, ActorStopped(f"actor {name!r} crashed: {exc!r}"))
         failure = ActorFailed(
             actor=name,
             error_type=type(exc).__name__,
@@ -390,8 +388,8 @@ class Runtime:
         try:
             for envelope in (cell.current, *cell.actor.taken):
                 if envelope is not None and envelope.corr:
-                    self.bus.fail_request(
-                        envelope.corr, ActorStopped(f"actor {name!r} stopped before replying")
+                    self.bus.fail_envelope(
+                        envelope, ActorStopped(f"actor {name!r} stopped before replying")
                     )
             if cell.actor.drain_on_stop:
                 await self._drain(cell)
@@ -417,6 +415,4 @@ class Runtime:
             log.exception("%s raised while draining its mailbox", cell.ref.name)
 
     def _fail_frame(self, name: str, frame: bytes) -> None:
-        _, corr = self.bus.codec.peek_header(frame)
-        if corr:
-            self.bus.fail_request(corr, ActorStopped(f"actor {name!r} stopped before replying"))
+        self.bus.fail_frame(frame, ActorStopped(f"actor {name!r} stopped before replying"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from actors.actor import Actor
-from actors.channels import PlanDone, PlanProblem
+from actors.channels import PlanChoice, PlanDone, PlanProblem
 from bus import Envelope
 from fom.level import CanonicalLevel
 from fom.planners import Planner
@@ -41,15 +41,25 @@ class WalkerPool(Actor):
         """Batches planned so far, one per wake-up (a diagnostic: replies never depend on it)."""
 
     async def receive(self, envelope: Envelope) -> None:
+        batch = self.take_batch(envelope)
+        started = time.perf_counter()
+        choices = await self.plan_batch([e.message for e in batch])
+        await self.answer(batch, choices, (time.perf_counter() - started) * 1e3 / len(batch))
+
+    def take_batch(self, envelope: Envelope) -> list[Envelope]:
+        """``envelope`` and every request already waiting, sorted by encounter."""
         batch = [envelope, *self.take_waiting()]
         for e in batch:
             if not isinstance(e.message, PlanProblem):
                 raise TypeError(f"the walker pool cannot handle {type(e.message).__name__}")
         batch.sort(key=lambda e: e.message.encounter)
         self.batches += 1
-        started = time.perf_counter()
-        choices = self.planner.plan(self.level, [e.message for e in batch], self.seed)
-        elapsed_ms = (time.perf_counter() - started) * 1e3 / len(batch)
+        return batch
+
+    async def answer(
+        self, batch: list[Envelope], choices: list[PlanChoice], elapsed_ms: float
+    ) -> None:
+        """Reply to each request of ``batch``, then publish a ``plan.done`` for each."""
         for e, choice in zip(batch, choices, strict=True):
             self.reply(e, choice)
         for e, choice in zip(batch, choices, strict=True):
@@ -65,3 +75,7 @@ class WalkerPool(Actor):
                     elapsed_ms=elapsed_ms,
                 ),
             )
+
+    async def plan_batch(self, problems: list[PlanProblem]) -> list[PlanChoice]:
+        """One choice per problem, in order (here; ``RemoteWalkerPool`` asks its workers)."""
+        return self.planner.plan(self.level, problems, self.seed)

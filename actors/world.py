@@ -168,8 +168,8 @@ class WorldActor(Actor):
             self._watchdog.cancel()
         acts, self._acts = self._acts, {}
         for envelope, _ in acts.values():
-            self.bus.fail_request(
-                envelope.corr, ActorStopped(f"the world stopped before resolving tick {self.tick}")
+            self.bus.fail_envelope(
+                envelope, ActorStopped(f"the world stopped before resolving tick {self.tick}")
             )
 
     async def _resolve(self) -> None:

@@ -9,6 +9,7 @@ from bus.errors import (
     ActorStopped,
     BusClosed,
     BusError,
+    BusUnavailable,
     DecodeError,
     EncodeError,
     FrameTooLarge,
@@ -21,6 +22,7 @@ from bus.mailbox import Mailbox, Overflow
 from bus.messages import DeadLetter, ErrorReply
 from bus.registry import MessageSpec, Registry, default_registry, message, register
 from bus.topics import TopicTrie, match, validate_pattern, validate_topic
+from bus.transport import open_bus
 
 __all__ = [
     "DEAD_LETTER_TOPIC",
@@ -30,6 +32,7 @@ __all__ = [
     "BusClosed",
     "BusError",
     "BusStats",
+    "BusUnavailable",
     "Codec",
     "DeadLetter",
     "DecodeError",
@@ -52,6 +55,7 @@ __all__ = [
     "encode_ndarray",
     "match",
     "message",
+    "open_bus",
     "register",
     "validate_pattern",
     "validate_topic",

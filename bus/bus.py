@@ -282,8 +282,7 @@ class Bus:
                 self._outstanding.pop(corr, None)
         msg = self.codec.decode_message(reply)
         if type(msg) is ErrorReply:
-            error = ActorStopped if msg.error_type == "ActorStopped" else RequestFailed
-            raise error(f"request on {topic!r} failed: {msg.error_type}: {msg.error}")
+            raise _reply_error(topic, msg)
         return msg
 
     def reply(self, envelope: Envelope, message: Any, *, sender: str = "") -> bool:
@@ -312,6 +311,16 @@ class Bus:
             self._outstanding[corr] = left
             return
         future.set_exception(error)
+
+    def fail_envelope(self, envelope: Envelope, error: BaseException) -> None:
+        """The request ``envelope`` will never be answered by this recipient: fail it."""
+        self.fail_request(envelope.corr, error)
+
+    def fail_frame(self, frame: bytes, error: BaseException) -> None:
+        """Like ``fail_envelope`` for a frame never decoded (a mailbox's leftovers)."""
+        corr, _ = self.codec.peek_reply(frame)
+        if corr:
+            self.fail_request(corr, error)
 
     def _arm(self, loop: asyncio.AbstractEventLoop, corr: int, timeout: float) -> None:
         """Start a run of requests with ``timeout``, from request ``corr`` on.
@@ -374,7 +383,7 @@ class Bus:
                 f" ({more} more since the last line)" if more > 0 else "",
             )  # fmt: skip
         if corr:
-            self.fail_request(corr, RequestFailed(f"request on {topic!r} did not decode: {error}"))
+            self.fail_frame(frame, RequestFailed(f"request on {topic!r} did not decode: {error}"))
         if topic == DEAD_LETTER_TOPIC:
             return  # a dead letter about a dead letter would loop
         letter = DeadLetter(topic, sub.name, str(error), len(frame), frame[:_DEAD_LETTER_SAMPLE])
@@ -411,6 +420,10 @@ class Bus:
         """Requests still waiting for a reply."""
         return len(self._pending)
 
+    async def aclose(self) -> None:
+        """``close``, then let a network transport flush and disconnect (bounded)."""
+        self.close()
+
     def close(self) -> None:
         """Fail pending requests and refuse further traffic."""
         if self._closed:
@@ -421,3 +434,9 @@ class Bus:
                 future.set_exception(BusClosed("the bus closed before the reply"))
         for sub in list(self._subs):
             self.unsubscribe(sub)
+
+
+def _reply_error(topic: str, msg: ErrorReply) -> RequestFailed:
+    """The exception a requester raises for an ``ErrorReply``."""
+    error = ActorStopped if msg.error_type == "ActorStopped" else RequestFailed
+    return error(f"request on {topic!r} failed: {msg.error_type}: {msg.error}")

@@ -220,6 +220,41 @@ class Codec:
             pass
         return "?", 0
 
+    @staticmethod
+    def topic_of(frame: bytes) -> str | None:
+        """A frame's topic read from its first bytes without unpacking the rest; None when the
+        frame does not start as an envelope does."""
+        try:
+            head = frame[0]
+            i = 1 if 0x90 <= head <= 0x9F else 3 if head == 0xDC else 5 if head == 0xDD else 0
+            if not i:
+                return None
+            kind = frame[i]
+            if 0xA0 <= kind <= 0xBF:
+                start, size = i + 1, kind - 0xA0
+            elif kind == 0xD9:
+                start, size = i + 2, frame[i + 1]
+            elif kind == 0xDA:
+                start, size = i + 3, int.from_bytes(frame[i + 1 : i + 3], "big")
+            else:
+                return None
+            if start + size > len(frame):
+                return None
+            return frame[start : start + size].decode()
+        except (IndexError, UnicodeDecodeError):
+            return None
+
+    def peek_reply(self, frame: bytes) -> tuple[int, str]:
+        """Best-effort (corr, reply_to) of a frame that failed to decode, to fail its request."""
+        try:
+            v = msgpack.unpackb(frame, use_list=False, ext_hook=_ext_hook, raw=False)
+            corr, reply_to = v[3], v[4]
+            if type(corr) is int and type(reply_to) is str:
+                return corr, reply_to
+        except Exception:
+            pass
+        return 0, ""
+
     def copy(self, message: Any) -> Any:
         """A deep copy of ``message`` made by a round trip through the codec."""
         return self.decode(self.encode_message(message)).message

@@ -6,6 +6,7 @@ __all__ = [
     "ActorStopped",
     "BusClosed",
     "BusError",
+    "BusUnavailable",
     "DecodeError",
     "EncodeError",
     "FrameTooLarge",
@@ -54,3 +55,7 @@ class ActorStopped(RequestFailed):
 
 class BusClosed(BusError):
     """Raised when publishing or requesting on a bus that has been closed."""
+
+
+class BusUnavailable(BusError, ConnectionError):
+    """Raised when a bus URL names no server that answers (or is not a bus URL at all)."""

@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TypeVar
 
 from fom import plugins
-from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig
+from fom.config import PLUGIN_FIELDS, DashConfig, FmcConfig, RunConfig, WorkerConfig
 from fom.errors import FomError, RunFailed
 from fom.signals import StopSignals
 
-__all__ = ["build_parser", "dash_main", "fmc_main", "run_main"]
+__all__ = ["build_parser", "dash_main", "fmc_main", "run_main", "worker_main"]
 
 C = TypeVar("C")
 
@@ -160,7 +160,7 @@ def run_main(argv: Sequence[str] | None = None) -> None:
 
 def _run(argv: Sequence[str] | None, signals: StopSignals) -> None:
     from fom.app import format_summary, run
-    from fom.app.report import events_error_message
+    from fom.app.report import events_error_message, workers_line
 
     config = parse(RunConfig, "fom-run", argv)
     try:
@@ -171,6 +171,9 @@ def _run(argv: Sequence[str] | None, signals: StopSignals) -> None:
             if not has_display():
                 raise FomError("--live needs a display; use --dashboard out.png to draw headless")
         result = run(config, handle_signals=signals)
+    except RunFailed as exc:  # not bad input: the workers could not be started
+        print(f"fom-run: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     except FomError as exc:
         _fail("fom-run", exc)
     lost = result.events_error
@@ -188,6 +191,8 @@ def _run(argv: Sequence[str] | None, signals: StopSignals) -> None:
         for error in [*errors, *([result.save_error] if result.save_error else [])]:
             print(f"fom-run: error: {error}", file=sys.stderr)
         raise SystemExit(1)
+    if result.workers is not None:
+        print(workers_line(result), file=out)
     if result.save_error:
         _fail("fom-run", FomError(result.save_error))
     late = signals.received[0] if signals.received else None  # also one while this printed
@@ -230,3 +235,19 @@ def dash_main(argv: Sequence[str] | None = None) -> None:
     except FomError as exc:
         _fail("fom-dash", exc)
     print(f"{result.path}: {result.frames} frame(s), tick {result.tick}")
+
+
+def worker_main(argv: Sequence[str] | None = None) -> None:
+    """``fom-worker``: plan for the drivers on a NATS server until stopped or orphaned."""
+    from fom.app.worker import run_worker
+
+    config = parse(WorkerConfig, "fom-worker", argv)
+    try:
+        result = run_worker(config.validate())
+    except FomError as exc:
+        _fail("fom-worker", exc)
+    if not config.quiet:
+        print(
+            f"fom-worker: {result.batches} batch(es), {result.problems} plan(s); {result.reason}",
+            file=sys.stderr,
+        )

@@ -11,11 +11,13 @@ from typing import Literal
 from fom import plugins
 from fom.errors import ConfigError
 
-__all__ = ["EVENT_FORMATS", "PLUGIN_FIELDS", "RunConfig", "merge_rate"]
+__all__ = ["EVENT_FORMATS", "PLUGIN_FIELDS", "RunConfig", "WorkerConfig", "merge_rate"]
 
 
 MAX_SEED = 2**63 - 1
 """The largest run seed: every seed travels in events and messages as a 64-bit integer."""
+MAX_WORKERS = 64
+"""The most worker processes one driver starts."""
 MAX_ATARI_SEED = 2**31 - 1
 """The largest seed ale-py's emulator takes."""
 _EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".msgpack": "msgpack", ".mpk": "msgpack"}
@@ -109,6 +111,12 @@ class RunConfig:
     sharing their patterns through the ULP; an episode that ends restarts on its floor."""
     extra: dict[str, str] = field(default_factory=dict)
     """Reserved for engines and learners plugged in by users (name -> value)."""
+    bus: str | None = None
+    """Carry the match over the NATS server at nats://HOST:PORT: the workers attached to it plan
+    the match, and every event is published there live on its event.* subject."""
+    workers: int = 0
+    """Start N fom-worker processes that plan the match; with no --bus they meet on a private
+    nats-server on a free loopback port."""
 
     def validate(self) -> RunConfig:
         """Raise ConfigError (one clear line) for any value out of range; return self."""
@@ -147,6 +155,8 @@ class RunConfig:
             raise ConfigError(
                 f"--request-timeout must be finite seconds > 0, got {self.request_timeout}"
             )
+        if not 0 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers must be in [0, {MAX_WORKERS}], got {self.workers}")
         return self
 
     def world_options(self) -> dict[str, int]:
@@ -220,6 +230,38 @@ class FmcConfig:
             raise ConfigError(f"unknown events format {self.events_format!r}")
         if self.events not in (None, "-"):
             _check_events_path(self.events, self.events_format, ())
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """A worker process that plans for the drivers on a NATS server (the fields of fom-worker)."""
+
+    bus: str = ""
+    """The NATS server, nats://HOST:PORT (the driver's --bus)."""
+    name: str | None = None
+    """The worker's name, one subject token; default <host>-<pid>."""
+    driver_timeout: float = 5.0
+    """Exit once the driver served has sent no heartbeat for this many seconds."""
+    orphan_timeout: float | None = None
+    """Also exit if no driver shows up within this many seconds (default: wait)."""
+    uvloop: bool = True
+    """Run on uvloop when it is installed."""
+    quiet: bool = False
+    """No closing line (batches planned, why it stopped) on stderr."""
+    exit_with_parent: bool = False
+    """Exit as soon as the process that started this worker is gone (a driver passes it)."""
+
+    def validate(self) -> WorkerConfig:
+        """Raise ConfigError for any value out of range; return self."""
+        if not self.bus:
+            raise ConfigError("fom-worker needs --bus nats://HOST:PORT")
+        if self.name is not None and (not self.name or any(c in self.name for c in ". *>")):
+            raise ConfigError(f"--name must be one subject token, got {self.name!r}")
+        if not 0 < self.driver_timeout < math.inf:
+            raise ConfigError(f"--driver-timeout must be > 0, got {self.driver_timeout}")
+        if self.orphan_timeout is not None and not 0 < self.orphan_timeout < math.inf:
+            raise ConfigError(f"--orphan-timeout must be > 0, got {self.orphan_timeout}")
         return self
 
 

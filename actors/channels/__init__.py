@@ -20,6 +20,12 @@ from actors.channels.events import (
 )
 from actors.channels.pattern import PatternDelta, PatternUpdated
 from actors.channels.plan import PlanChoice, PlanProblem
+from actors.channels.workers import (
+    DriverAlive,
+    PlanBatch,
+    PlanBatchReply,
+    WorkerAlive,
+)
 from actors.channels.world import (
     Act,
     ActResult,
@@ -38,6 +44,7 @@ __all__ = [
     "AtariPlanReply",
     "AtariPlanRequest",
     "CloseEncounter",
+    "DriverAlive",
     "EpisodeFinished",
     "GameFinished",
     "GameStep",
@@ -50,6 +57,8 @@ __all__ = [
     "PatternSummary",
     "PatternUpdated",
     "Percept",
+    "PlanBatch",
+    "PlanBatchReply",
     "PlanChoice",
     "PlanDone",
     "PlanProblem",
@@ -64,6 +73,7 @@ __all__ = [
     "TipShot",
     "TipStart",
     "TipStarted",
+    "WorkerAlive",
     "WorldFinished",
     "WorldStalled",
     "WorldTick",

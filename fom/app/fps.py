@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from actors import Actor, GcPolicy, Runtime
 from actors import run as run_loop
 from actors.channels import (
     LevelInfo,
+    PlanBatch,
     RunFinished,
     RunStarted,
     RunSummary,
@@ -34,11 +36,14 @@ from actors.event_log import EventLog
 from actors.messages import ActorFailed
 from actors.perception import Perception
 from actors.propagator import Propagator
+from actors.remote_pool import LinkStats, RemoteWalkerPool
 from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip, TipSettings
 from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
-from bus import Bus, Envelope, NoResponders, RequestFailed
+from bus import DEAD_LETTER_TOPIC, Bus, Envelope, NoResponders, RequestFailed
+from bus.bridge import Bridge
+from fom.app.cluster import open_cluster
 from fom.config import RunConfig
 from fom.engines import make_engine
 from fom.engines.base import Engine
@@ -75,6 +80,19 @@ class RunResult:
     """The ``seq`` of the first event not written (events buffered before it may be lost too)."""
     signal: int | None = None
     """The signal that stopped the run (SIGINT, SIGTERM), or None."""
+    workers: LinkStats | None = None
+    """What the workers did (a run over NATS), what was lost and sent again; else None."""
+    events_bridged: int = 0
+    """Events published on NATS for live consumers (a run over NATS)."""
+    events_not_bridged: int = 0
+    """Events NATS refused (counted, never silent)."""
+
+
+def plan_template(config: RunConfig) -> PlanBatch:
+    """What a worker needs to build this run's planner and level (its problems left empty)."""
+    return PlanBatch(
+        config.world, config.seed, config.tips, config.planner, config.walkers, config.horizon, ()
+    )
 
 
 def _level_info(level: CanonicalLevel, engine: Engine | None = None) -> LevelInfo:
@@ -150,7 +168,9 @@ def _spawn_observers(
     if config.dashboard or window is not None:
         from actors.dashboard import DashboardActor
 
-        rt.spawn(DashboardActor(png=config.dashboard, window=window), name="dashboard")
+        rt.spawn(
+            DashboardActor(png=config.dashboard, window=window, ordered=True), name="dashboard"
+        )
     if not config.quiet:
         from actors.progress import Progress
 
@@ -201,11 +221,19 @@ async def run_async(
         owned: Engine | None = engine  # made here, so shut down here (a game process)
     else:
         owned = None
-    log = EventLog(writer, listeners=listeners)
+    log = EventLog(writer, listeners=listeners, ordered=True)
     gc_policy = GcPolicy() if config.gc_tuning else None
     started = time.perf_counter()
     runtime = Runtime(Bus(), stop_timeout=10.0, gc=gc_policy)
+    stack = contextlib.AsyncExitStack()  # the NATS side of a multi-process run, if any
+    bridge: Bridge | None = None
     try:
+        cluster = await stack.enter_async_context(open_cluster(config))
+        started = time.perf_counter()  # the match's wall time, not the workers' start
+        if cluster is not None and pool_factory is WalkerPool:
+            pool_factory = functools.partial(
+                RemoteWalkerPool, link=cluster.link, template=plan_template(config)
+            )
         async with runtime as rt:
             if handle_signals is not False:
                 rt.install_signal_handlers(
@@ -216,6 +244,8 @@ async def run_async(
             _spawn_observers(
                 rt, config, log, with_log=writer is not None or bool(listeners), window=window
             )
+            if cluster is not None:  # every event also on NATS, live, on its own subject
+                bridge = Bridge(rt.bus, cluster.bus, "event.>", DEAD_LETTER_TOPIC)
             ulp, core = _spawn_agent(
                 rt, config, store, engine.level, tip_factory, pool_factory, engine
             )
@@ -261,6 +291,9 @@ async def run_async(
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reported it when it stopped
                 writer.close()  # idempotent: the EventLog closes it when it stops
+        if bridge is not None:
+            bridge.close()
+        await stack.aclose()  # stops the workers this run started, and its private server
     return RunResult(
         summary=summary,
         interrupted=interrupted,
@@ -272,6 +305,9 @@ async def run_async(
         events_lost=log.lost,
         first_lost_event=log.first_lost,
         signal=signals[0] if signals else None,
+        workers=cluster.link.stats if cluster is not None else None,
+        events_bridged=bridge.sent if bridge is not None else 0,
+        events_not_bridged=bridge.lost if bridge is not None else 0,
     )
 
 

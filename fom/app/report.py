@@ -3,12 +3,12 @@ like fps.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only the summary record's shape is used here
     from fom.events import RunSummary
 
-__all__ = ["MAX_PARAM_COLUMNS", "events_error_message", "format_summary"]
+__all__ = ["MAX_PARAM_COLUMNS", "events_error_message", "format_summary", "workers_line"]
 
 MAX_PARAM_COLUMNS = 6
 """Patterns with more parameters than this (a network's weights) are summarised, not listed."""
@@ -79,3 +79,18 @@ def events_error_message(
         f"stream lacks every event from seq {first_lost} on ({count}and any still buffered "
         "before it)"
     )
+
+
+def workers_line(result: Any) -> str:
+    """One line on a run over NATS: its workers, what was lost and re-planned, events sent."""
+    w = result.workers
+    lost = sorted(w.lost_workers)
+    text = (
+        f"workers: {len(w.seen)} took part, {len(lost)} lost"
+        f"{' (' + ', '.join(lost) + ')' if lost else ''}; plan batches: {w.batches} on workers, "
+        f"{w.local_batches} in the driver, {w.resent} sent again; "
+        f"events on NATS: {result.events_bridged}"
+    )
+    if result.events_not_bridged:
+        text += f", {result.events_not_bridged} refused by NATS"
+    return text

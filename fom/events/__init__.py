@@ -8,6 +8,7 @@
 """
 
 from fom.events.codec import Header, decode_event, decode_record, event_dict, to_plain
+from fom.events.order import TYPE_RANK, TickOrder, order_key
 from fom.events.reader import (
     EventStreamError,
     EventStreamWarning,
@@ -45,6 +46,7 @@ from fom.events.writer import WALLCLOCK_FIELDS, EventWriter, open_event_writer, 
 __all__ = [
     "EVENT_TYPES",
     "RECORD_TYPES",
+    "TYPE_RANK",
     "WALLCLOCK_FIELDS",
     "ActorFailed",
     "DeadLetterEvent",
@@ -67,6 +69,7 @@ __all__ = [
     "RunStarted",
     "RunSummary",
     "TickEvent",
+    "TickOrder",
     "TipFinished",
     "TipShot",
     "TipStarted",
@@ -77,6 +80,7 @@ __all__ = [
     "detect_format",
     "event_dict",
     "open_event_writer",
+    "order_key",
     "read_events",
     "read_records",
     "strip_wallclock",
