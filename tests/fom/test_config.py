@@ -58,7 +58,7 @@ def test_a_plugin_name_is_validated_against_its_group(field: str) -> None:
         ({"alpha": 11.0}, "--alpha"),
         ({"events_format": "xml"}, "events format"),
         ({"tick_ms": -1.0}, "--tick-ms"),
-        ({"request_timeout": 0.0}, "request_timeout"),
+        ({"request_timeout": 0.0}, "--request-timeout"),
     ],
 )
 def test_bad_values_raise_one_clear_line(fields: dict, needle: str) -> None:
@@ -127,7 +127,7 @@ def test_help_describes_the_flags() -> None:
     text = build_parser(RunConfig, "fom-run").format_help()
     for flag in ("--ticks", "--tips", "--learner", "--planner", "--events", "--save", "--load"):
         assert flag in text
-    assert "request_timeout" not in text and "--extra" not in text
+    assert "--request-timeout" in text and "--extra" not in text
 
 
 def test_help_lists_the_registered_choices() -> None:
