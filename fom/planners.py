@@ -19,7 +19,7 @@ import numpy as np
 
 from fom.fmc import plan_batch, plan_batch_mc
 from fom.level import CanonicalLevel
-from fom.planning import EncounterRoot, EncounterSimulator, decode_action
+from fom.planning import TICK_COST, EncounterRoot, EncounterSimulator, decode_action
 from fom.streams import RowStreams, plan_keys
 
 __all__ = [
@@ -92,15 +92,31 @@ class GraphPlanner:
 
 
 class FmcPlanner:
-    """Fractal Monte Carlo over the encounter simulator, every problem of a batch at once."""
+    """Fractal Monte Carlo over the encounter simulator, every problem of a batch at once.
+
+    ``hold``, ``mean_reward`` and ``tick_cost`` configure the model (see
+    :class:`fom.planning.EncounterSimulator`); the defaults are the product's, the others exist
+    for the ablations of ``experiments.planners``.
+    """
 
     pooled: ClassVar[bool] = True
 
-    def __init__(self, *, walkers: int = 32, horizon: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        walkers: int = 32,
+        horizon: int = 8,
+        hold: bool = False,
+        mean_reward: bool = True,
+        tick_cost: float = TICK_COST,
+    ) -> None:
         if walkers < 2 or horizon < 1:
             raise ValueError(f"need walkers >= 2 and horizon >= 1, got {walkers}, {horizon}")
         self.walkers = walkers
         self.horizon = horizon
+        self.hold = hold
+        self.mean_reward = mean_reward
+        self.tick_cost = tick_cost
 
     def _search(self, sim: EncounterSimulator, groups: int, streams: RowStreams) -> list:
         return plan_batch(sim, groups, self.walkers, self.horizon, rng=streams)
@@ -117,7 +133,10 @@ class FmcPlanner:
             )
             for p in problems
         ]
-        sim = EncounterSimulator(level, roots, self.walkers)
+        sim = EncounterSimulator(
+            level, roots, self.walkers, hold=self.hold, mean_reward=self.mean_reward,
+            tick_cost=self.tick_cost,
+        )  # fmt: skip
         keys = plan_keys(
             seed,
             np.fromiter((p.encounter for p in problems), np.int64, len(problems)),
@@ -126,7 +145,7 @@ class FmcPlanner:
         decisions = self._search(sim, len(problems), RowStreams.for_groups(keys, self.walkers))
         choices = []
         for p, d in zip(problems, decisions, strict=True):
-            move_to, fire = decode_action(level, p.self_node, int(d.action))
+            move_to, fire = decode_action(level, p.self_node, int(d.action), hold=self.hold)
             choices.append(
                 PlanChoice(move_to, fire, (p.self_node, move_to), int(d.samples), float(d.depth))
             )

@@ -9,8 +9,8 @@ from fom.level import default_level
 from fom.planning import EncounterRoot, EncounterSimulator, decode_action
 
 
-def _sim(*roots: EncounterRoot, walkers: int = 4) -> EncounterSimulator:
-    return EncounterSimulator(default_level(), list(roots), walkers)
+def _sim(*roots: EncounterRoot, walkers: int = 4, **model: object) -> EncounterSimulator:
+    return EncounterSimulator(default_level(), list(roots), walkers, **model)  # type: ignore[arg-type]
 
 
 def test_roots_lay_groups_out_in_blocks() -> None:
@@ -26,16 +26,18 @@ def test_actions_move_along_edges_and_bump_into_the_enemy() -> None:
     level = default_level()
     sim = _sim(EncounterRoot("shotgun", 0, 100, 1, 100, 0.0), walkers=1)
     rng = np.random.default_rng(0)
+    assert sim.n_actions == level.neighbors.shape[1]  # moves only: every one fires
     for k in range(level.neighbors.shape[1]):
-        target, _ = decode_action(level, 0, 2 * k)
-        out, _, _ = sim.step(sim.roots(1), np.array([2 * k]), rng)
+        target, fire = decode_action(level, 0, k)
+        assert fire and decode_action(level, 0, 2 * k, hold=True) == (target, False)
+        out, _, _ = sim.step(sim.roots(1), np.array([k]), rng)
         expected = 0 if target == 1 else target  # node 1 holds the enemy: bump, stay
         assert int(out[0, 0]) == expected
         assert target == 0 or level.adjacency[0, target]
 
 
 def test_holding_fire_never_deals_damage_and_death_is_reported() -> None:
-    sim = _sim(EncounterRoot("rocket", 4, 1, 0, 100, 0.0), walkers=200)
+    sim = _sim(EncounterRoot("rocket", 4, 1, 0, 100, 0.0), walkers=200, hold=True)
     batch = sim.roots(200)
     out, reward, dead = sim.step(batch, np.zeros(200, dtype=np.int64), np.random.default_rng(1))
     assert (out[:, 2] == 100).all()  # action 0 = stay and hold
@@ -43,23 +45,28 @@ def test_holding_fire_never_deals_damage_and_death_is_reported() -> None:
     assert (reward[dead] < 0).all()
 
 
-def test_flank_bias_penalises_exposure() -> None:
+def test_reward_prices_exposure_through_return_fire_not_flank_bias() -> None:
     level = default_level()
-    exposed = int(np.argmax(level.exposure))
-    calm = _sim(EncounterRoot("railgun", exposed, 100, 0, 100, 0.0), walkers=1)
-    wary = _sim(EncounterRoot("railgun", exposed, 100, 0, 100, 2.0), walkers=1)
-    action = np.array([0])
-    _, r_calm, _ = calm.step(calm.roots(1), action, np.random.default_rng(5))
-    _, r_wary, _ = wary.step(wary.roots(1), action, np.random.default_rng(5))
-    assert r_wary[0] == r_calm[0] - 2.0 * level.exposure[exposed]
+    exposed, covered, enemy = 4, 6, 3  # the open centre, a covered corner, both 10 m from 3
+    assert level.exposure[exposed] > 0.9 and level.exposure[covered] < 0.2
+    assert level.distance[exposed, enemy] == level.distance[covered, enemy]
+
+    def reward(node: int, bias: float) -> float:
+        sim = _sim(EncounterRoot("railgun", node, 100, enemy, 100, bias), walkers=1)
+        _, r, _ = sim.step(sim.roots(1), np.array([0]), np.random.default_rng(5))  # stay
+        return float(r[0])
+
+    assert reward(exposed, 0.0) == reward(exposed, 2.0)  # flank_bias is the graph planner's
+    # Same shot odds, more return fire when exposed.
+    assert reward(exposed, 0.0) < reward(covered, 0.0)
 
 
 def test_fmc_prefers_firing_to_holding() -> None:
-    sim = _sim(EncounterRoot("railgun", 4, 100, 5, 100, 0.0), walkers=64)
+    sim = _sim(EncounterRoot("railgun", 4, 100, 5, 100, 0.0), walkers=64, hold=True)
     fires = 0
     for seed in range(10):
         d = FractalMonteCarlo(sim, walkers=64, horizon=4, seed=seed).decide()
-        fires += decode_action(default_level(), 4, int(d.action))[1]
+        fires += decode_action(default_level(), 4, int(d.action), hold=True)[1]
     assert fires >= 8
 
 
