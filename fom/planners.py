@@ -101,7 +101,7 @@ class GraphPlanner:
 class FmcPlanner:
     """Fractal Monte Carlo over the encounter simulator, every problem of a batch at once.
 
-    ``hold``, ``mean_reward`` and ``tick_cost`` configure the model (see
+    ``hold``, ``mean_reward``, ``tick_cost`` and ``flank_penalty`` configure the model (see
     :class:`fom.planning.EncounterSimulator`) and ``reward_scale`` the swarm's virtual reward;
     the defaults are the product's, the others exist for the ablations of
     ``experiments.planners``.
@@ -117,6 +117,7 @@ class FmcPlanner:
         hold: bool = False,
         mean_reward: bool = True,
         tick_cost: float = TICK_COST,
+        flank_penalty: bool = False,
         reward_scale: float = REWARD_SCALE,
     ) -> None:
         if walkers < 2 or horizon < 1:
@@ -126,6 +127,7 @@ class FmcPlanner:
         self.hold = hold
         self.mean_reward = mean_reward
         self.tick_cost = tick_cost
+        self.flank_penalty = flank_penalty
         self.reward_scale = reward_scale
 
     def _search(self, sim: EncounterSimulator, groups: int, streams: RowStreams) -> list:
@@ -147,7 +149,7 @@ class FmcPlanner:
         ]
         sim = EncounterSimulator(
             level, roots, self.walkers, hold=self.hold, mean_reward=self.mean_reward,
-            tick_cost=self.tick_cost,
+            tick_cost=self.tick_cost, flank_penalty=self.flank_penalty,
         )  # fmt: skip
         keys = plan_keys(
             seed,

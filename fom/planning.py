@@ -19,7 +19,8 @@ the enemy is still up. Means rather than draws: a walker's return then measures 
 the luck of one shot (the draws still decide where it goes next). The tick cost is what a tick
 spent on this enemy is worth elsewhere: without it, standing far off in cover and winning slowly
 looks as good as winning now. The pattern's ``flank_bias`` (the graph planner's exposure
-weight) is not part of the reward: the model prices exposure already, through return fire.
+weight) is not part of the reward: the model prices exposure already, through return fire
+(``flank_penalty=True`` subtracts ``flank_bias * exposure`` a tick, as before issue 13).
 
 Many encounters are planned at once: ``EncounterSimulator(level, roots, walkers)`` lays the
 ``groups`` roots out in blocks of ``walkers`` rows, as :func:`fom.fmc.plan_batch` expects.
@@ -51,8 +52,8 @@ kill, worth 1, takes about four ticks and costs some health)."""
 
 # Columns of a batch row: state first, then per-encounter constants carried along (rows must be
 # independent for FMC's cloning, so every row holds its own context).
-_NODE, _HP, _ENEMY_HP, _ENEMY_NODE, _RANGE, _DAMAGE, _ENEMY_DAMAGE, _ENEMY_ACC = range(8)
-_COLUMNS = 8
+_NODE, _HP, _ENEMY_HP, _ENEMY_NODE, _BIAS, _RANGE, _DAMAGE, _ENEMY_DAMAGE, _ENEMY_ACC = range(9)
+_COLUMNS = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,8 @@ class EncounterRoot:
     enemy_node: int
     enemy_health: float
     flank_bias: float
-    """The pattern's cover preference; the graph planner's, not part of this model's reward."""
+    """The pattern's cover preference: the graph planner's; in this model's reward only with
+    ``flank_penalty``."""
 
 
 def decode_action(
@@ -92,18 +94,20 @@ class EncounterSimulator:
         hold: bool = False,
         mean_reward: bool = True,
         tick_cost: float = TICK_COST,
+        flank_penalty: bool = False,
     ) -> None:
         self.level = level
         self.walkers = walkers
         self.hold = hold
         self.mean_reward = mean_reward
+        self.flank_penalty = flank_penalty
         self.tick_cost = float(tick_cost)
         self.n_actions = (2 if hold else 1) * level.neighbors.shape[1]
         rows = np.empty((len(roots), _COLUMNS))
         for i, r in enumerate(roots):
             w = WEAPONS[r.weapon]
             rows[i] = (
-                r.self_node, r.self_health, r.enemy_health, r.enemy_node,
+                r.self_node, r.self_health, r.enemy_health, r.enemy_node, max(r.flank_bias, 0.0),
                 w.range, w.damage, w.enemy_damage, w.enemy_accuracy,
             )  # fmt: skip
         self._roots = rows
@@ -136,7 +140,7 @@ class EncounterSimulator:
         weapon_range, damage = batch[:, _RANGE], batch[:, _DAMAGE]
         accuracy, enemy_damage = batch[:, _ENEMY_ACC], batch[:, _ENEMY_DAMAGE]
         u = rng.random((rules.TICK_DRAWS, len(batch)))
-        _, _, _, enemy_hp = rules.shoot(
+        _, _, dealt, enemy_hp = rules.shoot(
             u, fire, 0.0, 0.0, PLANNER_AIM_NOISE, distance, weapon_range, damage, health
         )
         taken = rules.return_fire(u[rules.SHOT_DRAWS], enemy_hp, exposure, accuracy, enemy_damage)
@@ -146,13 +150,15 @@ class EncounterSimulator:
                 accuracy, enemy_damage,
             )  # fmt: skip
         else:
-            removed, taken_reward = health - enemy_hp, taken
+            removed, taken_reward = dealt, taken
         out = batch.copy()
         out[:, _NODE] = target
         out[:, _HP] = batch[:, _HP] - taken
         out[:, _ENEMY_HP] = enemy_hp
         reward = removed / ENEMY_HEALTH - taken_reward / SELF_HEALTH
         reward -= self.tick_cost * rules.alive(health)
+        if self.flank_penalty:
+            reward -= batch[:, _BIAS] * exposure
         return out, reward, ~rules.alive(out[:, _HP])
 
     def observe(self, batch: np.ndarray) -> np.ndarray:

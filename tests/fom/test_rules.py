@@ -63,7 +63,6 @@ def play_both(seed: int, weapon: str, actions: list[int]) -> int:
         # The planner draws a whole tick (shot first, then return fire) every step; line its
         # draws up with the engine's, which skips the shot's when it holds fire.
         start = counter if fire else counter - rules.SHOT_DRAWS
-        enemy_before = float(batch[0, 2])
         batch, reward, dead = sim.step(batch, np.array([action]), RowStreams([key], start))
         dealt = shot.damage if shot is not None else 0.0
         assert (int(batch[0, 0]), batch[0, 1], batch[0, 2]) == (
@@ -71,8 +70,7 @@ def play_both(seed: int, weapon: str, actions: list[int]) -> int:
             report.self_health,
             report.enemy_health,
         ), f"tick {tick}"
-        removed = min(dealt, enemy_before)  # a kill removes what was left
-        assert reward[0] == removed / ENEMY_HEALTH - report.damage_taken / SELF_HEALTH
+        assert reward[0] == dealt / ENEMY_HEALTH - report.damage_taken / SELF_HEALTH
         assert bool(dead[0]) == (report.reason == "died")
         if report.done:
             return tick + 1
@@ -128,22 +126,25 @@ def test_shot_and_return_fire_rules() -> None:
 
 @pytest.mark.parametrize("weapon", sorted(WEAPONS))
 def test_mean_reward_is_the_mean_of_the_engines_outcomes(weapon: str) -> None:
-    # FMC's reward is the mean over a tick's draws of what the engine's rules yield: over many
-    # draws of the engine's shot and return fire, from states where the enemy may die this tick
-    # or not, the drawn outcome averages to the model's reward (tick cost 0).
+    # FMC's reward is the mean over a tick's draws of what the engine's rules do to the fight:
+    # over many draws, from states where the enemy may die this tick or not, the health the
+    # walkers' own (drawn) steps remove from the enemy minus the health they lose averages to
+    # the model's reward (tick cost 0).
     level = default_level()
     rng = np.random.default_rng(7)
     n = 40_000
     for node, enemy, enemy_hp in ((4, 3, 100.0), (6, 3, 30.0), (0, 8, 35.0), (2, 5, 5.0)):
-        root = EncounterRoot(weapon, node, SELF_HEALTH, enemy, enemy_hp, 0.0)
-        sim = EncounterSimulator(level, [root], n, tick_cost=0.0)
-        drawn = EncounterSimulator(level, [root], n, mean_reward=False, tick_cost=0.0)
-        stay = np.zeros(n, dtype=np.int64)
-        _, mean_r, _ = sim.step(sim.roots(n), stay, rng)
-        _, drawn_r, _ = drawn.step(drawn.roots(n), stay, rng)
-        assert np.ptp(mean_r) == 0.0  # a function of the state, not of the draws
-        se = drawn_r.std() / np.sqrt(n)
-        assert abs(drawn_r.mean() - mean_r[0]) < 4 * se + 1e-12, (node, enemy, enemy_hp)
+        sim = EncounterSimulator(
+            level, [EncounterRoot(weapon, node, SELF_HEALTH, enemy, enemy_hp, 0.0)], n, tick_cost=0
+        )
+        before = sim.roots(n)
+        after, reward, _ = sim.step(before, np.zeros(n, dtype=np.int64), rng)  # stay
+        assert np.ptp(reward) == 0.0  # a function of the state, not of the draws
+        outcome = (before[:, 2] - after[:, 2]) / ENEMY_HEALTH - (before[:, 1] - after[:, 1]) / (
+            SELF_HEALTH
+        )
+        se = outcome.std() / np.sqrt(n)
+        assert abs(outcome.mean() - reward[0]) < 4 * se + 1e-12, (node, enemy, enemy_hp)
 
 
 def test_mean_hit_probability_averages_the_gaussian_aim_error() -> None:
