@@ -190,8 +190,8 @@ def play(task: tuple[str, str, int]) -> PlannerRun:
 def run_planners(
     seeds: Sequence[int],
     planners: Sequence[str] = PLANNERS,
-    worlds: Sequence[str] = tuple(WORLD_TICKS),
     jobs: int = 1,
+    worlds: Sequence[str] = tuple(WORLD_TICKS),
 ) -> dict[tuple[str, str], list[PlannerRun]]:
     """Every (world, planner) over every seed; runs in seed order per (world, planner)."""
     tasks = [(w, p, s) for w in worlds for p in planners for s in seeds]
