@@ -16,8 +16,9 @@ Reward: the fight's outcome, tick by tick: enemy health removed (a kill is worth
 minus damage taken (a death costs 1 in all), each the *mean* over the tick's draws from the
 state the tick starts in (:func:`fom.rules.expected_tick`), minus ``tick_cost`` for every tick
 the enemy is still up. Means rather than draws: a walker's return then measures its moves, not
-the luck of one shot (the draws still decide where it goes next). The tick cost is what a tick
-spent on this enemy is worth elsewhere: without it, standing far off in cover and winning slowly
+the luck of one shot (the draws still decide where it goes next; ``mean_reward=False`` rewards
+the drawn outcome instead, as before issue 13). The tick cost is what a tick spent on this enemy
+is worth elsewhere: without it, standing far off in cover and winning slowly
 looks as good as winning now. The pattern's ``flank_bias`` (the graph planner's exposure
 weight) is not part of the reward: the model prices exposure already, through return fire
 (``flank_penalty=True`` subtracts ``flank_bias * exposure`` a tick, as before issue 13).
