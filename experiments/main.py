@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from experiments.measure import measure_compute, measure_latency
+from experiments.planners import ABLATIONS, PLANNERS, planners_section, run_planners, splice
 from experiments.plots import PNGS, plot_all
 from experiments.report import write_report
 from experiments.runs import run_matrix
@@ -102,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     latency = measure_latency(s, progress)
     phase_s["latency sweep"] = time.perf_counter() - t
     loads.append(_load())
+    say("planners on fight outcomes, both worlds (synchronous driver)")
+    t = time.perf_counter()
+    planner_runs = run_planners(s.seeds, PLANNERS + (() if s.quick else tuple(ABLATIONS)), s.jobs)
+    phase_s["planners, both worlds"] = time.perf_counter() - t
+    loads.append(_load())
     say("analysis, plots, report")
     t = time.perf_counter()
     groups = analyse(runs, s)
@@ -109,5 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     phase_s["report"] = time.perf_counter() - t
     wall_s = time.perf_counter() - started
     write_report(s, groups, compute, latency, out, command, wall_s, phase_s, loads)
+    splice(out / "results.md", planners_section(planner_runs, s.seeds, command))
     say(f"wrote {out / 'results.md'} and {len(PNGS)} PNGs")
     return 0

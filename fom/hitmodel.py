@@ -4,7 +4,8 @@ The probabilities :mod:`fom.rules` builds a tick's rules on (the engines and the
 both play those rules). A shot's signed aim error is ``drift + noise - aim_offset`` (aim units);
 the chance to hit is a gaussian of that error (width ``AIM_WIDTH``) times a range factor
 ``1 / (1 + (distance / range)^4)`` that is about 1 well inside the weapon's range and falls
-steeply beyond it. Enemies fire back with a chance that grows linearly with the exposure
+steeply beyond it; ``mean_hit_probability`` is that chance averaged over a gaussian error.
+Enemies fire back with a chance that grows linearly with the exposure
 (1 - cover) of the node the bot stands on; full cover still leaks ``COVER_LEAK`` of it.
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "Weapon",
     "enemy_hit_probability",
     "hit_probability",
+    "mean_hit_probability",
     "shot_hit_probability",
 ]
 
@@ -69,6 +71,25 @@ def hit_probability(
     w = np.asarray(width, dtype=np.float64)
     aim = np.exp(-0.5 * np.square(err / w))
     return aim / (1.0 + np.square(np.square(d / r)))
+
+
+def mean_hit_probability(
+    mean_error: ArrayLike,
+    spread: ArrayLike,
+    distance: ArrayLike,
+    weapon_range: ArrayLike,
+    width: ArrayLike = AIM_WIDTH,
+) -> np.ndarray:
+    """``hit_probability`` averaged over a gaussian aim error of ``mean_error`` and ``spread``.
+
+    The gaussian aim factor integrates in closed form: with ``v = width^2 + spread^2``,
+    ``E[exp(-e^2 / (2 width^2))] = sqrt(width^2 / v) * exp(-mean^2 / (2 v))``.
+    """
+    m = np.asarray(mean_error, dtype=np.float64)
+    w2 = np.square(np.asarray(width, dtype=np.float64))
+    v = w2 + np.square(np.asarray(spread, dtype=np.float64))
+    aim = np.sqrt(w2 / v) * np.exp(-0.5 * m * m / v)
+    return aim * hit_probability(0.0, distance, weapon_range, width)
 
 
 def enemy_hit_probability(exposure: ArrayLike, enemy_accuracy: ArrayLike) -> np.ndarray:

@@ -1,14 +1,27 @@
 """A vectorised Simulator of encounters in the simulated world, so TIPs can plan with FMC.
 
 A walker is the state of one encounter: the bot projection's node and health and the enemy's
-health (the enemy holds its node). An action is a move target (stay, or the k-th neighbour)
-with fire or hold, encoded as ``2 * k + fire``. Reward is damage dealt minus damage taken
-(in units of full health) minus ``flank_bias`` times the exposure of the node stepped to.
+health (the enemy holds its node). An action is a move target: stay, or the k-th neighbour
+(``k``); the projection fires every tick, since a shot costs nothing the fight counts (ammo
+outlasts the time-out) and holding fire only gives the enemy time. ``hold=True`` adds holding
+fire to the actions, encoded as ``2 * k + fire`` (the engine's full action set).
+
 A step plays the engines' rules (:mod:`fom.rules`: the bump rule, the shot, return fire at the
 post-move node), with the aim error the planner expects once its pattern's ``aim_offset`` is
 learned: zero mean, ``PLANNER_AIM_NOISE`` spread. Its draws are one ``rng.random`` call of
 ``rules.TICK_DRAWS`` uniforms per row, in the engine's order, so ``rng`` may be a Generator or
-a :class:`fom.streams.RowStreams`.
+a :class:`fom.streams.RowStreams`; they decide the next state, as in the engine.
+
+Reward: the fight's outcome, tick by tick: enemy health removed (a kill is worth 1 in all)
+minus damage taken (a death costs 1 in all), each the *mean* over the tick's draws from the
+state the tick starts in (:func:`fom.rules.expected_tick`), minus ``tick_cost`` for every tick
+the enemy is still up. Means rather than draws: a walker's return then measures its moves, not
+the luck of one shot (the draws still decide where it goes next; ``mean_reward=False`` rewards
+the drawn outcome instead, as before issue 13). The tick cost is what a tick spent on this enemy
+is worth elsewhere: without it, standing far off in cover and winning slowly
+looks as good as winning now. The pattern's ``flank_bias`` (the graph planner's exposure
+weight) is not part of the reward: the model prices exposure already, through return fire
+(``flank_penalty=True`` subtracts ``flank_bias * exposure`` a tick, as before issue 13).
 
 Many encounters are planned at once: ``EncounterSimulator(level, roots, walkers)`` lays the
 ``groups`` roots out in blocks of ``walkers`` rows, as :func:`fom.fmc.plan_batch` expects.
@@ -25,10 +38,19 @@ from fom.engines.doom.monsters import weapon_spec
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH
 from fom.level import CanonicalLevel
 
-__all__ = ["PLANNER_AIM_NOISE", "EncounterRoot", "EncounterSimulator", "decode_action"]
+__all__ = [
+    "PLANNER_AIM_NOISE",
+    "TICK_COST",
+    "EncounterRoot",
+    "EncounterSimulator",
+    "decode_action",
+]
 
 PLANNER_AIM_NOISE = 0.15
 """Spread of the aim error the planner assumes (it does not know the hidden drift)."""
+TICK_COST = 0.2
+"""Reward lost per tick the enemy stays up, in kills: about what a tick earns in a fight (a
+kill, worth 1, takes about four ticks and costs some health)."""
 
 # Columns of a batch row: state first, then per-encounter constants carried along (rows must be
 # independent for FMC's cloning, so every row holds its own context).
@@ -46,12 +68,18 @@ class EncounterRoot:
     enemy_node: int
     enemy_health: float
     flank_bias: float
+    """The pattern's cover preference: the graph planner's; in this model's reward only with
+    ``flank_penalty``."""
 
 
-def decode_action(level: CanonicalLevel, node: int, action: int) -> tuple[int, bool]:
-    """The (move target, fire) of an action index taken at ``node``."""
-    target = int(level.neighbors[node, action // 2])
-    return (node if target < 0 else target), bool(action % 2)
+def decode_action(
+    level: CanonicalLevel, node: int, action: int, *, hold: bool = False
+) -> tuple[int, bool]:
+    """The (move target, fire) of an action index taken at ``node`` (``hold``: as encoded with
+    holding fire among the actions)."""
+    move, fire = divmod(action, 2) if hold else (action, 1)
+    target = int(level.neighbors[node, move])
+    return (node if target < 0 else target), bool(fire)
 
 
 class EncounterSimulator:
@@ -59,10 +87,24 @@ class EncounterSimulator:
 
     discrete = True
 
-    def __init__(self, level: CanonicalLevel, roots: list[EncounterRoot], walkers: int) -> None:
+    def __init__(
+        self,
+        level: CanonicalLevel,
+        roots: list[EncounterRoot],
+        walkers: int,
+        *,
+        hold: bool = False,
+        mean_reward: bool = True,
+        tick_cost: float = TICK_COST,
+        flank_penalty: bool = False,
+    ) -> None:
         self.level = level
         self.walkers = walkers
-        self.n_actions = 2 * level.neighbors.shape[1]
+        self.hold = hold
+        self.mean_reward = mean_reward
+        self.flank_penalty = flank_penalty
+        self.tick_cost = float(tick_cost)
+        self.n_actions = (2 if hold else 1) * level.neighbors.shape[1]
         rows = np.empty((len(roots), _COLUMNS))
         for i, r in enumerate(roots):
             w = weapon_spec(r.weapon)
@@ -91,22 +133,34 @@ class EncounterSimulator:
         level = self.level
         node = batch[:, _NODE].astype(np.intp)
         enemy = batch[:, _ENEMY_NODE].astype(np.intp)
-        target = level.neighbors[node, actions // 2]
+        move, fire = (actions // 2, actions % 2 == 1) if self.hold else (actions, True)
+        target = level.neighbors[node, move]
         target = rules.bump(node, np.where(target < 0, node, target), enemy)
+        distance = level.distance[target, enemy]
+        exposure = level.exposure[target]
+        health = batch[:, _ENEMY_HP]
+        weapon_range, damage = batch[:, _RANGE], batch[:, _DAMAGE]
+        accuracy, enemy_damage = batch[:, _ENEMY_ACC], batch[:, _ENEMY_DAMAGE]
         u = rng.random((rules.TICK_DRAWS, len(batch)))
         _, _, dealt, enemy_hp = rules.shoot(
-            u, actions % 2 == 1, 0.0, 0.0, PLANNER_AIM_NOISE, level.distance[target, enemy],
-            batch[:, _RANGE], batch[:, _DAMAGE], batch[:, _ENEMY_HP],
-        )  # fmt: skip
-        exposure = level.exposure[target]
-        taken = rules.return_fire(
-            u[rules.SHOT_DRAWS], enemy_hp, exposure, batch[:, _ENEMY_ACC], batch[:, _ENEMY_DAMAGE]
+            u, fire, 0.0, 0.0, PLANNER_AIM_NOISE, distance, weapon_range, damage, health
         )
+        taken = rules.return_fire(u[rules.SHOT_DRAWS], enemy_hp, exposure, accuracy, enemy_damage)
+        if self.mean_reward:
+            removed, taken_reward = rules.expected_tick(
+                fire, 0.0, PLANNER_AIM_NOISE, distance, weapon_range, damage, health, exposure,
+                accuracy, enemy_damage,
+            )  # fmt: skip
+        else:
+            removed, taken_reward = dealt, taken
         out = batch.copy()
         out[:, _NODE] = target
         out[:, _HP] = batch[:, _HP] - taken
         out[:, _ENEMY_HP] = enemy_hp
-        reward = (dealt / ENEMY_HEALTH - taken / SELF_HEALTH) - batch[:, _BIAS] * exposure
+        reward = removed / ENEMY_HEALTH - taken_reward / SELF_HEALTH
+        reward -= self.tick_cost * rules.alive(health)
+        if self.flank_penalty:
+            reward -= batch[:, _BIAS] * exposure
         return out, reward, ~rules.alive(out[:, _HP])
 
     def observe(self, batch: np.ndarray) -> np.ndarray:

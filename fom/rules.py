@@ -14,6 +14,10 @@ needs as inputs: the engine feeds its counter-based encounter streams, the plann
 3. return fire (:func:`return_fire`, :data:`RETURN_FIRE_DRAWS` uniform): an enemy still alive
    fires at the projection's post-move node and hits with
    :func:`fom.hitmodel.enemy_hit_probability` of that node's exposure.
+
+:func:`expected_tick` is the mean over those draws of what a tick removes from the enemy's health
+and deals to the projection: the planner's reward, so a walker's return measures its moves
+rather than the luck of its shots.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from fom.hitmodel import AIM_WIDTH, WEAPONS, Weapon, enemy_hit_probability, hit_probability
+from fom.hitmodel import (
+    AIM_WIDTH,
+    WEAPONS,
+    Weapon,
+    enemy_hit_probability,
+    hit_probability,
+    mean_hit_probability,
+)
 from fom.streams import box_muller
 
 __all__ = [
@@ -34,6 +45,7 @@ __all__ = [
     "WeaponTable",
     "alive",
     "bump",
+    "expected_tick",
     "legal_moves",
     "return_fire",
     "shoot",
@@ -126,3 +138,30 @@ def return_fire(
     """
     p = enemy_hit_probability(exposure, enemy_accuracy)
     return np.where(alive(enemy_health) & (u < p), enemy_damage, 0.0)
+
+
+def expected_tick(
+    fire: Any,
+    mean_error: Any,
+    spread: Any,
+    distance: Any,
+    weapon_range: Any,
+    damage: Any,
+    enemy_health: Any,
+    exposure: Any,
+    enemy_accuracy: Any,
+    enemy_damage: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The means over a tick's draws of (enemy health removed, damage taken), given its start.
+
+    The shot's aim error is gaussian (``mean_error``, ``spread``); ``distance`` and ``exposure``
+    are those of the post-move node. Health removed is capped by the enemy's health (a kill
+    removes exactly what was left); return fire comes only when the shot did not kill, so
+    ``taken = (1 - p_hit * lethal) * p_return * enemy_damage`` for an enemy alive at the start.
+    """
+    up = alive(enemy_health)
+    p = fire * up * mean_hit_probability(mean_error, spread, distance, weapon_range, AIM_WIDTH)
+    removed = p * np.minimum(damage, enemy_health)
+    survives = 1.0 - p * (damage >= enemy_health)
+    taken = up * survives * enemy_hit_probability(exposure, enemy_accuracy) * enemy_damage
+    return removed, taken

@@ -11,7 +11,10 @@
     same game from the same state (best of interleaved rounds);
 (c) FMC against MonteCarlo (random shooting) at equal budgets on the test worlds and on
     Boxing: mean score with a 95% interval over seeds;
-(d) one full Boxing episode with FMC: score and wall time.
+(d) one full Boxing episode with FMC: score and wall time;
+(e) the planners on fight outcomes in both simulated worlds (``experiments.planners``): kills per
+    tick, damage dealt / taken, deaths and time-outs of graph, fmc and mc, means with 95%
+    intervals over seeds, and fmc's per-seed differences (``--skip-planners`` leaves it out).
 """
 
 from __future__ import annotations
@@ -68,6 +71,16 @@ def sim_rate(
         elapsed = time.perf_counter() - start
         best = max(best, sum(d.samples for d in decisions) / elapsed)
     return best
+
+
+# ------------------------------------------------------------------------------- (e) planners
+
+
+def planners_vs(seeds: int) -> dict[str, Any]:
+    """graph, fmc and mc on fight outcomes per world (``experiments.planners.summarise``)."""
+    from experiments.planners import run_planners, summarise
+
+    return summarise(run_planners(range(seeds), jobs=2))
 
 
 # ------------------------------------------------------------------------------- (b) atari
@@ -193,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small budgets (a smoke run)")
     parser.add_argument("--skip-episode", action="store_true", help="skip (d), a full episode")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--sim-only", action="store_true", help="only (a), the simulated world")
+    parser.add_argument("--sim-only", action="store_true", help="only (a) and (e), simulated")
+    parser.add_argument("--skip-planners", action="store_true", help="skip (e), the planners")
+    parser.add_argument("--planner-seeds", type=int, help="seeds of (e) (default 20, quick 5)")
     args = parser.parse_args(argv)
     q = args.quick
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
@@ -207,6 +222,17 @@ def main(argv: list[str] | None = None) -> None:
     for n, rate in r["sim_walker_steps_per_s"].items():
         rows = r["sim_row_streams_walker_steps_per_s"][n]
         say(f"    {int(n):7d} {rate:12,.0f} {rows:12,.0f}")
+    if not args.skip_planners:
+        r["planners"] = planners_vs(args.planner_seeds or (5 if q else 20))
+        say("(e) planners on fight outcomes (fom learner, --tips 4, 32 walkers x horizon 8)")
+        for world, entry in r["planners"].items():
+            for name in ("graph", "fmc", "mc"):
+                m = entry[name]
+                say(
+                    f"    {world:8} {name:5} kills/tick {m['kills_per_tick']['mean']:.4f}  "
+                    f"dealt/taken {m['damage_ratio']['mean']:.3f}  "
+                    f"deaths {m['deaths']['mean']:.2f}  time-outs {m['timeouts']['mean']:.2f}"
+                )
     if args.sim_only:
         if args.json:
             print(json.dumps(r, indent=2))

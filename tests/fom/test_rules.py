@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from fom import rules
 from fom.engines.dummy import SimulatedGame
-from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS
+from fom.hitmodel import (
+    ENEMY_HEALTH,
+    SELF_HEALTH,
+    WEAPONS,
+    hit_probability,
+    mean_hit_probability,
+)
 from fom.level import CanonicalLevel, default_level
 from fom.planning import PLANNER_AIM_NOISE, EncounterRoot, EncounterSimulator, decode_action
 from fom.streams import RowStreams
@@ -22,13 +28,17 @@ CHASE = -1
 
 def _chase(level: CanonicalLevel, node: int, enemy: int) -> int:
     """The firing action whose target is the neighbour (or node) nearest the enemy's node."""
-    targets = [decode_action(level, node, 2 * k)[0] for k in range(level.neighbors.shape[1])]
+    moves = range(level.neighbors.shape[1])
+    targets = [decode_action(level, node, 2 * k, hold=True)[0] for k in moves]
     return 2 * int(np.argmin([level.distance[t, enemy] for t in targets])) + 1
 
 
 def play_both(seed: int, weapon: str, actions: list[int]) -> int:
     """Play ``actions`` in the engine and in EncounterSimulator.step from the same state, fed
-    the same uniforms; assert every tick agrees. Returns the number of ticks played."""
+    the same uniforms; assert every tick agrees. Returns the number of ticks played.
+
+    The model runs with holding fire among its actions (the engine's full action set) and with
+    the drawn outcome as its reward, so each tick's reward is the engine's own outcome."""
     level = default_level()
     # The planner assumes a zero-mean aim error of spread PLANNER_AIM_NOISE: give the engine's
     # weapon exactly that (no drift), so with the same draws both aim errors are the same.
@@ -38,12 +48,12 @@ def play_both(seed: int, weapon: str, actions: list[int]) -> int:
     )
     (enemy,) = game.observe().opponents
     root = EncounterRoot(weapon, game.projection(0).node, SELF_HEALTH, enemy.node, ENEMY_HEALTH, 0)
-    sim = EncounterSimulator(level, [root], 1)
+    sim = EncounterSimulator(level, [root], 1, hold=True, mean_reward=False, tick_cost=0.0)
     batch = sim.roots(1)
     for tick, code in enumerate(actions):
         node = int(batch[0, 0])
         action = _chase(level, node, enemy.node) if code == CHASE else code
-        target, fire = decode_action(level, node, action)
+        target, fire = decode_action(level, node, action, hold=True)
         key, counter = game.stream_position(0)
         game.move(0, target)
         game.look_at(0, 0.0)
@@ -112,3 +122,45 @@ def test_shot_and_return_fire_rules() -> None:
     assert [float(x) for x in one] == [1.0, float(error[1]), 30.0, 0.0]
     taken = rules.return_fire(np.array([0.0, 0.0, 0.99]), np.array([0.0, 5, 5]), 1.0, 0.5, 20.0)
     assert taken.tolist() == [0.0, 20.0, 0.0]  # a dead enemy does not fire back
+
+
+@pytest.mark.parametrize("weapon", sorted(WEAPONS))
+def test_mean_reward_is_the_mean_of_the_engines_outcomes(weapon: str) -> None:
+    # FMC's reward is the mean over a tick's draws of what the engine's rules do to the fight:
+    # over many draws, from states where the enemy may die this tick or not, the health the
+    # walkers' own (drawn) steps remove from the enemy minus the health they lose averages to
+    # the model's reward (tick cost 0).
+    level = default_level()
+    rng = np.random.default_rng(7)
+    n = 40_000
+    for node, enemy, enemy_hp in ((4, 3, 100.0), (6, 3, 30.0), (0, 8, 35.0), (2, 5, 5.0)):
+        sim = EncounterSimulator(
+            level, [EncounterRoot(weapon, node, SELF_HEALTH, enemy, enemy_hp, 0.0)], n, tick_cost=0
+        )
+        before = sim.roots(n)
+        after, reward, _ = sim.step(before, np.zeros(n, dtype=np.int64), rng)  # stay
+        assert np.ptp(reward) == 0.0  # a function of the state, not of the draws
+        outcome = (before[:, 2] - after[:, 2]) / ENEMY_HEALTH - (before[:, 1] - after[:, 1]) / (
+            SELF_HEALTH
+        )
+        se = outcome.std() / np.sqrt(n)
+        assert abs(outcome.mean() - reward[0]) < 4 * se + 1e-12, (node, enemy, enemy_hp)
+
+
+def test_mean_hit_probability_averages_the_gaussian_aim_error() -> None:
+    rng = np.random.default_rng(3)
+    for mean, spread, distance in ((0.0, 0.15, 10.0), (0.2, 0.1, 20.0), (-0.3, 0.05, 5.0)):
+        errors = mean + spread * rng.standard_normal(200_000)
+        sampled = hit_probability(errors, distance, 25.0).mean()
+        assert mean_hit_probability(mean, spread, distance, 25.0) == pytest.approx(
+            sampled, abs=2e-3
+        )
+
+
+def test_expected_tick_caps_a_kill_and_stops_return_fire() -> None:
+    removed, taken = rules.expected_tick(
+        True, 0.0, 0.0, np.array([0.0, 0.0]), 40.0, 30.0, np.array([10.0, 0.0]), 1.0, 0.5, 20.0
+    )
+    p = mean_hit_probability(0.0, 0.0, 0.0, 40.0)
+    assert removed.tolist() == [p * 10.0, 0.0]  # at most what is left; nothing from the dead
+    assert taken.tolist() == [(1 - p) * 0.5 * 20.0, 0.0]  # return fire only if it survives

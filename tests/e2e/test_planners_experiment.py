@@ -1,0 +1,46 @@
+"""experiments.planners and experiments.fight_bound: the section they write, the figures' shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from experiments.fight_bound import bounds, expected_ticks, graph_policy
+from experiments.planners import BEGIN, END, METRICS, run_planners, splice, summarise
+from fom.hitmodel import ENEMY_HEALTH, WEAPONS
+
+
+def test_splice_appends_then_replaces_only_its_own_section(tmp_path: Path) -> None:
+    path = tmp_path / "results.md"
+    path.write_text("# results\n\nbefore\n")
+    splice(path, [BEGIN, "first", END])
+    assert path.read_text() == f"# results\n\nbefore\n\n{BEGIN}\nfirst\n{END}\n"
+    path.write_text(path.read_text() + "\nafter\n")
+    splice(path, [BEGIN, "second", END])
+    text = path.read_text()
+    assert "first" not in text and f"{BEGIN}\nsecond\n{END}" in text
+    assert text.startswith("# results\n\nbefore\n") and text.endswith("\nafter\n")
+
+
+def test_the_fastest_policy_bounds_the_graph_planners_walk() -> None:
+    for world, (fastest, graph) in bounds(["dummy", "enhanced"]).items():
+        fewest_hits = min(np.ceil(ENEMY_HEALTH / w.damage) for w in WEAPONS.values())
+        assert fewest_hits < fastest <= graph, world
+    # A planner that never moves is slower than the fastest policy.
+    assert (
+        expected_ticks("enhanced", lambda node, enemy: node) > bounds(["enhanced"])["enhanced"][0]
+    )
+    assert expected_ticks("enhanced", graph_policy(0.0)) == bounds(["enhanced"])["enhanced"][1]
+
+
+def test_summary_has_every_metric_and_fmcs_differences() -> None:
+    runs = run_planners((0, 1), ("graph", "fmc"), worlds=("dummy",))
+    summary = summarise(runs)
+    entry = summary["dummy"]
+    assert set(METRICS) <= set(entry["graph"]) and entry["fmc"]["seeds"] == 2
+    for metric in METRICS:
+        d = entry["fmc_minus_graph"][metric]
+        assert d["lo"] <= d["mean"] <= d["hi"]
+    kills = [r.kills_per_tick for r in runs["dummy", "graph"]]
+    assert entry["graph"]["kills_per_tick"]["mean"] == np.mean(kills)
