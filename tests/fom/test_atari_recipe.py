@@ -24,10 +24,14 @@ def _gone(pid: int | None) -> bool:
     return False
 
 
-def _play(processes: int, steps: int, seed: int = 3) -> tuple[list[int], list[int], float]:
+def _play(
+    processes: int, steps: int, seed: int = 3, obs: str = "ram"
+) -> tuple[list[int], list[int], float]:
     """Actions, samples and score of ``steps`` Boxing decisions planned with ``processes``."""
     real = AtariSimulator("boxing", seed=0)
-    with AtariSimulator("boxing", seed=0, loss_is_death=True, processes=processes) as sim:
+    with AtariSimulator(
+        "boxing", seed=0, loss_is_death=True, processes=processes, obs=obs  # type: ignore[arg-type]
+    ) as sim:
         planner = HorizonPlanner(sim, walkers=6, horizon=4, max_samples=30)
         actions, samples = [], []
         for i in range(steps):
@@ -43,6 +47,10 @@ def test_one_and_two_processes_give_the_same_actions_for_a_seed() -> None:
     one = _play(1, 25)
     assert one == _play(2, 25)
     assert one != _play(1, 25, seed=4)  # the seed matters, so the equality above says something
+
+
+def test_pixel_distances_are_the_same_in_two_processes() -> None:
+    assert _play(1, 8, obs="pixels") == _play(2, 8, obs="pixels")
 
 
 def test_budget_stays_within_its_cap_and_walkers_reach_the_horizon() -> None:
