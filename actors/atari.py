@@ -12,7 +12,7 @@ from actors.channels import AtariPlanReply, AtariPlanRequest, GameFinished, Game
 from actors.supervision import NEVER_RESTART
 from bus import Envelope
 from fom.engines.atari import AtariSimulator
-from fom.fmc import plan_batch
+from fom.fmc import HorizonPlanner, plan_batch
 from fom.streams import PLAN_STREAM
 
 __all__ = ["AtariGame", "AtariWalkerPool"]
@@ -92,7 +92,10 @@ class AtariGame(Actor):
 class AtariWalkerPool(Actor):
     """FMC over an Atari game: plans each decision from the state the game actor sends.
 
-    It runs its own emulator of the same game, so planning never touches the real game.
+    It runs its own emulator of the same game (and its worker processes, if any), so planning
+    never touches the real game. ``adaptive``: the FractalAI recipe's budget
+    (:class:`fom.fmc.HorizonPlanner`, ``max_samples`` its cap, default ``walkers * horizon``);
+    otherwise every walker steps ``horizon`` times (:func:`fom.fmc.plan_batch`).
     """
 
     topics = ("atari.plan",)
@@ -105,12 +108,15 @@ class AtariWalkerPool(Actor):
         horizon: int,
         max_samples: int | None,
         seed: int,
+        adaptive: bool = False,
     ) -> None:
         self.sim = sim
         self.walkers = walkers
         self.horizon = horizon
         self.max_samples = max_samples
         self.seed = seed
+        cap = walkers * horizon if max_samples is None else max_samples
+        self.planner = HorizonPlanner(sim, walkers, horizon, cap) if adaptive else None
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
@@ -120,9 +126,12 @@ class AtariWalkerPool(Actor):
                 rng = np.random.default_rng(
                     np.random.SeedSequence(self.seed, spawn_key=(PLAN_STREAM, step))
                 )
-                (decision,) = plan_batch(
-                    self.sim, 1, self.walkers, self.horizon, self.max_samples, rng=rng
-                )
+                if self.planner is not None:
+                    decision = self.planner.decide(rng)
+                else:
+                    (decision,) = plan_batch(
+                        self.sim, 1, self.walkers, self.horizon, self.max_samples, rng=rng
+                    )
                 self.reply(
                     envelope,
                     AtariPlanReply(

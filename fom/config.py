@@ -18,6 +18,8 @@ MAX_SEED = 2**63 - 1
 """The largest run seed: every seed travels in events and messages as a 64-bit integer."""
 MAX_WORKERS = 64
 """The most worker processes one driver starts."""
+MAX_ATARI_PROCESSES = 64
+"""Most processes ``fom-fmc --processes`` may start."""
 MAX_ATARI_SEED = 2**31 - 1
 """The largest seed ale-py's emulator takes."""
 _EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".msgpack": "msgpack", ".mpk": "msgpack"}
@@ -192,7 +194,7 @@ class FmcConfig:
     game: str = "pong"
     """The game's name, as ale-py knows it (``pong``, ``Boxing``, ``space_invaders`` ...)."""
     walkers: int = 32
-    """FMC walkers."""
+    """FMC walkers (with ``adaptive``, the most the swarm may grow to)."""
     horizon: int = 15
     """FMC horizon in decisions (each decision lasts ``frameskip`` frames)."""
     max_samples: int | None = None
@@ -200,7 +202,21 @@ class FmcConfig:
     steps: int = 200
     """Decisions to play (the episode may end first)."""
     frameskip: int = 5
-    """Frames per decision: the planner's reaction time."""
+    """Frames per decision: the planner's reaction time (each walker step lasts as long)."""
+    adaptive: bool = True
+    """Samples per step adapt so the walkers reach the horizon (the FractalAI recipe): walkers
+    that clone do not step, a decision stops once the alive walkers' mean depth reaches
+    ``horizon`` or ``max_samples`` is spent, and the walkers adapt between decisions.
+    Off: every walker steps ``horizon`` times (fixed budget)."""
+    obs: Literal["ram", "pixels"] = "ram"
+    """What distances between walkers are measured on: the 128 RAM bytes or a grey screen
+    averaged over 4 x 4 blocks."""
+    loss_is_death: bool = False
+    """A walker step with a negative reward is death, like a lost life (the reference's rule for
+    games that can be won: Boxing, Pong)."""
+    processes: int = 1
+    """Processes stepping the walkers, each with its own emulator (2 uses both cores of a 2-core
+    machine); the actions and score do not depend on it."""
     seed: int = 0
     """Seed of the game and the planner."""
     events: str | None = None
@@ -224,6 +240,17 @@ class FmcConfig:
             raise ConfigError(f"--steps must be >= 0, got {self.steps}")
         if self.frameskip < 1:
             raise ConfigError(f"--frameskip must be >= 1, got {self.frameskip}")
+        if self.adaptive and self.max_samples is not None and self.max_samples < self.walkers:
+            raise ConfigError(
+                f"--max-samples must be >= --walkers ({self.walkers}) with the adaptive budget,"
+                f" got {self.max_samples}"
+            )
+        if self.obs not in ("ram", "pixels"):
+            raise ConfigError(f"--obs must be 'ram' or 'pixels', got {self.obs!r}")
+        if not 1 <= self.processes <= MAX_ATARI_PROCESSES:
+            raise ConfigError(
+                f"--processes must be in [1, {MAX_ATARI_PROCESSES}], got {self.processes}"
+            )
         if not 0 <= self.seed <= MAX_ATARI_SEED:
             raise ConfigError(f"--seed must be in [0, 2**31 - 1] (the emulator's), got {self.seed}")
         if self.events_format not in EVENT_FORMATS:

@@ -1,6 +1,7 @@
 """FMC throughput and quality, each against its baseline, measured in one run.
 
     python scripts/bench_fmc.py [--quick] [--json] [--skip-episode] [--sim-only]
+                                [--episode-only] [--episode-steps N] [--episode-processes P]
 
 (a) walker-steps/s of ``plan_batch`` on the simulated world (encounters), at 64, 1024 and
     16,384 walkers (blocks of 64 walkers, one block per encounter planned together), with one
@@ -11,7 +12,9 @@
     same game from the same state (best of interleaved rounds);
 (c) FMC against MonteCarlo (random shooting) at equal budgets on the test worlds and on
     Boxing: mean score with a 95% interval over seeds;
-(d) one full Boxing episode with FMC: score and wall time;
+(d) one full Boxing episode as ``fom-fmc`` plays it with the adaptive budget at most 100
+    samples per step, walkers stepped in 2 processes: score, samples per step, wall and CPU
+    time (``boxing_episode`` in the JSON; ``--skip-episode``, ``--episode-only``).
 (e) the planners on fight outcomes in both simulated worlds (``experiments.planners``): kills per
     tick, damage dealt / taken, deaths and time-outs of graph, fmc and mc, means with 95%
     intervals over seeds, and fmc's per-seed differences (``--skip-planners`` leaves it out).
@@ -28,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from fom.engines.atari import AtariSimulator
-from fom.fmc import FractalMonteCarlo, MonteCarlo, plan_batch
+from fom.fmc import FractalMonteCarlo, HorizonPlanner, MonteCarlo, plan_batch
 from fom.level import default_level
 from fom.planning import EncounterRoot, EncounterSimulator
 from fom.streams import RowStreams, plan_keys
@@ -103,7 +106,7 @@ def atari_rates(
     ale = sim.ale
     actions = list(ale.getMinimalActionSet())
     ram = np.empty(128, dtype=np.uint8)
-    best_fmc = best_bare = 0.0
+    best_fmc = best_bare = best_adaptive = 0.0
     for r in range(rounds):
         sim.import_root(start_state)
         samples = 0
@@ -112,6 +115,14 @@ def atari_rates(
             d = FractalMonteCarlo(sim, walkers=walkers, horizon=horizon, seed=[r, i]).decide()
             samples += d.samples
         best_fmc = max(best_fmc, samples / (time.perf_counter() - t0))
+
+        sim.import_root(start_state)  # the adaptive budget (fom-fmc's default), one process
+        planner = HorizonPlanner(sim, walkers, horizon, walkers * horizon)
+        adaptive = 0
+        t0 = time.perf_counter()
+        for i in range(decisions):
+            adaptive += planner.decide([r, i]).samples
+        best_adaptive = max(best_adaptive, adaptive / (time.perf_counter() - t0))
 
         sim.import_root(start_state)
         states = [ale.cloneState(include_rng=True)] * walkers
@@ -124,7 +135,8 @@ def atari_rates(
                 ale.getRAM(ram)
                 states[w] = ale.cloneState(include_rng=True)
         best_bare = max(best_bare, len(picks) * walkers / (time.perf_counter() - t0))
-    return {"fmc": best_fmc, "bare": best_bare, "ratio": best_fmc / best_bare}
+    return {"fmc": best_fmc, "bare": best_bare, "ratio": best_fmc / best_bare,
+            "fmc_adaptive": best_adaptive, "ratio_adaptive": best_adaptive / best_bare}  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- (c) quality
@@ -179,25 +191,22 @@ def boxing_vs(seeds: int, walkers: int, horizon: int, steps: int) -> dict[str, A
 # ------------------------------------------------------------------------------- (d) episode
 
 
-def boxing_episode(walkers: int, horizon: int, seed: int = 0) -> dict[str, Any]:
-    """One full Boxing episode (until the game ends) played by FMC."""
-    sim = AtariSimulator("boxing", seed=seed)
-    samples = steps = 0
-    t0 = time.perf_counter()
-    while not sim.game_over:
-        d = FractalMonteCarlo(sim, walkers=walkers, horizon=horizon, seed=[seed, steps]).decide()
-        sim.act(int(d.action))
-        samples += d.samples
-        steps += 1
-    wall = time.perf_counter() - t0
-    return {
-        "score": sim.score,
-        "steps": steps,
-        "wall_s": wall,
-        "samples_per_step": samples / steps,
-        "walkers": walkers,
-        "horizon": horizon,
-    }
+def boxing_episode(steps: int | None = None, processes: int = 2, seed: int = 0) -> dict[str, Any]:
+    """One Boxing episode (until the game ends, or ``steps`` decisions) as ``fom-fmc`` plays it,
+    with the recipe of ``scripts/bench_atari.py`` (adaptive budget, at most 100 samples/step)."""
+    from bench_atari import episode  # the sibling script (scripts/ is on sys.path)
+
+    return episode("boxing", steps=steps, processes=processes, seed=seed)
+
+
+def _episode(r: dict[str, Any], args: argparse.Namespace, say: Callable[..., None]) -> None:
+    """Run (d) into ``r["boxing_episode"]`` and say it."""
+    steps = args.episode_steps if args.episode_steps is not None else (60 if args.quick else None)
+    r["boxing_episode"] = e = boxing_episode(steps, args.episode_processes)
+    end = "game over" if e["game_over"] else "capped"
+    say(f"(d) one Boxing episode, fom-fmc {e['settings']}, {e['cores']} processes: score "
+        f"{e['score']:g} in {e['steps']} decisions ({end}), {e['samples_per_step']:.1f} "
+        f"samples/step, wall {e['wall_s']:.1f} s, CPU {e['cpu_s']:.1f} s")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -205,6 +214,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small budgets (a smoke run)")
     parser.add_argument("--skip-episode", action="store_true", help="skip (d), a full episode")
+    parser.add_argument("--episode-only", action="store_true",
+                        help="only (d), the Boxing episode (about a minute of 2 cores)")
+    parser.add_argument("--episode-steps", type=int, default=None,
+                        help="cap (d) at this many decisions (default: the whole episode)")
+    parser.add_argument("--episode-processes", type=int, default=2,
+                        help="processes stepping the walkers in (d) (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sim-only", action="store_true", help="only (a) and (e), simulated")
     parser.add_argument("--skip-planners", action="store_true", help="skip (e), the planners")
@@ -213,6 +228,12 @@ def main(argv: list[str] | None = None) -> None:
     q = args.quick
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
     r: dict[str, Any] = {}
+
+    if args.episode_only:
+        _episode(r, args, say)
+        if args.json:
+            print(json.dumps(r, indent=2))
+        return
 
     sizes = (64, 1024, 16_384)
     r["sim_walker_steps_per_s"] = {str(n): sim_rate(n) for n in sizes}
@@ -240,9 +261,11 @@ def main(argv: list[str] | None = None) -> None:
 
     r["atari"] = {g: atari_rates(g, 32, 10, 3 if q else 10) for g in ("pong", "boxing")}
     r["atari_ratio"] = {g: v["ratio"] for g, v in r["atari"].items()}
+    r["atari_ratio_adaptive"] = {g: v["ratio_adaptive"] for g, v in r["atari"].items()}
     say("(b) Atari, FMC (32 walkers, horizon 10) vs bare restore+act+clone loop")
     for g, v in r["atari"].items():
-        say(f"    {g:8} FMC {v['fmc']:8,.0f}/s  bare {v['bare']:8,.0f}/s  ratio {v['ratio']:.2f}")
+        say(f"    {g:8} FMC {v['fmc']:8,.0f}/s  bare {v['bare']:8,.0f}/s  ratio {v['ratio']:.2f}"
+            f"   adaptive FMC {v['fmc_adaptive']:8,.0f}/s  ratio {v['ratio_adaptive']:.2f}")
 
     seeds = 5 if q else 20
     r["fmc_vs_mc"] = {
@@ -257,11 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             f" {v['mc']:8.1f} ± {v['mc_ci95']:5.1f}")  # fmt: skip
 
     if not args.skip_episode:
-        r["boxing_episode"] = boxing_episode(16 if q else 30, 5 if q else 15)
-        e = r["boxing_episode"]
-        say(f"(d) one Boxing episode, FMC {e['walkers']} walkers horizon {e['horizon']}: "
-            f"score {e['score']:g} in {e['steps']} steps, {e['wall_s']:.0f} s, "
-            f"{e['samples_per_step']:.0f} samples/step")  # fmt: skip
+        _episode(r, args, say)
     if args.json:
         print(json.dumps(r, indent=2))
 

@@ -29,9 +29,13 @@ async def play_async(
     game_id = resolve_game(config.game)
     writer = open_event_writer(config.events, config.events_format) if config.events else None
     game = AtariSimulator(game_id, frameskip=config.frameskip, seed=config.seed)
-    planner_sim = AtariSimulator(game_id, frameskip=config.frameskip, seed=config.seed)
+    planner_sim: AtariSimulator | None = None
     actor = AtariGame(game, steps=config.steps, request_timeout=600.0)
     try:
+        planner_sim = AtariSimulator(
+            game_id, frameskip=config.frameskip, seed=config.seed, obs=config.obs,
+            loss_is_death=config.loss_is_death, processes=config.processes,
+        )  # fmt: skip
         async with Runtime(Bus()) as rt:
             if handle_signals is not False:
                 rt.install_signal_handlers(
@@ -46,6 +50,7 @@ async def play_async(
                     horizon=config.horizon,
                     max_samples=config.max_samples,
                     seed=config.seed,
+                    adaptive=config.adaptive,
                 ),
                 name="walker-pool",
             )
@@ -58,6 +63,8 @@ async def play_async(
             if handle_signals is not False:
                 rt.remove_signal_handlers()
     finally:
+        if planner_sim is not None:
+            planner_sim.close()  # stop the worker processes on every path out
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reports it
                 writer.close()

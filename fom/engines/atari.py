@@ -6,7 +6,9 @@ other on the same emulator (restore, act, clone: inherent to ALE, which has one 
 Because the screen is not part of a saved state, every state travels with its observation
 (128 RAM bytes, or a grey screen averaged over ``pixel_block`` x ``pixel_block`` blocks).
 Sticky actions are off, states are cloned with the emulator RNG, a frame-skip of
-``frameskip`` frames is the reaction time, and losing a life counts as death.
+``frameskip`` frames is the reaction time, and losing a life counts as death (optionally a
+negative reward too). With ``processes > 1`` the walkers of a step are split between this
+process and worker processes, each with its own emulator (:mod:`fom.engines.atari_workers`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Literal
 import numpy as np
 from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 
+from fom.engines.atari_workers import AtariWorkers, WorkerSettings
 from fom.errors import UnknownGame
 
 __all__ = ["AtariBatch", "AtariSimulator", "available_games", "resolve_game"]
@@ -95,12 +98,20 @@ class AtariSimulator:
         seed: int = 0,
         max_episode_frames: int = 108_000,
         pixel_block: int = 4,
+        loss_is_death: bool = False,
+        processes: int = 1,
     ) -> None:
-        """Load the ROM (resolved with :func:`resolve_game`) and reset the game with ``seed``."""
+        """Load the ROM (resolved with :func:`resolve_game`) and reset the game with ``seed``.
+
+        ``loss_is_death``: a walker step with a negative reward is death too (the reference's
+        rule for games that can be won, such as Boxing and Pong). ``processes``: step walkers
+        in this process and ``processes - 1`` workers, each with its own emulator; call
+        :meth:`close` (or use ``with``) to stop them.
+        """
         if obs not in ("ram", "pixels"):
             raise ValueError(f"obs must be 'ram' or 'pixels', got {obs!r}")
-        if frameskip < 1 or pixel_block < 1:
-            raise ValueError("frameskip and pixel_block must be >= 1")
+        if frameskip < 1 or pixel_block < 1 or processes < 1:
+            raise ValueError("frameskip, pixel_block and processes must be >= 1")
         self.game = resolve_game(game)
         self.frameskip = frameskip
         self.obs_kind: ObsKind = obs
@@ -114,7 +125,12 @@ class AtariSimulator:
         self._seed: int | None = None
         self._actions: list[Action] = []  # the minimal action set, read when the ROM loads
         self._screen = np.empty(SCREEN_SHAPE, dtype=np.uint8)
+        self.loss_is_death = loss_is_death
+        self._workers: AtariWorkers | None = None
         self.reset(seed)
+        if processes > 1:
+            settings = WorkerSettings(self.game, frameskip, obs, max_episode_frames, pixel_block)
+            self._workers = AtariWorkers(processes - 1, settings)
 
     # ----------------------------------------------------------------- playing the game
 
@@ -219,10 +235,36 @@ class AtariSimulator:
     def step(
         self, batch: AtariBatch, actions: np.ndarray, rng: np.random.Generator
     ) -> tuple[AtariBatch, np.ndarray, np.ndarray]:
-        """Restore, act and clone every walker; a lost life or the game's end is death."""
+        """Restore, act and clone every walker; a lost life or the game's end is death (and, with
+        ``loss_is_death``, a negative reward). With worker processes the rows are split into
+        contiguous chunks, the first stepped here and one sent to each worker."""
+        states, acts = batch.states, actions.tolist()
+        workers = self._workers
+        if workers is None or len(states) < 2:
+            new, rewards, lives, over, obs = self.step_states(states, acts)
+        else:
+            bounds = np.linspace(0, len(states), len(workers) + 2).astype(int)
+            for k in range(len(workers)):
+                lo, hi = bounds[k + 1], bounds[k + 2]
+                workers.submit(k, [bytes(st.serialize()) for st in states[lo:hi]], acts[lo:hi])
+            parts = [self.step_states(states[: bounds[1]], acts[: bounds[1]])]
+            for k in range(len(workers)):
+                got, *rest = workers.collect(k)
+                parts.append(([ALEState(b) for b in got], *rest))
+            new = [st for part in parts for st in part[0]]
+            rewards, lives, over, obs = (np.concatenate([p[i] for p in parts]) for i in range(1, 5))
+        dead = over | (lives < batch.lives)
+        if self.loss_is_death:
+            dead |= rewards < 0
+        return AtariBatch(new, obs, lives), rewards, dead
+
+    def step_states(
+        self, states: list[ALEState], actions: list[int]
+    ) -> tuple[list[ALEState], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Step saved states on this emulator: (new states, rewards, lives, game over, obs)."""
         ale, action_set = self._ale, self._actions
-        n = len(batch.states)
-        states: list[ALEState] = []
+        n = len(states)
+        new: list[ALEState] = []
         rewards = np.empty(n)
         lives = np.empty(n, dtype=np.int64)
         game_over = np.empty(n, dtype=bool)
@@ -230,20 +272,19 @@ class AtariSimulator:
         screens = (
             np.empty((n, *SCREEN_SHAPE), dtype=np.uint8) if self.obs_kind == "pixels" else None
         )
-        for i, (state, action) in enumerate(zip(batch.states, actions.tolist(), strict=True)):
+        for i, (state, action) in enumerate(zip(states, actions, strict=True)):
             ale.restoreState(state)
             rewards[i] = ale.act(action_set[action])
             lives[i] = ale.lives()
             game_over[i] = ale.game_over()
-            states.append(ale.cloneState(include_rng=True))
+            new.append(ale.cloneState(include_rng=True))
             if screens is None:
                 ale.getRAM(obs[i])
             else:
                 ale.getScreenGrayscale(screens[i])
         if screens is not None:
             obs[:] = self._downsample(screens)
-        dead = game_over | (lives < batch.lives)
-        return AtariBatch(states, obs, lives), rewards, dead
+        return new, rewards, lives, game_over, obs
 
     def observe(self, batch: AtariBatch) -> np.ndarray:
         """Observations as ``(n, d)`` float64 (RAM bytes or grey levels)."""
@@ -253,6 +294,39 @@ class AtariSimulator:
         """Gather walkers (cloning shares the immutable saved states)."""
         states = batch.states
         return AtariBatch([states[i] for i in index.tolist()], batch.obs[index], batch.lives[index])
+
+    def put(self, batch: AtariBatch, index: np.ndarray, rows: AtariBatch) -> AtariBatch:
+        """``batch`` with its rows ``index`` replaced by ``rows`` (the walkers that stepped)."""
+        states = list(batch.states)
+        for i, state in zip(index.tolist(), rows.states, strict=True):
+            states[i] = state
+        obs, lives = batch.obs.copy(), batch.lives.copy()
+        obs[index], lives[index] = rows.obs, rows.lives
+        return AtariBatch(states, obs, lives)
+
+    # ----------------------------------------------------------------- worker processes
+
+    @property
+    def processes(self) -> int:
+        """Processes stepping the walkers: this one and its workers."""
+        return 1 if self._workers is None else 1 + len(self._workers)
+
+    @property
+    def worker_pids(self) -> list[int | None]:
+        """Process ids of the worker processes (empty with one process)."""
+        return [] if self._workers is None else self._workers.pids
+
+    def close(self) -> None:
+        """Stop the worker processes (idempotent; the game stays playable in one process)."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
+
+    def __enter__(self) -> AtariSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------------- helpers
 

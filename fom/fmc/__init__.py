@@ -7,6 +7,8 @@ Uniform random shooting at the same budget (Monte Carlo) is the baseline.
 
 - :mod:`fom.fmc.batch`: the Simulator protocol, Decision, the swarm's scaling and clone phase,
   and the planners vectorised over many problems (:func:`plan_batch`, :func:`plan_batch_mc`);
+- :mod:`fom.fmc.horizon`: the FractalAI recipe for Atari, samples per decision that adapt so
+  the walkers reach the horizon (:func:`plan_to_horizon`, :class:`HorizonPlanner`);
 - :mod:`fom.fmc.single`: the one-root planners :class:`FractalMonteCarlo` and
   :class:`MonteCarlo`, their one-group case.
 
@@ -26,18 +28,22 @@ from fom.fmc.batch import (
     plan_batch_mc,
     relativize,
 )
+from fom.fmc.horizon import HorizonPlanner, PartialSimulator, plan_to_horizon
 from fom.fmc.single import FractalMonteCarlo, MonteCarlo
 
 __all__ = [
     "BatchSimulator",
     "Decision",
     "FractalMonteCarlo",
+    "HorizonPlanner",
     "MonteCarlo",
+    "PartialSimulator",
     "SeedLike",
     "Simulator",
     "clone_targets",
     "make_rng",
     "plan_batch",
     "plan_batch_mc",
+    "plan_to_horizon",
     "relativize",
 ]

@@ -25,7 +25,7 @@ def test_fom_fmc_plays_pong_by_name_through_the_actors(tmp_path: Path) -> None:
     events = tmp_path / "pong.jsonl"
     proc = _cli(
         "fmc_main", "Pong", "--steps", "12", "--walkers", "8", "--horizon", "4",
-        "--events", str(events),
+        "--no-adaptive", "--events", str(events),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "pong: score" in proc.stdout
