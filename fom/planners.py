@@ -46,6 +46,7 @@ class PlanProblem:
     enemy_health: float
     aim_offset: float
     flank_bias: float
+    lead_gain: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
