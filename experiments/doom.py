@@ -10,7 +10,11 @@ body's trigger, the health it lost), over the episodes that ended within ``--tic
   (the whole actor system; the graph planner fires every decision, so what differs is the aim
   the learner adds);
 - ``scripted``: turn to the nearest monster in sight and fire, standing still while it fights
-  (the engine walks the bot on when none is in sight, as it does for every agent);
+  (the engine walks the bot on when none is in sight, as it does for every agent); it aims at
+  where the monster is (no lead), as every learner's prior does;
+- ``scripted+lead``: the same bot with the hand-coded geometric lead (lead gain 1: aim where
+  the monster will be, from both motions, when the bullet leaves): what a hand-tuned lead gets,
+  a reference for the learned one;
 - ``random``: FOM's action space drawn uniformly: a step to a random neighbour, an aim offset
   uniform in +-45 degrees, fire with probability 1/2.
 """
@@ -28,7 +32,9 @@ import numpy as np
 
 SCENARIOS = ("deadly_corridor", "defend_the_center", "defend_the_line")
 LEARNERS = ("fom", "static", "mlp")
-AGENTS = (*LEARNERS, "scripted", "random")
+SCRIPTED = {"scripted": 0.0, "scripted+lead": 1.0}
+"""The scripted bots and their fixed lead gains."""
+AGENTS = (*LEARNERS, *SCRIPTED, "random")
 METRICS = ("kills", "hit_rate", "damage", "reward")
 LABELS = {"kills": "kills / episode", "hit_rate": "hit rate", "damage": "damage taken / episode",
           "reward": "reward / episode"}  # fmt: skip
@@ -67,7 +73,8 @@ def _learner_run(job: Job) -> dict:
         if event["type"] == "world.episode":
             episodes.append(event)
         elif event["type"] == "pattern.merged" and "aim_offset" in event["params"]:
-            curve.append((event["tick"], event["signature"], event["params"]["aim_offset"]))
+            p = event["params"]
+            curve.append((event["tick"], event["signature"], p["aim_offset"], p["lead_gain"]))
 
     run(RunConfig(world=f"doom:{job.scenario}", ticks=job.ticks, seed=job.seed,
                   learner=job.agent, planner="graph", quiet=True), listeners=(listen,))  # fmt: skip
@@ -88,10 +95,10 @@ def _engine_run(job: Job) -> dict:
             if view.opponents:
                 me = engine.projection(view.opponents[0].id)
                 here = engine.level.positions[me.node]
-                if job.agent == "scripted":
+                if job.agent in SCRIPTED:
                     o = min(view.opponents,
                             key=lambda o: np.hypot(*(engine.level.positions[o.node] - here)[:2]))
-                    acts = [Act(o.id, tick, me.node, 0.0, True)]
+                    acts = [Act(o.id, tick, me.node, 0.0, True, SCRIPTED[job.agent])]
                 else:
                     o = view.opponents[int(rng.integers(len(view.opponents)))]
                     steps = engine.level.neighbors[me.node]
@@ -158,7 +165,7 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
               "errors.", "",
               "| scenario | vs | kills / episode | hit rate |", "|---|---|---|---|"]  # fmt: skip
     for scn in SCENARIOS:
-        for other in ("static", "mlp", "scripted", "random"):
+        for other in ("static", "mlp", *SCRIPTED, "random"):
             cells = []
             for m in ("kills", "hit_rate"):
                 a, b = ({r["seed"]: r[m] for r in rows if r["scenario"] == scn and r["agent"] == x}
@@ -172,29 +179,32 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
               "(defend_the_line refills the ammunition every tic, so its misses are seen only "
               "that way). Damage taken per episode is 100 wherever every episode ends in death.",
               "", f"![learning curves]({Path(plot).name})", "",
-              "Learning curves: each pattern's aim_offset (degrees) as the ULP merged it, seed 0 "
-              "of each scenario, learner fom.", ""]  # fmt: skip
+              "Learning curves: each pattern's aim_offset (degrees, top) and lead_gain (bottom) as "
+              "the ULP merged them, seed 0 of each scenario, learner fom.", ""]  # fmt: skip
     return "\n".join(lines)
 
 
 def plot_curves(rows: list[dict], path: str) -> None:
-    """aim_offset of every pattern over ticks, fom learner, seed 0 of each scenario."""
+    """aim_offset and lead_gain of every pattern over ticks, fom learner, seed 0 of each
+    scenario."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(SCENARIOS), figsize=(5 * len(SCENARIOS), 3.6))
-    for ax, scn in zip(np.atleast_1d(axes), SCENARIOS, strict=True):
+    fig, axes = plt.subplots(2, len(SCENARIOS), figsize=(5 * len(SCENARIOS), 6.4), squeeze=False)
+    for col, scn in enumerate(SCENARIOS):
         run = next((r for r in rows if r["scenario"] == scn and r["agent"] == "fom"
                     and r["seed"] == 0), None)  # fmt: skip
-        for sig in sorted({c[1] for c in run["curve"]} if run else ()):
-            pts = [(t, v) for t, s, v in run["curve"] if s == sig]
-            ax.step(*zip(*pts, strict=True), where="post", label=sig)
-        ax.set_title(scn)
-        ax.set_xlabel("tick")
-        ax.set_ylabel("aim_offset (deg)")
-        ax.legend(fontsize=7)
+        for row, label in enumerate(("aim_offset (deg)", "lead_gain")):
+            ax = axes[row, col]
+            for sig in sorted({c[1] for c in run["curve"]} if run else ()):
+                pts = [(c[0], c[2 + row]) for c in run["curve"] if c[1] == sig]
+                ax.step(*zip(*pts, strict=True), where="post", label=sig)
+            ax.set_title(scn if row == 0 else "")
+            ax.set_xlabel("tick")
+            ax.set_ylabel(label)
+            ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 

@@ -137,7 +137,7 @@ def test_initial_store_refuses_a_file_saved_with_other_parameters(tmp_path: Path
         initial_store("fom", 0.5, str(path))
     old = tmp_path / "before_lead.fom"  # saved before patterns learned a lead
     save_patterns(PatternStore(names=("aim_offset", "flank_bias")), old)
-    with pytest.raises(StateFileError, match="holds 2 parameter.*needs 3 parameter"):
+    with pytest.raises(StateFileError, match=r"holds 2 parameter.*needs 3 parameter"):
         initial_store("fom", 0.5, str(old))
     store = PatternStore(alpha=1.0)
     store.merge("combat/shotgun", np.array([0.3, 0.1, 0.2]))
