@@ -160,7 +160,27 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
                 cells.append(f"{v.mean():.3g} ± {v.std():.2g}" if v.size else "n/a")
             lines.append(f"| {agent} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Where FOM beats the baselines", "",
+    lines += ["## Learned lead gains", "",
+              "Every learner's patterns start with lead_gain 0 (no lead: aim where the monster is "
+              "now), the same uninformed prior as aim_offset's 0, so that what a lead is worth is "
+              "learned, not given; `static` keeps it. A gain of 1 is the hand-coded geometric "
+              "lead of `scripted+lead`. Last merged value per pattern, learner fom, mean ± sd "
+              "over seeds (patterns merged in at least 3 seeds):", "",
+              "| scenario | pattern | lead_gain | aim_offset (deg) | seeds |",
+              "|---|---|---|---|---|"]  # fmt: skip
+    for scn in SCENARIOS:
+        last: dict[str, list[tuple[float, float]]] = {}
+        for r in rows:
+            if r["scenario"] == scn and r["agent"] == "fom":
+                end = {c[1]: (c[3], c[2]) for c in r["curve"] if len(c) > 3}
+                for sig, v in end.items():
+                    last.setdefault(sig, []).append(v)
+        for sig, vals in sorted(last.items()):
+            if len(vals) >= 3:
+                lead, aim = np.array(vals).T
+                lines.append(f"| {scn} | {sig} | {lead.mean():.2f} ± {lead.std():.2f} | "
+                             f"{aim.mean():+.2f} ± {aim.std():.2f} | {len(vals)} |")
+    lines += ["", "## Where FOM beats the baselines", "",
               "Paired over seeds; 'yes' only when the mean difference exceeds two standard "
               "errors.", "",
               "| scenario | vs | kills / episode | hit rate |", "|---|---|---|---|"]  # fmt: skip
