@@ -194,6 +194,25 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
                 cells.append(_verdict(np.array([a[k] for k in keys], dtype=float),
                                       np.array([b[k] for k in keys], dtype=float)))  # fmt: skip
             lines.append(f"| {scn} | {other} | " + " | ".join(cells) + " |")
+    lines += ["", "## The goal: fom above static and scripted on kills and hit rate", ""]
+    for scn in SCENARIOS:
+        for m in ("kills", "hit_rate"):
+            beats = []
+            for other in ("static", "scripted"):
+                a, b = ({r["seed"]: r[m] for r in rows if r["scenario"] == scn and r["agent"] == x}
+                        for x in ("fom", other))  # fmt: skip
+                keys = sorted(set(a) & set(b))
+                v = _verdict(np.array([a[k] for k in keys], dtype=float),
+                             np.array([b[k] for k in keys], dtype=float))  # fmt: skip
+                beats.append(f"{other}: {v}")
+            met = all(x.split(": ", 1)[1].startswith("yes") for x in beats)
+            lines.append(f"- {scn}, {LABELS[m]}: **{'met' if met else 'not met'}** "
+                         f"({'; '.join(beats)})")
+    lines += ["", "What differs between the agents besides the aim: `fom`, `static` and `mlp` play "
+              "through fom-run with the graph planner, which walks the bot towards its target "
+              "(where the scenario lets it move: deadly_corridor), and the trigger goes to the "
+              "monster the engine ranks first (threat over distance and remaining health); the "
+              "scripted bots stand while they fight and shoot the nearest monster."]
     lines += ["", "How shots are counted: a shot went off when ammunition was spent, a hit was "
               "counted (HITCOUNT, DAMAGECOUNT), or a new bullet puff lies on the line of fire "
               "(defend_the_line refills the ammunition every tic, so its misses are seen only "
