@@ -356,7 +356,10 @@ def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResoluti
         e = act.encounter
         try:
             engine.move(e, act.move_to)
-            engine.look_at(e, act.aim_offset, act.lead_gain)
+            if act.lead_gain:  # an engine written before the lead (two arguments) still
+                engine.look_at(e, act.aim_offset, act.lead_gain)  # plays with no lead
+            else:
+                engine.look_at(e, act.aim_offset)
             fire = act.fire and e in holders
             shots[e] = engine.shoot(e) if fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
         except EngineError as exc:

@@ -184,3 +184,20 @@ def test_every_projection_of_a_simulated_world_holds_its_own_trigger() -> None:
     res = resolve_tick(one, 0, [Act(e, 0, one.projection(e).node, 0.0, True) for e in ids])
     fired = {e for e, r in res.results.items() if r.shot.fired}
     assert fired == {max(ids)}
+
+
+def test_an_engine_without_a_lead_argument_still_plays_with_no_lead() -> None:
+    """look_at gained lead_gain; an engine written before it is called as before while the
+    lead is 0 (every learner's prior, and all a world without moving targets ever learns)."""
+
+    class TwoArgs(EnhancedDummyGame):
+        def look_at(self, encounter: int, aim_offset: float) -> None:  # type: ignore[override]
+            super().look_at(encounter, aim_offset)
+
+    engine = TwoArgs(0, concurrency=1)
+    o = engine.observe().opponents[0]
+    me = engine.projection(o.id)
+    out = resolve_tick(engine, 0, [Act(o.id, 0, me.node, 0.1, True)])
+    assert isinstance(out.results[o.id], ActResult)
+    with pytest.raises(TypeError):  # a lead it cannot take (only a loaded pattern has one:
+        resolve_tick(engine, 1, [Act(o.id, 1, me.node, 0.1, True, 0.5)])  # it reports no motion)
