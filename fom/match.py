@@ -69,6 +69,7 @@ class Act:
     move_to: int
     aim_offset: float
     fire: bool
+    lead_gain: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,7 @@ class Encounter:
             enemy_health=self.enemy_health,
             aim_offset=float(decision.aim_offset),
             flank_bias=float(decision.flank_bias),
+            lead_gain=float(decision.lead_gain),
         )
 
     def act(self, choice: PlanChoice) -> Act:
@@ -245,7 +247,7 @@ class Encounter:
         self._path = tuple(choice.path)
         return Act(
             self.encounter, self.tick, int(choice.move_to), self._decision.aim_offset,
-            bool(choice.fire),
+            bool(choice.fire), self._decision.lead_gain,
         )  # fmt: skip
 
     def observe(self, result: ActResult, latency_ms: float = 0.0) -> TipShot:
@@ -354,7 +356,10 @@ def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResoluti
         e = act.encounter
         try:
             engine.move(e, act.move_to)
-            engine.look_at(e, act.aim_offset)
+            if act.lead_gain:  # an engine written before the lead (two arguments) still
+                engine.look_at(e, act.aim_offset, act.lead_gain)  # plays with no lead
+            else:
+                engine.look_at(e, act.aim_offset)
             fire = act.fire and e in holders
             shots[e] = engine.shoot(e) if fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
         except EngineError as exc:

@@ -31,7 +31,7 @@ __all__ = [
     "signature_for",
 ]
 
-PARAM_NAMES: tuple[str, ...] = ("aim_offset", "flank_bias")
+PARAM_NAMES: tuple[str, ...] = ("aim_offset", "flank_bias", "lead_gain")
 FILE_FORMAT = "fom.patterns"
 FILE_VERSION = 1
 

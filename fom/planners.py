@@ -53,6 +53,7 @@ class PlanProblem:
     enemy_health: float
     aim_offset: float
     flank_bias: float
+    lead_gain: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

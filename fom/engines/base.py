@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from fom.errors import EngineError
 from fom.level import CanonicalLevel
 from fom.state import Opponent, SelfState
 
-__all__ = ["END_REASONS", "Engine", "ShotOutcome", "StepReport", "WorldView"]
+__all__ = ["END_REASONS", "Engine", "ShotOutcome", "StepReport", "WorldView", "lead_gain_of"]
 
 END_REASONS: tuple[str, ...] = ("killed", "died", "timeout", "closed")
 
@@ -23,6 +25,9 @@ class ShotOutcome:
     error: float  # drift + noise - aim_offset: what the shooter sees; 0.0 when not fired
     damage: float
     distance: float
+    motion: float = 0.0  # the target's apparent motion over the aim's lead horizon (degrees,
+    # signed like aim_offset): what a lead_gain of 1 adds to the aim; 0.0 for targets that
+    # do not move across the bot's view (the simulated worlds) or when not fired
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +78,9 @@ class Engine(Protocol):
         """One step: ``node`` must be the projection's node or a neighbour, else EngineError."""
         ...
 
-    def look_at(self, encounter: int, aim_offset: float) -> None:
-        """Aim at the encounter's enemy, nudged by ``aim_offset`` to compensate recoil."""
+    def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
+        """Aim at the encounter's enemy, nudged by ``aim_offset`` to compensate recoil, plus
+        ``lead_gain`` times the target's apparent motion (ShotOutcome.motion) to lead it."""
         ...
 
     def shoot(self, encounter: int) -> ShotOutcome:
@@ -96,3 +102,14 @@ class Engine(Protocol):
     def restore_state(self, state: object) -> None:
         """Return to a state from save_state; the same calls then give the same outcomes."""
         ...
+
+
+def lead_gain_of(lead_gain: object) -> float:
+    """``lead_gain`` as a float; EngineError unless it is a finite number (look_at's check)."""
+    try:
+        gain = float(lead_gain)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise EngineError(f"lead_gain must be a number, got {lead_gain!r}") from None
+    if not math.isfinite(gain):
+        raise EngineError(f"lead_gain must be finite, got {lead_gain!r}")
+    return gain

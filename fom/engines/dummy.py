@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fom import rules
-from fom.engines.base import END_REASONS, ShotOutcome, StepReport, WorldView
+from fom.engines.base import END_REASONS, ShotOutcome, StepReport, WorldView, lead_gain_of
 from fom.engines.table import EncounterTable, SavedState, World
 from fom.errors import ConfigError, EngineError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
@@ -309,8 +309,9 @@ class SimulatedGame:
         t.self_node[slot] = rules.bump(t.self_node[slot], node, t.enemy_node[slot])
         self._engage(slot)
 
-    def look_at(self, encounter: int, aim_offset: float) -> None:
-        """Aim at the encounter's enemy with ``aim_offset`` added to compensate recoil."""
+    def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
+        """Aim at the encounter's enemy with ``aim_offset`` added to compensate recoil (its
+        enemies do not move across the view: ``lead_gain`` is checked and has nothing to lead)."""
         slot = self._slot(encounter)
         try:
             aim = float(aim_offset)
@@ -318,6 +319,7 @@ class SimulatedGame:
             raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
         if not math.isfinite(aim):
             raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
+        lead_gain_of(lead_gain)
         if slot is None:
             return
         self._w.table.aim[slot] = aim

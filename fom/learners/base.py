@@ -25,6 +25,7 @@ import numpy as np
 from fom import plugins
 from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError, StateFileError
+from fom.learners.lead import LEAD_PRIOR
 from fom.patterns import PARAM_NAMES, PatternParams, PatternStore
 
 __all__ = [
@@ -45,10 +46,12 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class AimDecision:
-    """What a learner decides for the next shot: the aim correction and the path's flank bias."""
+    """What a learner decides for the next shot: the aim correction, the path's flank bias and
+    the lead gain (times the target's apparent motion, added to the aim; fom/learners/lead.py)."""
 
     aim_offset: float
     flank_bias: float
+    lead_gain: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +104,15 @@ class LearnerSpec(Protocol):
 
 
 class AimFlankLayout:
-    """The layout of the built-in rules: a pattern is (aim_offset, flank_bias), both from 0."""
+    """The layout of the built-in rules: a pattern is (aim_offset, flank_bias, lead_gain), all
+    from 0 (LEAD_PRIOR)."""
 
     param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
 
     @classmethod
     def initial_params(cls) -> dict[str, float]:
-        """Every parameter starts at 0.0 (no aim correction, no flanking)."""
-        return dict.fromkeys(cls.param_names, 0.0)
+        """Every parameter starts at 0.0 (no aim correction, no flanking, no lead)."""
+        return dict.fromkeys(cls.param_names, 0.0) | {"lead_gain": LEAD_PRIOR}
 
 
 def _spec_problem(obj: object) -> str | None:

@@ -6,6 +6,8 @@ drift (stochastic gradient descent on E[error^2] / 2).
 flank: ``flank_bias += flank_lr * (damage_taken / 100) * exposure`` on every tick (damage taken
 at exposed nodes pushes paths into cover) and ``flank_bias -= flank_decay * flank_bias``
 (slow forgetting, so the bias relaxes when fights stop hurting).
+lead: after every fired shot, the lead rule of fom/learners/lead.py on ``lead_gain`` (when the
+pattern has it): the error's share explained by the target's motion.
 delta() is the working parameters minus the starting ones: what this encounter learned.
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError
 from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
+from fom.learners.lead import lead_step
 from fom.patterns import PatternParams
 
 __all__ = ["FomLearner", "check_rates"]
@@ -53,6 +56,7 @@ class FomLearner(AimFlankLayout):
         self._theta = self._start.copy()
         self._aim = names.index("aim_offset")
         self._flank = names.index("flank_bias")
+        self._lead = names.index("lead_gain") if "lead_gain" in names else None
         self.compute_flops = 0
         self.shots = 0
 
@@ -66,9 +70,14 @@ class FomLearner(AimFlankLayout):
         """The working flank bias."""
         return float(self._theta[self._flank])
 
+    @property
+    def lead_gain(self) -> float:
+        """The working lead gain (0.0 for a pattern without one)."""
+        return 0.0 if self._lead is None else float(self._theta[self._lead])
+
     def act(self, observation: EncounterObservation) -> AimDecision:
         """The working parameters (the rule is model-free: it ignores the observation)."""
-        return AimDecision(aim_offset=self.aim_offset, flank_bias=self.flank_bias)
+        return AimDecision(self.aim_offset, self.flank_bias, self.lead_gain)
 
     def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
         """One SGD step on aim (if a shot fired) and one on flank bias (from the tick's damage)."""
@@ -76,6 +85,9 @@ class FomLearner(AimFlankLayout):
         if outcome is not None and outcome.fired and math.isfinite(outcome.error):
             theta[self._aim] += self.lr * outcome.error
             self.compute_flops += 2
+            if self._lead is not None:
+                theta[self._lead] += lead_step(outcome.error, outcome.motion, self.lr)
+                self.compute_flops += 6
             self.shots += 1
         if report is not None:
             hurt = max(float(report.damage_taken), 0.0) / 100.0 * float(report.exposure)

@@ -1,21 +1,22 @@
 """The MLP learner: a small numpy network per pattern whose flattened weights ARE the pattern.
 
 The network maps an encounter observation (distance, both healths, exposure, a constant 1) to
-(aim_offset, flank_bias) through one tanh hidden layer: ``y = W2 tanh(W1 x) + b2``. The
-pattern's parameter vector is ``[W1.ravel(), W2.ravel(), b2]`` (30 numbers with 4 hidden
+(aim_offset, flank_bias, lead_gain) through one tanh hidden layer: ``y = W2 tanh(W1 x) + b2``.
+The pattern's parameter vector is ``[W1.ravel(), W2.ravel(), b2]`` (35 numbers with 4 hidden
 units), so the ULP merges what an encounter learned like any other delta: weights + alpha * Δ.
 
 Training targets are the FOM rule's (fom/learners/fom.py), now learned per observation: after
 a fired shot the aim output should move by ``lr * error`` (``error`` is the signed miss, so
 aim + error is the aim the shot needed); on every tick the flank output should move by
-``flank_lr * damage/100 * exposure - flank_decay * flank``. Each wanted output change ``g`` is
+``flank_lr * damage/100 * exposure - flank_decay * flank``; after a fired shot the lead output
+should move by the lead rule's step (fom/learners/lead.py). Each wanted output change ``g`` is
 made by one normalised gradient step, ``theta += g * J / |J|^2`` with ``J = dy/dtheta``: to
 first order the output at this observation moves by exactly ``g`` however large the network,
 so the step is stable and the network spreads it over its weights by their influence.
 
 The starting network is fixed (no random draw): W1 is an orthonormal cosine (DCT-II) basis,
-W2 and b2 are zero, so every pattern starts at aim_offset 0 and flank_bias 0, as the other
-learners do, and every run and saved file starts from the same weights.
+W2 and b2 are zero, so every pattern starts at aim_offset 0, flank_bias 0 and lead_gain 0
+(LEAD_PRIOR), as the other learners do, and every run and saved file starts from the same weights.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from fom.errors import ConfigError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH
 from fom.learners.base import AimDecision, EncounterObservation
 from fom.learners.fom import check_rates
+from fom.learners.lead import lead_step
 from fom.patterns import PatternParams
 
 __all__ = ["FEATURES", "HIDDEN", "OUTPUTS", "MlpLearner"]
@@ -37,7 +39,7 @@ FEATURES: tuple[str, ...] = ("distance", "self_health", "enemy_health", "exposur
 """The network's inputs, in order (distance / 30 m, healths / 100, exposure, 1)."""
 HIDDEN = 4
 """Hidden tanh units."""
-OUTPUTS: tuple[str, ...] = ("aim_offset", "flank_bias")
+OUTPUTS: tuple[str, ...] = ("aim_offset", "flank_bias", "lead_gain")
 """The network's outputs, in order."""
 
 _DISTANCE_SCALE = 30.0
@@ -45,7 +47,7 @@ _D, _H, _K = len(FEATURES), HIDDEN, len(OUTPUTS)
 _W1 = slice(0, _H * _D)
 _W2 = slice(_W1.stop, _W1.stop + _K * _H)
 _B2 = slice(_W2.stop, _W2.stop + _K)
-_AIM, _FLANK = 0, 1
+_AIM, _FLANK, _LEAD = 0, 1, 2
 
 
 def _param_names() -> tuple[str, ...]:
@@ -120,26 +122,27 @@ class MlpLearner:
         return h, self.w2 @ h + self.b2
 
     def act(self, observation: EncounterObservation) -> AimDecision:
-        """The network's aim offset and flank bias (not below 0) for this observation."""
+        """The network's aim offset, flank bias (not below 0) and lead gain for this observation."""
         x = self.features(observation)
         h, y = self.forward(x)
         self._last = (x, h, y)
-        return AimDecision(aim_offset=float(y[_AIM]), flank_bias=max(float(y[_FLANK]), 0.0))
+        return AimDecision(float(y[_AIM]), max(float(y[_FLANK]), 0.0), float(y[_LEAD]))
 
     def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
         """Move the outputs at the last decision's observation towards the FOM rule's targets."""
         if self._last is None:
             return
         x, h, y = self._last
-        aim = flank = 0.0
+        aim = flank = lead = 0.0
         if outcome is not None and outcome.fired and math.isfinite(outcome.error):
             aim = self.lr * outcome.error
+            lead = lead_step(outcome.error, outcome.motion, self.lr)
             self.shots += 1
         if report is not None:
             hurt = max(float(report.damage_taken), 0.0) / 100.0 * float(report.exposure)
             flank = self.flank_lr * hurt - self.flank_decay * float(y[_FLANK])
-        if aim or flank:
-            self._step(x, h, np.array((aim, flank)))
+        if aim or flank or lead:
+            self._step(x, h, np.array((aim, flank, lead)))
 
     def _step(self, x: np.ndarray, h: np.ndarray, wanted: np.ndarray) -> None:
         """theta += sum_k wanted[k] * J_k / |J_k|^2, J_k = d y_k / d theta at (x, h)."""

@@ -13,6 +13,10 @@ from the latest merged weights and sends what it learned as a delta, which the U
 any other. So the baseline is still one network shared by every pattern, but no two actors
 share a mutable object: the weights are owned by the ULP and travel as copies. The starting
 weights are drawn once from a fixed seed, the same for every run and every saved file.
+
+The pattern ends with one more number, ``lead_gain`` (starting at LEAD_PRIOR), the lead every
+monolithic encounter adds (times the target's apparent motion) and learns by the lead rule of
+fom/learners/lead.py, as every built-in learner does: the network chooses the aim offset only.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS
 from fom.learners.base import AimDecision, EncounterObservation
+from fom.learners.lead import LEAD_PRIOR, lead_step
 from fom.patterns import PatternParams
 
 __all__ = ["PARAM_NAMES", "PATTERN", "MonolithicLearner", "MonolithicQ"]
@@ -38,6 +43,8 @@ HIDDEN = 32
 OFFSETS = np.linspace(-0.6, 0.6, 13)
 """The aim offsets the network chooses among."""
 Q_INIT = 0.5
+LEAD_LR = 0.25
+"""Rate of the lead rule (the FOM rule's default lr)."""
 _INIT_SEED = 20180101
 """Seed of the one draw of the starting weights (fixed: a pattern's start must never change)."""
 _WEAPON_INDEX = {w: i for i, w in enumerate(WEAPON_NAMES)}
@@ -54,7 +61,8 @@ def _param_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-PARAM_NAMES = _param_names()
+PARAM_NAMES = (*_param_names(), "lead_gain")
+_LEAD = len(PARAM_NAMES) - 1
 
 
 def _views(vector: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -75,6 +83,7 @@ def _initial_vector() -> np.ndarray:
     w1[:] = rng.normal(0.0, 1.0 / np.sqrt(_N_IN), w1.shape)
     w2[:] = rng.normal(0.0, 0.1 / np.sqrt(HIDDEN), w2.shape)
     b2[:] = Q_INIT
+    vector[_LEAD] = LEAD_PRIOR
     return vector
 
 
@@ -173,7 +182,8 @@ class MonolithicLearner:
         a = self.net.choose(x, self.rng)
         self.compute_flops += self.net.compute_flops - before
         self._pending = (x, a)
-        return AimDecision(aim_offset=float(self.net.offsets[a]), flank_bias=0.0)
+        lead = float(self.net.vector[_LEAD])
+        return AimDecision(aim_offset=float(self.net.offsets[a]), flank_bias=0.0, lead_gain=lead)
 
     def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
         """Train the network on the last decision's reward (1 hit, 0 miss) if it fired."""
@@ -182,7 +192,8 @@ class MonolithicLearner:
             return
         before = self.net.compute_flops
         self.net.learn(pending[0], pending[1], 1.0 if outcome.hit else 0.0)
-        self.compute_flops += self.net.compute_flops - before
+        self.compute_flops += self.net.compute_flops - before + 6
+        self.net.vector[_LEAD] += lead_step(outcome.error, outcome.motion, LEAD_LR)
 
     def delta(self) -> np.ndarray:
         """What this encounter taught the network: its weights now minus at its start."""

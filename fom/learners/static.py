@@ -22,7 +22,9 @@ class StaticLearner(AimFlankLayout):
         self.params = params
         self.compute_flops = 0
         self._decision = AimDecision(
-            aim_offset=_get(params, "aim_offset"), flank_bias=_get(params, "flank_bias")
+            aim_offset=_get(params, "aim_offset"),
+            flank_bias=_get(params, "flank_bias"),
+            lead_gain=_get(params, "lead_gain"),
         )
 
     def act(self, observation: EncounterObservation) -> AimDecision:

@@ -14,11 +14,14 @@ from actors import Runtime
 from actors.channels import PatternDelta, PatternRejected, PatternUpdated
 from actors.propagator import Propagator
 from bus import Bus
-from fom.patterns import PARAM_NAMES, PatternStore
+from fom.patterns import PatternStore
 
 SIGS = ("combat/shotgun", "combat/rocket", "combat/railgun")
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 delta_st = st.tuples(st.sampled_from(SIGS), st.lists(finite, min_size=2, max_size=2))
+
+TWO = ("aim_offset", "flank_bias")
+"""A two-parameter layout: the ULP's mechanics do not depend on the names."""
 
 
 @settings(max_examples=60, deadline=None)
@@ -32,8 +35,8 @@ def test_any_order_of_the_same_deltas_gives_the_same_parameters(
 ) -> None:
     order = data.draw(st.permutations(range(len(deltas))))
     initial = {"aim_offset": 0.25, "flank_bias": -1.5}
-    a = PatternStore(alpha=alpha, initial=initial)
-    b = PatternStore(alpha=alpha, initial=initial)
+    a = PatternStore(names=TWO, alpha=alpha, initial=initial)
+    b = PatternStore(names=TWO, alpha=alpha, initial=initial)
     for sig, d in deltas:
         a.merge(sig, np.array(d))
     for i in order:
@@ -45,7 +48,7 @@ def test_any_order_of_the_same_deltas_gives_the_same_parameters(
         np.testing.assert_allclose(pa[sig].values, pb[sig].values, rtol=0, atol=1e-12)
         assert pa[sig].merges == pb[sig].merges == sum(s == sig for s, _ in deltas)
         # and the merge is the documented theta + alpha * sum(delta), up to rounding
-        expect = np.array([initial[n] for n in PARAM_NAMES]) + alpha * np.sum(
+        expect = np.array([initial[n] for n in TWO]) + alpha * np.sum(
             [d for s, d in deltas if s == sig], axis=0
         )
         np.testing.assert_allclose(pa[sig].values, expect, rtol=1e-9, atol=1e-6)
@@ -68,7 +71,7 @@ BAD_DELTAS = [
 @pytest.mark.parametrize("bad", BAD_DELTAS)
 async def test_ulp_rejects_a_bad_delta_and_leaves_the_pattern_untouched(bad: np.ndarray) -> None:
     sig = "combat/shotgun"
-    store = PatternStore(alpha=0.5)
+    store = PatternStore(names=TWO, alpha=0.5)
     bus = Bus()
     async with Runtime(bus) as rt:
         watch = bus.subscribe("event.pattern.rejected", "pattern.updated", capacity=64)
@@ -122,7 +125,7 @@ async def test_ulp_rejection_is_an_event_in_the_stream() -> None:
         if event["type"] == "pattern.rejected":
             seen.set()
 
-    store = PatternStore()
+    store = PatternStore(names=TWO)
     bus = Bus()
     async with Runtime(bus) as rt:
         rt.spawn(EventLog(None, listeners=(listen,)), name="event-log")
@@ -149,7 +152,7 @@ async def test_a_ulp_that_crashes_on_a_delta_still_answers_it() -> None:
     bus = Bus()
     async with Runtime(bus) as rt:
         watch = bus.subscribe("pattern.updated", "event.actor.failed", capacity=64)
-        rt.spawn(Propagator(FaultyStore(alpha=0.5)), name="ulp")
+        rt.spawn(Propagator(FaultyStore(names=TWO, alpha=0.5)), name="ulp")
         await bus.publish(
             "pattern.delta", PatternDelta("combat/broken", np.array([0.1, 0.1]), "tip-7", 7, 3)
         )
@@ -180,7 +183,7 @@ async def test_a_ulp_whose_store_cannot_be_read_either_answers_with_the_initial_
     async with Runtime(bus) as rt:
         watch = bus.subscribe("pattern.updated", "event.actor.failed", capacity=64)
         initial = {"aim_offset": 0.25, "flank_bias": -1.5}
-        rt.spawn(Propagator(UnreadableStore(alpha=0.5, initial=initial)), name="ulp")
+        rt.spawn(Propagator(UnreadableStore(names=TWO, alpha=0.5, initial=initial)), name="ulp")
         await bus.publish(
             "pattern.delta", PatternDelta("combat/rocket", np.array([0.1, 0.1]), "tip-7", 7, 3)
         )

@@ -9,9 +9,12 @@ import numpy as np
 from actors.propagator import Propagator
 from fom.patterns import PatternStore, load_patterns
 
+TWO = ("aim_offset", "flank_bias")
+"""A two-parameter layout: the ULP's mechanics do not depend on the names."""
+
 
 async def test_save_on_stop_writes_the_merged_patterns(tmp_path: Path) -> None:
-    store = PatternStore()
+    store = PatternStore(names=TWO)
     store.merge("combat/rocket", np.array([0.25, -0.5]))
     ulp = Propagator(store, str(tmp_path / "p.fom"))
     await ulp.on_stop()
@@ -26,6 +29,6 @@ async def test_save_on_stop_writes_the_merged_patterns(tmp_path: Path) -> None:
 async def test_a_save_that_fails_at_the_end_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    ulp = Propagator(PatternStore(), str(blocker / "p.fom"))
+    ulp = Propagator(PatternStore(names=TWO), str(blocker / "p.fom"))
     await ulp.on_stop()
     assert ulp.save_error is not None and "cannot save patterns" in ulp.save_error

@@ -232,3 +232,33 @@ def test_the_synchronous_driver_and_the_actors_play_the_same_doom_match() -> Non
                 for e in seen if e["type"] == "tip.finished"]  # fmt: skip
     assert finished and finished == streamed
     assert any(reason == "killed" for _, reason, *_ in finished)
+
+
+def _lead_run(learner: str) -> tuple[dict[str, float], float]:
+    """A seeded deadly_corridor run (the bot runs past moving monsters): each pattern's last
+    merged lead_gain and the run's hit rate (the engine's tally of its episodes)."""
+    lead: dict[str, float] = {}
+    shots = hits = 0
+
+    def listen(event: dict) -> None:
+        nonlocal shots, hits
+        if event["type"] == "pattern.merged":
+            lead[event["signature"]] = event["params"]["lead_gain"]
+        elif event["type"] == "world.episode":
+            shots, hits = shots + event["shots"], hits + event["hits"]
+
+    run(RunConfig(world="doom:deadly_corridor", ticks=250, seed=1, learner=learner,
+                  planner="graph", quiet=True), listeners=(listen,))  # fmt: skip
+    return lead, hits / max(shots, 1)
+
+
+def test_the_lead_is_learned_on_moving_targets_and_a_static_bot_keeps_its_prior() -> None:
+    """The lead gain starts at 0 (no lead): fom learns a positive gain towards the geometric
+    lead (1) from its misses, and hits more for it; static keeps 0 and misses the runners."""
+    learned, fom_hit_rate = _lead_run("fom")
+    kept, static_hit_rate = _lead_run("static")
+    assert learned and kept
+    assert all(v == 0.0 for v in kept.values())
+    busiest = learned.get("combat/zombieman")
+    assert busiest is not None and 0.4 < busiest < 2.0, learned
+    assert fom_hit_rate > static_hit_rate + 0.1

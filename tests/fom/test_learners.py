@@ -31,16 +31,16 @@ SIG = "combat/shotgun"
 OBS = EncounterObservation(7, "shotgun", 0, 4, 10.0, 100.0, 100.0, 0.5)
 
 
-def _shot(error: float, hit: bool = False, fired: bool = True) -> ShotOutcome:
-    return ShotOutcome(7, fired, hit, error, 35.0 if hit else 0.0, 10.0)
+def _shot(error: float, hit: bool = False, fired: bool = True, motion: float = 0.0) -> ShotOutcome:
+    return ShotOutcome(7, fired, hit, error, 35.0 if hit else 0.0, 10.0, motion)
 
 
 def _report(damage: float = 0.0, exposure: float = 0.5) -> StepReport:
     return StepReport(7, damage, exposure, 100.0 - damage, 100.0, 0, 4, False, "")
 
 
-def _params(aim: float = 0.0, flank: float = 0.0):
-    store = PatternStore(initial={"aim_offset": aim, "flank_bias": flank})
+def _params(aim: float = 0.0, flank: float = 0.0, lead: float = 0.0):
+    store = PatternStore(initial={"aim_offset": aim, "flank_bias": flank, "lead_gain": lead})
     return store.get(SIG)
 
 
@@ -55,18 +55,20 @@ def test_make_learner_builds_every_registered_kind_on_its_own_layout() -> None:
     assert all(isinstance(learner, Learner) for learner in kinds.values())
     with pytest.raises(ConfigError, match=r"unknown learner 'dqn'; choose one of .*mlp"):
         make_learner("dqn", _params(), rng)
-    with pytest.raises(ConfigError, match="learner 'monolithic' needs patterns of 749 param"):
+    with pytest.raises(ConfigError, match="learner 'monolithic' needs patterns of 750 param"):
         make_learner("monolithic", _params(), rng)
-    with pytest.raises(ConfigError, match="learner 'fom' needs patterns of 2 param") as info:
+    with pytest.raises(ConfigError, match="learner 'fom' needs patterns of 3 param") as info:
         make_learner("fom", new_store("mlp", 1.0).get(SIG), rng)  # another learner's pattern
     assert "\n" not in str(info.value)
-    with pytest.raises(ConfigError, match="learner 'mlp' needs patterns of 30 param"):
+    with pytest.raises(ConfigError, match="learner 'mlp' needs patterns of 35 param"):
         make_learner("mlp", _params(), rng)
 
 
 def test_pattern_layouts_and_the_pattern_learned_into_come_from_the_learner() -> None:
     for kind in ("fom", "static"):
-        assert pattern_layout(kind) == (PARAM_NAMES, {"aim_offset": 0.0, "flank_bias": 0.0})
+        assert pattern_layout(kind) == (
+            PARAM_NAMES, {"aim_offset": 0.0, "flank_bias": 0.0, "lead_gain": 0.0}
+        )
     names, initial = pattern_layout("mlp")
     assert names == MlpLearner.param_names
     assert len(names) == (len(FEATURES) + len(OUTPUTS)) * HIDDEN + len(OUTPUTS)
@@ -74,23 +76,23 @@ def test_pattern_layouts_and_the_pattern_learned_into_come_from_the_learner() ->
     store = new_store("mlp", 0.25)
     assert store.names == names and store.alpha == 0.25 and store.initial == initial
     q_names, q_initial = pattern_layout("monolithic")
-    assert q_names == MonolithicLearner.param_names and len(q_names) == 749
+    assert q_names == MonolithicLearner.param_names and len(q_names) == 750
     assert q_initial == MonolithicLearner.initial_params()  # fixed: the same every time
     assert learning_pattern("monolithic", SIG) == "monolithic/q"  # one network for all kinds
     assert learning_pattern("fom", SIG) == SIG and learning_pattern("mlp", SIG) == SIG
     check_layout("mlp", names, "x.msgpack")
-    needle = r"x\.msgpack holds 2 parameter.*learner 'mlp' needs 30"
+    needle = r"x\.msgpack holds 3 parameter.*learner 'mlp' needs 35"
     with pytest.raises(StateFileError, match=needle):
         check_layout("mlp", PARAM_NAMES, "x.msgpack")
 
 
 def test_static_never_learns() -> None:
-    learner = StaticLearner(_params(0.2, 1.0))
+    learner = StaticLearner(_params(0.2, 1.0, 0.5))
     for _ in range(5):
         d = learner.act(OBS)
-        learner.update(_shot(0.5), _report(30.0, 1.0))
-    assert (d.aim_offset, d.flank_bias) == (0.2, 1.0)
-    assert np.array_equal(learner.delta(), [0.0, 0.0])
+        learner.update(_shot(0.5, motion=3.0), _report(30.0, 1.0))
+    assert (d.aim_offset, d.flank_bias, d.lead_gain) == (0.2, 1.0, 0.5)
+    assert np.array_equal(learner.delta(), [0.0, 0.0, 0.0])
     assert learner.compute_flops == 0
 
 
@@ -100,7 +102,7 @@ def test_fom_aim_rule_is_sgd_on_the_signed_error() -> None:
     assert learner.act(OBS).aim_offset == pytest.approx(0.2)
     learner.update(_shot(0.0, fired=False), None)  # no shot, no aim update
     assert learner.aim_offset == pytest.approx(0.2)
-    assert learner.delta() == pytest.approx([0.1, 0.0])
+    assert learner.delta() == pytest.approx([0.1, 0.0, 0.0])  # motion 0: no lead learned
     assert learner.compute_flops > 0
 
 
@@ -210,7 +212,8 @@ def test_fom_learner_beats_static_over_the_first_120_encounters() -> None:
         # the static bot keeps its accuracy: no trend between the halves
         first, second = s.accuracy_over(60), s.accuracy
         assert abs(first - second) < 0.1
-        assert all(p.params == {"aim_offset": 0.0, "flank_bias": 0.0} for p in s.patterns.values())
+        assert all(p.params == dict.fromkeys(PARAM_NAMES, 0.0) for p in s.patterns.values())
+        assert all(p.params["lead_gain"] == 0.0 for p in f.patterns.values())  # nothing moves
         assert f.deaths <= s.deaths and f.damage_taken < s.damage_taken
         assert m.compute_flops > 100 * f.compute_flops
     diff = np.array(fom) - np.array(static)
@@ -307,3 +310,33 @@ def _mlp_run(seed: int):
     """120 encounters of the mlp learner, one at a time, on the enhanced world."""
     store = new_store("mlp", 1.0)
     return run_encounters(EnhancedDummyGame(seed, 1), "mlp", 120, seed, store=store)
+
+
+def _lead_run(kind: str, true_gain: float, shots: int = 40) -> float:
+    """A learner shooting at targets crossing the view (motion drawn per shot, seeded): the
+    miss is what the lead lacked plus noise; returns the lead gain it ends with."""
+    rng = np.random.default_rng(11)
+    learner = make_learner(kind, new_store(kind, 1.0).get(SIG), np.random.default_rng(1))
+    for _ in range(shots):
+        d = learner.act(OBS)
+        motion = float(rng.uniform(-6.0, 6.0))
+        error = (true_gain - d.lead_gain) * motion - d.aim_offset + float(rng.normal(0.0, 1.0))
+        learner.update(_shot(error, motion=motion), None)
+    return learner.act(OBS).lead_gain
+
+
+def test_the_lead_gain_is_learned_from_the_miss_and_the_target_motion() -> None:
+    assert _lead_run("fom", 1.2) == pytest.approx(1.2, abs=0.15)
+    assert _lead_run("fom", -0.5) == pytest.approx(-0.5, abs=0.15)  # the sign is learned
+    assert _lead_run("mlp", 1.2) == pytest.approx(1.2, abs=0.3)
+    assert _lead_run("monolithic", 1.2) == pytest.approx(1.2, abs=0.3)
+    assert _lead_run("static", 1.2) == 0.0  # the prior, kept
+
+
+def test_the_lead_rule_needs_a_moving_target() -> None:
+    learner = FomLearner(_params(lead=0.4))
+    learner.update(_shot(2.0, motion=0.0), None)  # a still target: the miss is aim_offset's
+    learner.update(_shot(float("nan"), motion=3.0), None)
+    assert learner.lead_gain == 0.4 and learner.delta()[2] == 0.0
+    learner.update(_shot(2.0, motion=-1.0), None)
+    assert learner.lead_gain == pytest.approx(0.4 + 0.25 * 2.0 * -1.0 / 2.0)

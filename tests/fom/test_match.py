@@ -105,8 +105,10 @@ def test_an_encounter_plays_to_its_end_and_its_totals_agree_with_its_shots() -> 
     assert finished.shots == sum(s.fired for s in shots)
     assert finished.hits == sum(s.hit for s in shots)
     assert finished.damage_taken == pytest.approx(sum(s.damage_taken for s in shots))
-    assert delta.shape == (2,) and np.isfinite(delta).all()
-    assert finished.delta == dict(zip(("aim_offset", "flank_bias"), delta.tolist(), strict=True))
+    assert delta.shape == (3,) and np.isfinite(delta).all()
+    names = ("aim_offset", "flank_bias", "lead_gain")
+    assert finished.delta == dict(zip(names, delta.tolist(), strict=True))
+    assert finished.delta["lead_gain"] == 0.0  # the simulated enemies do not move across the view
 
 
 def test_an_encounter_refuses_steps_out_of_order() -> None:
@@ -118,11 +120,12 @@ def test_an_encounter_refuses_steps_out_of_order() -> None:
 
 def test_merge_delta_merges_or_rejects_and_leaves_the_pattern_alone() -> None:
     store = PatternStore(alpha=0.5)
-    params, record = merge_delta(store, "combat/rocket", np.array([0.2, -0.4]), "tip-1", 3)
+    params, record = merge_delta(store, "combat/rocket", np.array([0.2, -0.4, 0.6]), "tip-1", 3)
     assert isinstance(record, PatternMerged)
-    assert params.as_dict() == pytest.approx({"aim_offset": 0.1, "flank_bias": -0.2})
+    assert params.as_dict() == pytest.approx({"aim_offset": 0.1, "flank_bias": -0.2,
+                                              "lead_gain": 0.3})  # fmt: skip
     assert record.version == 1 and record.tick == 3
-    params, record = merge_delta(store, "combat/rocket", np.array([np.nan, 0.0]), "tip-2", 4)
+    params, record = merge_delta(store, "combat/rocket", np.array([np.nan, 0.0, 0.0]), "tip-2", 4)
     assert isinstance(record, PatternRejected)
     assert params.version == 1 and params.as_dict()["aim_offset"] == pytest.approx(0.1)
 
@@ -132,8 +135,12 @@ def test_initial_store_refuses_a_file_saved_with_other_parameters(tmp_path: Path
     save_patterns(PatternStore(names=("a", "b", "c")), path)
     with pytest.raises(StateFileError, match="another learner"):
         initial_store("fom", 0.5, str(path))
+    old = tmp_path / "before_lead.fom"  # saved before patterns learned a lead
+    save_patterns(PatternStore(names=("aim_offset", "flank_bias")), old)
+    with pytest.raises(StateFileError, match=r"holds 2 parameter.*needs 3 parameter"):
+        initial_store("fom", 0.5, str(old))
     store = PatternStore(alpha=1.0)
-    store.merge("combat/shotgun", np.array([0.3, 0.1]))
+    store.merge("combat/shotgun", np.array([0.3, 0.1, 0.2]))
     save_patterns(store, tmp_path / "good.fom")
     loaded = initial_store("fom", 0.25, str(tmp_path / "good.fom"))
     assert loaded.alpha == 0.25
@@ -177,3 +184,20 @@ def test_every_projection_of_a_simulated_world_holds_its_own_trigger() -> None:
     res = resolve_tick(one, 0, [Act(e, 0, one.projection(e).node, 0.0, True) for e in ids])
     fired = {e for e, r in res.results.items() if r.shot.fired}
     assert fired == {max(ids)}
+
+
+def test_an_engine_without_a_lead_argument_still_plays_with_no_lead() -> None:
+    """look_at gained lead_gain; an engine written before it is called as before while the
+    lead is 0 (every learner's prior, and all a world without moving targets ever learns)."""
+
+    class TwoArgs(EnhancedDummyGame):
+        def look_at(self, encounter: int, aim_offset: float) -> None:  # type: ignore[override]
+            super().look_at(encounter, aim_offset)
+
+    engine = TwoArgs(0, concurrency=1)
+    o = engine.observe().opponents[0]
+    me = engine.projection(o.id)
+    out = resolve_tick(engine, 0, [Act(o.id, 0, me.node, 0.1, True)])
+    assert isinstance(out.results[o.id], ActResult)
+    with pytest.raises(TypeError):  # a lead it cannot take (only a loaded pattern has one:
+        resolve_tick(engine, 1, [Act(o.id, 1, me.node, 0.1, True, 0.5)])  # it reports no motion)

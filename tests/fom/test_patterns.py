@@ -23,6 +23,8 @@ from fom.patterns import (
 )
 
 SIG = "combat/shotgun"
+TWO = ("aim_offset", "flank_bias")
+"""A two-parameter layout: the store's mechanics do not depend on the names."""
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
 
@@ -41,7 +43,7 @@ def test_signature_and_defaults() -> None:
 
 
 def test_merge_is_theta_plus_alpha_delta() -> None:
-    store = PatternStore(alpha=0.5)
+    store = PatternStore(names=TWO, alpha=0.5)
     p = store.merge(SIG, np.array([0.2, -1.0]))
     assert np.array_equal(p.values, [0.1, -0.5])
     p = store.merge(SIG, np.array([0.2, 1.0], dtype=np.float32))
@@ -66,7 +68,7 @@ def test_merge_is_theta_plus_alpha_delta() -> None:
     ],
 )
 def test_bad_deltas_are_rejected_and_leave_the_pattern_untouched(delta: object) -> None:
-    store = PatternStore()
+    store = PatternStore(names=TWO)
     before = store.merge(SIG, np.array([0.25, 0.5]))
     with pytest.raises(InvalidDelta):
         store.merge(SIG, delta)  # type: ignore[arg-type]
@@ -76,7 +78,7 @@ def test_bad_deltas_are_rejected_and_leave_the_pattern_untouched(delta: object) 
 
 
 def test_overflowing_merge_is_rejected() -> None:
-    store = PatternStore()
+    store = PatternStore(names=TWO)
     store.merge(SIG, np.array([1.7e308, 0.0]))
     with pytest.raises(InvalidDelta):
         store.merge(SIG, np.array([1.7e308, 0.0]))
@@ -87,7 +89,7 @@ def test_merge_order_does_not_change_a_single_bit() -> None:
     deltas = [np.array([0.1, 1e-17]), np.array([0.2, 1.0]), np.array([0.3, -1.0])]
     results = set()
     for order in itertools.permutations(deltas):
-        store = PatternStore(alpha=0.7)
+        store = PatternStore(names=TWO, alpha=0.7)
         for d in order:
             store.merge(SIG, d)
         results.add(store.get(SIG).values.tobytes())
@@ -102,7 +104,7 @@ def test_merge_is_commutative_for_any_deltas(pairs: list, rnd: object) -> None:
     deltas = [np.array(p) for p in pairs]
     shuffled = list(deltas)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
-    a, b = PatternStore(alpha=0.3), PatternStore(alpha=0.3)
+    a, b = PatternStore(names=TWO, alpha=0.3), PatternStore(names=TWO, alpha=0.3)
     for d in deltas:
         a.merge(SIG, d)
     for d in shuffled:
@@ -112,7 +114,7 @@ def test_merge_is_commutative_for_any_deltas(pairs: list, rnd: object) -> None:
 
 
 def test_state_round_trip_keeps_exact_accumulators() -> None:
-    store = PatternStore(alpha=0.5, initial={"aim_offset": 0.1})
+    store = PatternStore(names=TWO, alpha=0.5, initial={"aim_offset": 0.1})
     for d in ([0.1, 0.2], [1e-17, 0.3], [0.7, 1e-20]):
         store.merge(SIG, np.array(d))
     state = store.to_state()
@@ -132,7 +134,7 @@ def test_state_round_trip_keeps_exact_accumulators() -> None:
 
 def test_save_and_load_round_trip_atomically(tmp_path: os.PathLike) -> None:
     path = os.path.join(tmp_path, "patterns.fom")
-    store = PatternStore()
+    store = PatternStore(names=TWO)
     store.merge("combat/rocket", np.array([-0.25, 1.5]))
     save_patterns(store, path)
     store.merge("combat/rocket", np.array([0.5, 0.0]))
@@ -163,7 +165,7 @@ def test_load_errors_are_one_clear_state_file_error(tmp_path: os.PathLike) -> No
     with pytest.raises(StateFileError):
         load_patterns(listing)
     with pytest.raises(StateFileError):
-        save_patterns(PatternStore(), os.path.join(tmp_path, "no", "such", "dir.fom"))
+        save_patterns(PatternStore(names=TWO), os.path.join(tmp_path, "no", "such", "dir.fom"))
 
 
 def test_store_validates_its_configuration() -> None:
@@ -185,7 +187,7 @@ def test_a_saved_file_has_the_users_umask_mode(tmp_path: os.PathLike) -> None:
     umask = os.umask(0o022)
     os.umask(umask)
     path = os.path.join(tmp_path, "p.fom")
-    save_patterns(PatternStore(), path)
+    save_patterns(PatternStore(names=TWO), path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
 
 
@@ -202,7 +204,7 @@ def test_a_save_removes_the_temp_files_of_killed_writers_only(tmp_path: Path) ->
     other = tmp_path / f".q.fom.{dead_pid}.abc123.tmp"  # another file's
     for path in (stale, live, other):
         path.write_bytes(b"half a save")
-    save_patterns(PatternStore(), target)
+    save_patterns(PatternStore(names=TWO), target)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["p.fom", live.name, other.name]
     )

@@ -8,8 +8,9 @@ projection on that floor is the bot itself. A decision (``tick``) lasts ``frame_
 The body follows the first encounter that acts on it in a tick (:func:`fom.match.resolve_tick`
 acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
 node to walk to (strafing, so the body keeps facing its target), its ``look_at`` turns to the
-bearing of the target plus ``aim_offset`` degrees, led for the bot's own motion (its momentum)
-and the target's (its last step) over the tics until the bullet leaves, its
+bearing of the target plus ``aim_offset`` degrees plus ``lead_gain`` times the target's apparent
+motion (``ShotOutcome.motion``: how far its bearing turns over the tics until the bullet leaves,
+from the bot's own momentum and the target's last step; a gain of 1 is the geometric lead), its
 ``shoot`` holds ATTACK for the decision and plays it at once (a few tics longer if its bullet
 has not left yet: FIRE_LAG), so the outcome is the game's:
 fired when ammunition went or a hit was counted, hit from HITCOUNT/DAMAGECOUNT, the signed
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fom.engines.base import ShotOutcome, StepReport, WorldView
+from fom.engines.base import ShotOutcome, StepReport, WorldView, lead_gain_of
 from fom.engines.doom.game import (
     AMMO,
     ANGLE,
@@ -276,15 +277,24 @@ class DoomEngine:
         return self._me(eid + 1)
 
     def threat(self, encounter: int) -> float:
-        """How dangerous an open encounter's monster is now: its class's threat over distance."""
+        """Which monster to shoot first: its class's threat over its distance (metres, at least
+        1) and over the health it has left, i.e. the danger a point of damage removes. Without
+        the health (threat over distance) the trigger went to the toughest monsters in sight
+        (demons, 150 hit points) while nearer imps and zombies kept firing: measured with the
+        same standing bot, 6 seeds x 400 decisions, kills per episode 28.2 -> 36.8 on
+        defend_the_line and 18.0 -> 19.9 on defend_the_center. It costs deadly_corridor a
+        little (fom-run, 6 seeds: 4.85 -> 4.44), where the old rule shot the chaingunners first;
+        threat / (distance * sqrt(health)) and threat / (health * sqrt(distance)) were tried
+        and were worse overall."""
         e = self._m.open.get(int(encounter))
         if e is None:
             return 0.0
         d = float(np.hypot(*(e.xy - self._self_xy()))) / UNITS_PER_METRE
-        return e.threat / max(d, 1.0)
+        return e.threat / (max(d, 1.0) * max(e.health, 1.0))
 
     def trigger_holders(self, encounters: tuple[int, ...]) -> tuple[int, ...]:
-        """One body, one trigger: the most threatening of ``encounters`` (ties: lowest id)."""
+        """One body, one trigger: the most threatening of ``encounters`` by :meth:`threat`
+        (ties: lowest id)."""
         if not encounters:
             return ()
         return (max(sorted(encounters), key=self.threat),)
@@ -326,21 +336,26 @@ class DoomEngine:
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
             self._m.move_to = int(node)
 
-    def look_at(self, encounter: int, aim_offset: float) -> None:
-        """Turn to the target's bearing plus ``aim_offset`` degrees, led for both motions."""
+    def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
+        """Turn to the target's bearing plus ``aim_offset`` degrees plus ``lead_gain`` times its
+        apparent motion over LEAD_TICS (the bot's momentum and the target's last step)."""
         try:
             aim = float(aim_offset)
         except (TypeError, ValueError):
             raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
         if not math.isfinite(aim):
             raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
+        gain = lead_gain_of(lead_gain)
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
-            f = self._frame  # lead: where both will be when the bullet leaves
-            me = f.vars[[X, Y]] + f.vars[[VX, VY]] * LEAD_TICS
-            target = e.xy + e.vel * LEAD_TICS
-            self._m.aim = float(bearing(me, target)[0]) + aim
-            self._m.aim_range = float(np.hypot(*(target - me)))
+            f = self._frame
+            me = f.vars[[X, Y]]
+            now = float(bearing(me, e.xy)[0])  # and where both will be when the bullet leaves:
+            led = float(bearing(me + f.vars[[VX, VY]] * LEAD_TICS, e.xy + e.vel * LEAD_TICS)[0])
+            motion = float(wrap(led - now))
+            self._m.aim = now + aim + gain * motion
+            self._m.motion = motion
+            self._m.aim_range = float(np.hypot(*(e.xy - me)))
 
     def shoot(self, encounter: int) -> ShotOutcome:
         """Hold ATTACK for this decision and play it (only the body's driver fires)."""
@@ -354,7 +369,7 @@ class DoomEngine:
             return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
         before = self._frame
         fired = self._step(attack=True)
-        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance)
+        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance, m.motion)
         m.tally[0] += m.shot.fired
         m.tally[1] += m.shot.hit
         e.health -= m.shot.damage
@@ -483,6 +498,7 @@ class DoomEngine:
             m.ended.pop(next(iter(m.ended)))
         m.tick += 1
         m.driver = m.move_to = m.aim = None
+        m.motion = 0.0
         m.stepped = False
         m.shot = None
         if finished:

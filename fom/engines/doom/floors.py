@@ -347,10 +347,10 @@ class FloorSet:
         f, local = self._where(encounter)
         self._one(f, "move", local, node)
 
-    def look_at(self, encounter: int, aim_offset: float) -> None:
+    def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
         """Forwarded to the encounter's floor."""
         f, local = self._where(encounter)
-        self._one(f, "look_at", local, aim_offset)
+        self._one(f, "look_at", local, aim_offset, lead_gain)
 
     def shoot(self, encounter: int) -> ShotOutcome:
         """Forwarded to the encounter's floor (its id made global)."""

@@ -69,7 +69,7 @@ class EngineSimulator:
             report = None
             try:
                 engine.move(e, target)
-                engine.look_at(e, self.problem.aim_offset)
+                engine.look_at(e, self.problem.aim_offset, self.problem.lead_gain)
                 if fire:
                     dealt = engine.shoot(e).damage
                 reports = engine.advance()

@@ -32,8 +32,8 @@ VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT",
 """The game variables the engine reads, in this order (indices below)."""
 X, Y, Z, ANGLE, HEALTH, HITS, DAMAGE, KILLS, AMMO, VX, VY = range(len(VARS))
 LEAD_TICS = 4.0
-"""Tics from the turn to the bullet (the pistol's), over which the aim leads both the bot's own
-motion and the target's."""
+"""Tics from the turn to the bullet (the pistol's): the horizon of a target's apparent motion
+(ShotOutcome.motion), which a lead gain of 1 adds to the aim."""
 IMPACTS = ("BulletPuff", "Blood")
 """Objects that show where a shot landed: on a wall (puff) or on a body (blood)."""
 IMPACT_CONE = 12.0
@@ -172,7 +172,8 @@ def bearing(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def shot_outcome(
-    eid: int, obj: int, last_xy: np.ndarray, before: Frame, after: Frame | None, distance: float
+    eid: int, obj: int, last_xy: np.ndarray, before: Frame, after: Frame | None, distance: float,
+    motion: float = 0.0,
 ) -> ShotOutcome:
     """A shot at monster ``obj`` as the game counted it between two frames (``after``: the tic it
     went off, or the decision's last): fired if ammunition went, a hit was counted or an impact
@@ -180,7 +181,8 @@ def shot_outcome(
     HITCOUNT/DAMAGECOUNT; the signed aim error (degrees, what ``aim_offset`` should add) from
     the target's bearing to where the shot landed (of the new puffs and blood away from the bot,
     the one nearest the line of fire, within IMPACT_CONE); 0.0 when none is seen (no evidence:
-    the learner keeps its aim)."""
+    the learner keeps its aim). ``motion`` (the target's apparent motion the aim was led by)
+    rides along for the lead rule."""
     if after is None:  # the episode ended during the shot
         return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
     dv = after.vars - before.vars
@@ -200,4 +202,4 @@ def shot_outcome(
         off = np.where(ours, np.abs(wrap(landed - facing)), np.inf)
         error = float(wrap(aim_at - landed[int(np.argmin(off))]))
     damage = float(max(dv[DAMAGE], 0.0)) if hit else 0.0
-    return ShotOutcome(eid, True, hit, error, damage, distance)
+    return ShotOutcome(eid, True, hit, error, damage, distance, motion)

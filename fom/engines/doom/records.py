@@ -72,6 +72,8 @@ class MatchState:
     move_to: int | None = None
     aim: float | None = None
     aim_range: float = 0.0
+    motion: float = 0.0
+    """The driver's target's apparent motion over LEAD_TICS (degrees) when it aimed."""
     stepped: bool = False
     shot: ShotOutcome | None = None
     health: float = 0.0
