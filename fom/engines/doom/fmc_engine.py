@@ -64,7 +64,7 @@ class EngineSimulator:
         dead = np.zeros(len(batch), dtype=bool)
         for i, (state, node, health, enemy) in enumerate(batch.tolist()):
             engine.restore_state(state)
-            target, fire = decode_action(self.level, int(node), int(actions[i]))
+            target, fire = decode_action(self.level, int(node), int(actions[i]), hold=True)
             dealt = taken = 0.0
             report = None
             try:
@@ -136,7 +136,7 @@ class FmcEnginePlanner:
                 self.engine.restore_state(sim.root)
             self.walker_steps += sim.steps
             self.seconds += time.perf_counter() - t0
-            move_to, fire = decode_action(level, p.self_node, int(decision.action))
+            move_to, fire = decode_action(level, p.self_node, int(decision.action), hold=True)
             choices.append(PlanChoice(move_to, fire, (p.self_node, move_to),
                                       int(decision.samples), float(decision.depth)))  # fmt: skip
         return choices
