@@ -18,7 +18,7 @@ from actors.channels.events import (
     TipShot,
     TipStarted,
 )
-from actors.channels.pattern import PatternDelta, PatternUpdated
+from actors.channels.pattern import CommitDeltas, PatternDelta, PatternUpdated
 from actors.channels.plan import PlanChoice, PlanProblem
 from actors.channels.workers import (
     DriverAlive,
@@ -44,6 +44,7 @@ __all__ = [
     "AtariPlanReply",
     "AtariPlanRequest",
     "CloseEncounter",
+    "CommitDeltas",
     "DriverAlive",
     "EpisodeFinished",
     "GameFinished",

@@ -140,7 +140,7 @@ def _spawn_agent(
         request_timeout=config.request_timeout,
         ticks=config.ticks,
     )
-    ulp = Propagator(store, config.save, config.save_every)
+    ulp = Propagator(store, config.save, config.save_every, ordered=True)
     rt.spawn(ulp, name="ulp", topics=("world.tick",) if config.save_every else ())
     core = CoreAgent(
         max_tips=config.tips,
