@@ -56,6 +56,10 @@ class LinkStats:
     """Workers that stopped answering during the run."""
     seen: set[str] = field(default_factory=set)
     """Every worker that took part."""
+    steps: int = 0
+    """Encounter steps the workers answered (a run whose TIPs live on the workers)."""
+    failed_encounters: int = 0
+    """Encounters that failed with their worker (or whose action failed): lost, not merged."""
 
 
 class WorkerLink:
@@ -113,6 +117,11 @@ class WorkerLink:
             check()
             await asyncio.sleep(0.05)
         return live
+
+    def forget(self, worker: str) -> None:
+        """Take ``worker`` for lost now (it answered no more), whatever its last heartbeat."""
+        if self._last.pop(worker, None) is not None:
+            self.stats.lost_workers.add(worker)
 
     def close(self) -> None:
         """Stop the driver's heartbeat (its workers then exit by themselves)."""

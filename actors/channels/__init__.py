@@ -22,6 +22,9 @@ from actors.channels.pattern import CommitDeltas, PatternDelta, PatternUpdated
 from actors.channels.plan import PlanChoice, PlanProblem
 from actors.channels.workers import (
     DriverAlive,
+    EncounterSetup,
+    EncounterStep,
+    EncounterStepReply,
     PlanBatch,
     PlanBatchReply,
     WorkerAlive,
@@ -46,6 +49,9 @@ __all__ = [
     "CloseEncounter",
     "CommitDeltas",
     "DriverAlive",
+    "EncounterSetup",
+    "EncounterStep",
+    "EncounterStepReply",
     "EpisodeFinished",
     "GameFinished",
     "GameStep",
