@@ -34,6 +34,8 @@ class _Run:
     planner: Planner
     level: CanonicalLevel
     open: dict[int, Encounter] = field(default_factory=dict)
+    last: tuple[int, EncounterStepReply] | None = None
+    """The last step's number and reply (a step sent again gets it again)."""
 
 
 class EncounterHost:
@@ -65,6 +67,8 @@ class EncounterHost:
     def step(self, step: EncounterStep) -> EncounterStepReply:
         """Observe the results, begin the starts, then decide, plan and act for ``step.tick``."""
         run = self._run(step.setup)
+        if run.last is not None and run.last[0] == step.seq:
+            return run.last[1]
         setup, encounters = run.setup, run.open
         for e in step.drop:
             encounters.pop(e, None)
@@ -109,6 +113,8 @@ class EncounterHost:
         acts = tuple(enc.act(c) for enc, c in zip(deciding, choices, strict=True))
         self.steps += 1
         self.decisions += len(acts)
-        return EncounterStepReply(
+        reply = EncounterStepReply(
             self.name, tuple(started), plans, tuple(shots), tuple(deltas), tuple(finished), acts
         )
+        run.last = (step.seq, reply)
+        return reply

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -73,6 +74,8 @@ class WorkerLink:
         self._last: dict[str, float] = {}
         self._beat: asyncio.TimerHandle | None = None
         self._sub: object | None = None
+        self._down = -math.inf
+        """When the driver last saw its own connection down (a NATS outage)."""
 
     async def start(self) -> None:
         """Listen to the workers' heartbeats and start the driver's."""
@@ -89,18 +92,23 @@ class WorkerLink:
         self._heartbeat()
 
     def _heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not self.bus.nc.is_connected:  # the driver's own outage: its workers were not heard
+            self._down = loop.time()
         with contextlib.suppress(Exception):
             beat = DriverAlive(self.run, os.getpid())
             self.bus.publish_nowait(DRIVER_ALIVE, beat, sender="driver")
-        loop = asyncio.get_running_loop()
         self._beat = loop.call_later(0.25, self._heartbeat)
 
     def live(self) -> list[str]:
-        """The workers heard from within ``ALIVE_S``, sorted by name; the others are lost."""
+        """The workers heard from within ``ALIVE_S``, sorted by name; the others are lost.
+        A silence that the driver's own outage explains does not count (NATS came back)."""
         now = asyncio.get_running_loop().time()
+        if not self.bus.nc.is_connected:
+            self._down = now
         alive = []
         for name, last in self._last.items():
-            if now - last <= ALIVE_S:
+            if now - max(last, self._down) <= ALIVE_S:
                 alive.append(name)
             else:
                 self.stats.lost_workers.add(name)

@@ -7,8 +7,9 @@ and the live set) until it ends. Each tick the host sends every worker one
 settled the previous tick), publishes what came back (records, deltas), and sends the actions
 to the World, which resolves the tick as ever.
 
-A worker that vanishes (kill -9: no responders, or its heartbeat stops while the driver is
-connected) or fails takes its open encounters with it: each ends as failed, one
+A worker that vanishes (kill -9: its heartbeat stops while the driver is connected; a silence
+the driver's own NATS outage explains does not count, and a step is sent again meanwhile) or
+fails takes its open encounters with it: each ends as failed, one
 ``actor.failed`` event naming its TIP, its partial delta never merged (CoreAgent closes it in
 the World and commits only the encounters that finished). New encounters go to the workers
 left; with none left, they fail at once.
@@ -32,10 +33,10 @@ from actors.channels import (
 )
 from actors.channels.workers import TIPS_STEP
 from actors.messages import ActorFailed
-from actors.remote_pool import ALIVE_S, WorkerLink
+from actors.remote_pool import WorkerLink
 from actors.runtime import FAILURE_TOPIC
 from actors.supervision import NEVER_RESTART
-from bus import Envelope, NoResponders
+from bus import Envelope, NoResponders, RequestFailed, RequestTimeout
 from fom.match import tip_name
 
 __all__ = ["HOST_NAME", "RemoteTips"]
@@ -44,6 +45,7 @@ log = logging.getLogger("actors.remote_tips")
 
 HOST_NAME = "tip-host"
 _WATCH_S = 0.1
+_RETRY_S = 0.05
 
 
 class RemoteTips(Actor):
@@ -62,6 +64,7 @@ class RemoteTips(Actor):
         """Open encounter -> the worker hosting it."""
         self._acts: list[Act] = []
         """The actions for the next tick of the encounters that go on."""
+        self._seq = 0
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
@@ -87,7 +90,7 @@ class RemoteTips(Actor):
                     worker = live[start.encounter % len(live)]
                     self._home[start.encounter] = worker
                     by_worker.setdefault(worker, []).append(start)
-                asks = {w: EncounterStep(self.setup, tick, (), tuple(s), ()) for w, s in
+                asks = {w: self._ask_for(w, tick, (), tuple(s), ()) for w, s in
                         by_worker.items()}  # fmt: skip
                 acts.extend(await self._step(asks))
             acts = [a for a in acts if a.encounter in self._home]  # a worker lost meanwhile
@@ -113,11 +116,21 @@ class RemoteTips(Actor):
             del self._home[encounter]
             await self._failed(encounter, type(error).__name__, str(error))
         asks = {
-            w: EncounterStep(self.setup, tick + 1, tuple(results.get(w, ())), (),
-                             tuple(drop.get(w, ())))
+            w: self._ask_for(w, tick + 1, tuple(results.get(w, ())), (), tuple(drop.get(w, ())))
             for w in sorted(set(results) | set(drop))
         }  # fmt: skip
         self._acts = await self._step(asks)
+
+    def _ask_for(
+        self,
+        worker: str,
+        tick: int,
+        results: tuple[ActResult, ...],
+        starts: tuple[TipStart, ...],
+        drop: tuple[int, ...],
+    ) -> EncounterStep:
+        self._seq += 1
+        return EncounterStep(self.setup, self._seq, tick, results, starts, drop)
 
     async def _step(self, asks: dict[str, EncounterStep]) -> list[Act]:
         """Send each worker its step at once; publish what comes back; the actions."""
@@ -126,8 +139,6 @@ class RemoteTips(Actor):
         }
         replies: dict[str, EncounterStepReply] = {}
         pending = set(tasks)
-        loop = asyncio.get_running_loop()
-        connected_since = loop.time()
         try:
             while pending:
                 done, pending = await asyncio.wait(
@@ -137,12 +148,7 @@ class RemoteTips(Actor):
                     reply = None if task.cancelled() else task.result()
                     if reply is not None:
                         replies[tasks[task]] = reply
-                if not self.link.bus.nc.is_connected:
-                    connected_since = loop.time()  # a silent worker may be our own outage
-                    continue
-                if loop.time() - connected_since < ALIVE_S:
-                    continue
-                live = set(self.link.live())
+                live = set(self.link.live())  # a silence our own outage explains is no loss
                 for task in pending:
                     if tasks[task] not in live:
                         task.cancel()  # its worker is gone: do not wait for the timeout
@@ -159,19 +165,30 @@ class RemoteTips(Actor):
         return acts
 
     async def _ask(self, worker: str, step: EncounterStep) -> EncounterStepReply | None:
+        """The worker's reply; the step is sent again (same ``seq``: the worker answers it
+        once) while NATS fails, until the watch in ``_step`` gives the worker up or the
+        request timeout passes. None when it failed for good."""
         bus = self.link.bus
-        try:
-            reply = await bus.request(
-                f"{TIPS_STEP}.{worker}", step, timeout=self.timeout, sender="driver"
-            )
-        except NoResponders:
-            log.warning("worker %s is gone; its encounters fail", worker)
-            return None
-        except Exception as exc:  # BusError, or nats-py's own (connection closed, reconnecting)
-            log.warning("the step of worker %s failed: %r; its encounters fail", worker, exc)
-            return None
-        self.link.stats.steps += 1
-        return reply if isinstance(reply, EncounterStepReply) else None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                reply = await bus.request(
+                    f"{TIPS_STEP}.{worker}", step, timeout=left, sender="driver"
+                )
+            except RequestFailed as exc:  # the worker could not step: no use sending it again
+                log.warning("worker %s failed its step: %s; its encounters fail", worker, exc)
+                return None
+            except (NoResponders, RequestTimeout):
+                await asyncio.sleep(_RETRY_S)  # gone (the watch will say), or reconnecting
+            except Exception as exc:  # nats-py's own (connection closed, reconnecting)
+                log.info("the step of worker %s: %r; sending it again", worker, exc)
+                await asyncio.sleep(_RETRY_S)
+            else:
+                self.link.stats.steps += 1
+                return reply if isinstance(reply, EncounterStepReply) else None
+        log.warning("worker %s gave no answer in %g s; its encounters fail", worker, self.timeout)
+        return None
 
     async def _publish(self, reply: EncounterStepReply) -> tuple[Act, ...]:
         """The records of one reply on the bus (each delta before its ``tip.finished``)."""

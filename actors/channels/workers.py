@@ -97,9 +97,11 @@ class EncounterSetup:
 class EncounterStep:
     """One tick of the encounters a worker hosts: ``results`` (of tick ``tick - 1``) to observe,
     ``starts`` to begin, ``drop`` to forget (the world closed them); then decide and plan each
-    live one for ``tick``."""
+    live one for ``tick``. ``seq`` numbers the driver's steps to this worker: a step sent again
+    (its reply was lost in a NATS outage) is answered again, not stepped twice."""
 
     setup: EncounterSetup
+    seq: int
     tick: int
     results: tuple[ActResult, ...]
     starts: tuple[TipStart, ...]
