@@ -43,7 +43,7 @@ from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip, TipSettings
 from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
-from bus import DEAD_LETTER_TOPIC, Bus, Envelope, NoResponders, RequestFailed
+from bus import DEAD_LETTER_TOPIC, Bus, Envelope, NoResponders, RequestFailed, RequestTimeout
 from bus.bridge import Bridge
 from fom.app.cluster import open_cluster
 from fom.config import RunConfig
@@ -301,7 +301,8 @@ async def run_async(
                 summary: RunSummary = await rt.bus.request(
                     "core.summary", SummaryRequest(wall_s), timeout=config.request_timeout
                 )
-            except (NoResponders, RequestFailed):  # CoreAgent crashed: its last statistics
+            except (NoResponders, RequestFailed, RequestTimeout):  # CoreAgent crashed or
+                # never settled the last tick's ends: its statistics as they are
                 summary = core.summary(wall_s)
             await rt.bus.publish(
                 "event.run.finished",
