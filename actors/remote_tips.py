@@ -65,6 +65,9 @@ class RemoteTips(Actor):
         self._acts: list[Act] = []
         """The actions for the next tick of the encounters that go on."""
         self._seq = 0
+        self._later: list[EncounterStepReply] = []
+        """Replies whose records (not their deltas and ends) are still to be published: while
+        the workers step next, so the driver's event work overlaps theirs."""
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
@@ -94,6 +97,7 @@ class RemoteTips(Actor):
                         by_worker.items()}  # fmt: skip
                 acts.extend(await self._step(asks))
             acts = [a for a in acts if a.encounter in self._home]  # a worker lost meanwhile
+        await self._publish_later()  # all out before the World resolves this tick
         if not acts:
             return
         answers = await asyncio.gather(
@@ -139,6 +143,7 @@ class RemoteTips(Actor):
         }
         replies: dict[str, EncounterStepReply] = {}
         pending = set(tasks)
+        await self._publish_later()  # the workers are busy meanwhile
         try:
             while pending:
                 done, pending = await asyncio.wait(
@@ -162,6 +167,8 @@ class RemoteTips(Actor):
                 await self._lose(worker)
             else:
                 acts.extend(await self._publish(reply))
+        if any(step.tick >= self.setup.ticks for step in asks.values()):
+            await self._publish_later()  # the match's last tick: no step comes after it
         return acts
 
     async def _ask(self, worker: str, step: EncounterStep) -> EncounterStepReply | None:
@@ -191,19 +198,33 @@ class RemoteTips(Actor):
         return None
 
     async def _publish(self, reply: EncounterStepReply) -> tuple[Act, ...]:
-        """The records of one reply on the bus (each delta before its ``tip.finished``)."""
-        for started in reply.started:
-            await self.publish("event.tip.started", started)
-        for plan in reply.plans:
-            await self.publish("event.plan.done", plan)
-        for shot in reply.shots:
-            await self.publish("event.tip.shot", shot)
+        """The deltas and ends of one reply on the bus now (CoreAgent waits for them), each
+        delta before its ``tip.finished``; its other records later (``_publish_later``)."""
         for delta, finished in zip(reply.deltas, reply.finished, strict=True):
             self._home.pop(finished.encounter, None)
             await self.publish("pattern.delta", delta)
             await self.publish("event.tip.finished", finished)
+        self._later.append(reply)
         home = self._home
         return tuple(a for a in reply.acts if a.encounter in home)
+
+    async def _publish_later(self) -> None:
+        """The started, planned and shot records held back. A tick's records are written once
+        the next tick is resolved (the EventLog's order), so they must be out before the World
+        is sent the next tick's acts: published while the workers start the next tick's new
+        encounters, else just before those acts."""
+        replies, self._later = self._later, []
+        for reply in replies:
+            for started in reply.started:
+                await self.publish("event.tip.started", started)
+            for plan in reply.plans:
+                await self.publish("event.plan.done", plan)
+            for shot in reply.shots:
+                await self.publish("event.tip.shot", shot)
+
+    async def on_stop(self) -> None:
+        """Publish what is held back (an interrupted run's last records)."""
+        await self._publish_later()
 
     async def _lose(self, worker: str) -> None:
         """``worker`` is lost: each of its open encounters fails, one event each."""
