@@ -198,6 +198,47 @@ async def test_kill_9_of_a_worker_mid_run_fails_its_open_encounters(
 
 
 @pytest.mark.slow
+async def test_planning_only_split_kill_9_of_a_worker_loses_no_decision(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """Where the encounters stay in the driver (injected TIPs, or a planner over the driver's
+    game), the workers only plan: a lost worker's chunks are planned again, the stream is the
+    one a run in one process writes."""
+    from actors.tip import Tip
+
+    alone = tmp_path / "alone.jsonl"
+    fields = {**BASE, "ticks": 60}
+    await run_async(RunConfig(**fields, events=str(alone)))  # type: ignore[arg-type]
+    ticks: list[int] = []
+    killed = asyncio.Event()
+    path = tmp_path / "killed.jsonl"
+    config = RunConfig(**fields, events=str(path), bus=nats_server.url, workers=2)  # type: ignore[arg-type]
+
+    async def killer() -> None:
+        pids = await _worker_pids(nats_server.url, 2)
+        while len(ticks) < 10:
+            await asyncio.sleep(0.01)
+        os.kill(min(pids.values()), signal.SIGKILL)
+        killed.set()
+
+    def listen(event: dict[str, Any]) -> None:
+        if event["type"] == "world.tick":
+            ticks.append(event["tick"])
+
+    task = asyncio.create_task(killer())
+    own_tips = lambda settings: Tip(settings)  # noqa: E731  (not the default: no hosting)
+    result = await run_async(config, listeners=(listen,), tip_factory=own_tips)
+    await asyncio.wait_for(task, 5)
+    assert killed.is_set() and not result.interrupted and result.error is None
+    stats = result.workers
+    assert stats is not None and len(stats.lost_workers) == 1 and stats.steps == 0, stats
+    assert stats.batches > 0, "the workers did not plan"
+    got = _stream(path)
+    assert [e["seq"] for e in got] == list(range(len(got)))
+    assert got == _stream(alone), "a lost worker changed the match"
+
+
+@pytest.mark.slow
 async def test_the_nats_server_down_for_2_s_and_back(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
