@@ -25,6 +25,9 @@ from fom.planners import Planner, make_planner
 
 __all__ = ["EncounterHost"]
 
+KEEP_RUNS = 4
+"""Runs a worker keeps (a long-lived worker serves one driver after another): the oldest go."""
+
 
 @dataclass(slots=True)
 class _Run:
@@ -53,6 +56,8 @@ class EncounterHost:
             planner = make_planner(setup.planner, walkers=setup.walkers, horizon=setup.horizon)
             level = make_engine(setup.world, setup.seed, setup.tips).level
             run = self._runs[setup.run] = _Run(setup, planner, level)
+            while len(self._runs) > KEEP_RUNS:
+                del self._runs[next(iter(self._runs))]
         return run
 
     def forget(self, run: str) -> None:
@@ -117,4 +122,6 @@ class EncounterHost:
             self.name, tuple(started), plans, tuple(shots), tuple(deltas), tuple(finished), acts
         )
         run.last = (step.seq, reply)
+        if step.tick >= setup.ticks:
+            encounters.clear()  # the match is over: what is still open stays unfinished
         return reply
