@@ -1,8 +1,11 @@
 """CoreAgent: starts one TIP per new encounter, keeps fresh parameters and the match statistics.
 
 Lockstep: the percept of tick ``t`` names the encounters that ended at ``t - 1``; CoreAgent
-handles it only once each of their TIPs has finished and the ULP has answered its delta
+handles it only once each of their TIPs has finished (or failed), it has told the ULP to merge
+their deltas in encounter order (``pattern.commit``), and the ULP has answered each
 (``pattern.updated``), so the parameters a new TIP starts from never depend on message timing.
+The encounters that ended at the last tick are committed the same way (``world.finished``),
+and a summary asked for meanwhile waits for them.
 Parameters are learned only from ``pattern.updated``; statistics are the one fold of the event
 records (:class:`fom.events.stats.MatchStats`), the same as a recording's.
 """
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from actors.actor import Actor
 from actors.channels import (
     CloseEncounter,
+    CommitDeltas,
     PatternUpdated,
     Percept,
     RunSummary,
@@ -22,6 +26,7 @@ from actors.channels import (
     TickReady,
     TipFinished,
     TipStart,
+    WorldFinished,
 )
 from actors.channels.model import PatternParams
 from actors.messages import ActorFailed
@@ -43,7 +48,8 @@ class CoreAgent(Actor):
     restart = NEVER_RESTART  # a lost percept would stall the lockstep: a crash ends the run
 
     topics = ("percept", "pattern.updated", "event.tip.>", "event.world.tick",
-              "event.world.episode", FAILURE_TOPIC, "core.summary")  # fmt: skip
+              "event.world.episode", FAILURE_TOPIC, "core.summary",
+              "world.finished")  # fmt: skip
     capacity = 1 << 16
 
     def __init__(
@@ -54,7 +60,11 @@ class CoreAgent(Actor):
         learner: str,
         defaults: PatternStore,
         tip_factory: Callable[[], Tip],
+        host: str | None = None,
     ) -> None:
+        """``host``: the actor that fights every encounter (a run whose TIPs live on worker
+        processes) is told each TipStart; without it, CoreAgent spawns one TIP per encounter."""
+        self.host = host
         self.max_tips = max_tips
         self.run_seed = run_seed
         self.learner = learner
@@ -67,16 +77,27 @@ class CoreAgent(Actor):
         self._encounter_of: dict[str, int] = {}
         self._fought: set[int] = set()
         """Encounters given a TIP whose end the percepts have not consumed yet."""
-        self._answers: dict[int, int] = {}
-        """Encounter -> what came back of its end: tip.finished and pattern.updated (2 = all)."""
-        self._percepts: deque[Percept] = deque()
+        self._finished: set[int] = set()
+        """Fought encounters whose ``tip.finished`` came (their delta is the ULP's)."""
+        self._updated: set[int] = set()
+        """Fought encounters the ULP answered (``pattern.updated``)."""
+        self._commit: tuple[int, ...] | None = None
+        """What was committed for the first waiting percept (None: not yet)."""
+        self._percepts: deque[tuple[tuple[int, ...], Percept | None]] = deque()
+        """(ended encounters, percept) in tick order; None for the end of the match."""
+        self._ending = False
+        self._summaries: list[Envelope] = []
         self._ulp_gone = False
         self.stats = MatchStats()
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
             case Percept() as percept:
-                self._percepts.append(percept)
+                self._percepts.append((percept.ended, percept))
+                await self._next_percepts()
+            case WorldFinished(ended=ended):
+                self._ending = True
+                self._percepts.append((ended, None))
                 await self._next_percepts()
             case PatternUpdated(params=params, encounter=encounter):
                 self.params[params.signature] = params
@@ -87,7 +108,8 @@ class CoreAgent(Actor):
                 if self.tips.get(encounter) == name:
                     del self.tips[encounter]
                     self._encounter_of.pop(name, None)
-                    self._answer(encounter)
+                    if encounter in self._fought:
+                        self._finished.add(encounter)
                     await self._next_percepts()
             case ActorFailed(actor="ulp", action=action) as failure:
                 self.stats.fold(failure)
@@ -98,10 +120,11 @@ class CoreAgent(Actor):
                 self.stats.fold(failure)
                 encounter = self._encounter_of.pop(name, None)
                 if encounter is not None:
-                    del self.tips[encounter]
-                    self._answers[encounter] = 2  # nothing more will come of it
+                    del self.tips[encounter]  # nothing more will come of it: no delta merged
                     await self.publish("world.close", CloseEncounter(encounter, "tip failed"))
                     await self._next_percepts()
+            case SummaryRequest(wall_s=wall_s) if self._ending:
+                self._summaries.append(envelope)  # once the last tick's ends are merged
             case SummaryRequest(wall_s=wall_s):
                 self.reply(envelope, self.summary(wall_s))
             case record:
@@ -109,25 +132,37 @@ class CoreAgent(Actor):
 
     def _answer(self, encounter: int) -> None:
         if encounter in self._fought:  # not -1 (loaded patterns), nor an answer come too late
-            self._answers[encounter] = self._answers.get(encounter, 0) + 1
+            self._updated.add(encounter)
 
-    def _settled(self, encounter: int) -> bool:
-        """Whether everything an ended encounter sends back has come (or it had no TIP)."""
-        if encounter not in self._fought:
-            return True
-        if encounter in self.tips:
+    async def _settled(self, ended: tuple[int, ...]) -> bool:
+        """Whether the encounters that ended at one tick are settled: each TIP finished or
+        failed, then (once) the finished ones committed, then each answered by the ULP."""
+        fought = [e for e in ended if e in self._fought]
+        if any(e in self.tips for e in fought):
             return False
-        return self._ulp_gone or self._answers.get(encounter, 0) >= 2
+        if self._commit is None:
+            self._commit = tuple(sorted(e for e in fought if e in self._finished))
+            if self._commit and not self._ulp_gone:
+                await self.publish("pattern.commit", CommitDeltas(self._commit))
+        return self._ulp_gone or all(e in self._updated for e in self._commit)
 
     async def _next_percepts(self) -> None:
         """Handle the waiting percepts whose ended encounters are all settled, in order."""
         percepts = self._percepts
-        while percepts and all(self._settled(e) for e in percepts[0].ended):
-            percept = percepts.popleft()
-            for e in percept.ended:
-                self._answers.pop(e, None)
+        while percepts and await self._settled(percepts[0][0]):
+            ended, percept = percepts.popleft()
+            self._commit = None
+            for e in ended:
+                self._finished.discard(e)
+                self._updated.discard(e)
                 self._fought.discard(e)
-            await self._on_percept(percept)
+            if percept is not None:
+                await self._on_percept(percept)
+                continue
+            self._ending = False  # the match's last ends are merged: the summary may go
+            summaries, self._summaries = self._summaries, []
+            for waiting in summaries:
+                self.reply(waiting, self.summary(waiting.message.wall_s))
 
     async def _on_percept(self, percept: Percept) -> None:
         engage: list[int] = []
@@ -140,13 +175,14 @@ class CoreAgent(Actor):
             if params is None:
                 params = self.params[pattern] = self._defaults.get(pattern)
             name = tip_name(opponent.id)
-            self.runtime.spawn(self.tip_factory(), name=name)
+            if self.host is None:
+                self.runtime.spawn(self.tip_factory(), name=name)
             self.tips[opponent.id] = name
             self._fought.add(opponent.id)
             self._encounter_of[name] = opponent.id
             engage.append(opponent.id)
             await self.tell(
-                name,
+                self.host or name,
                 TipStart(
                     encounter=opponent.id,
                     tick=percept.tick,

@@ -1,9 +1,15 @@
 """The Universal Learning Propagator: merges TIPs' deltas additively into pattern parameters.
 
-theta <- theta + alpha * delta commutes, so the order deltas arrive in does not matter and no
-TIP ever waits for another. The rule is :func:`fom.match.merge_delta`; a non-finite or wrongly
-shaped delta is rejected with an event. Every delta is answered with ``pattern.updated``
-(merged or not), which is how CoreAgent learns parameters and knows an encounter is settled.
+theta <- theta + alpha * delta commutes (up to rounding), and no TIP ever waits for another.
+The rule is :func:`fom.match.merge_delta`; a non-finite or wrongly shaped delta is rejected
+with an event. Every delta is answered with ``pattern.updated`` (merged or not), which is how
+CoreAgent learns parameters and knows an encounter is settled.
+
+``ordered`` (what a run uses): deltas are held until CoreAgent's ``pattern.commit`` names the
+encounters of a tick that have all reported, then merged in encounter order
+(:func:`fom.match.merge_ended`): the parameters are the same to the last bit whatever order
+the deltas arrived in (TIPs on several worker processes). Unordered, each delta is merged as
+it comes and commits are ignored.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import logging
 import numpy as np
 
 from actors.actor import Actor
-from actors.channels import PatternDelta, PatternUpdated, WorldTick
+from actors.channels import CommitDeltas, PatternDelta, PatternUpdated, WorldTick
 from bus import Envelope
 from fom.errors import StateFileError
-from fom.match import merge_delta
+from fom.match import merge_delta, merge_ended
 from fom.patterns import PatternParams, PatternStore, save_patterns
 
 __all__ = ["Propagator"]
@@ -27,13 +33,23 @@ log = logging.getLogger("fom.ulp")
 class Propagator(Actor):
     """Owns the PatternStore; publishes ``pattern.updated`` after every delta."""
 
-    topics = ("pattern.delta",)
+    topics = ("pattern.delta", "pattern.commit")
     capacity = 1 << 16
 
     def __init__(
-        self, store: PatternStore, save_path: str | None = None, save_every: int | None = None
+        self,
+        store: PatternStore,
+        save_path: str | None = None,
+        save_every: int | None = None,
+        *,
+        ordered: bool = False,
     ) -> None:
         self.store = store
+        self.ordered = ordered
+        self._held: dict[int, PatternDelta] = {}
+        """Encounter -> its delta, until a commit names it (``ordered``)."""
+        self._commits: list[tuple[int, ...]] = []
+        """Commits waiting for a delta they name, in the order they came."""
         self.save_path = save_path
         self.save_every = save_every
         """Also save at every tick that is a multiple of this (the run then adds ``world.tick``
@@ -46,6 +62,13 @@ class Propagator(Actor):
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
+            case PatternDelta(encounter=encounter) as held if self.ordered:
+                self._held[encounter] = held
+                await self._commit()
+            case CommitDeltas(encounters=encounters):
+                if self.ordered:
+                    self._commits.append(encounters)
+                    await self._commit()
             case PatternDelta(signature=sig, delta=delta, tip=tip, encounter=encounter, tick=tick):
                 try:
                     params, record = merge_delta(self.store, sig, delta, tip, tick)
@@ -60,6 +83,23 @@ class Propagator(Actor):
                 pass
             case other:
                 raise TypeError(f"the ULP cannot handle {type(other).__name__}")
+
+    async def _commit(self) -> None:
+        """Merge the waiting commits whose deltas have all come, in order, each in encounter
+        order; answer each delta with ``pattern.updated`` and its event."""
+        held = self._held
+        while self._commits and all(e in held for e in self._commits[0]):
+            deltas = [held.pop(e) for e in self._commits.pop(0)]
+            rows = [(d.encounter, d.signature, d.delta, d.tip, d.tick) for d in deltas]
+            try:
+                merged = merge_ended(self.store, rows)
+            except Exception:  # still answer: CoreAgent waits for every ended encounter
+                for d in deltas:
+                    await self._answer_anyway(d.signature, d.encounter)
+                raise
+            for encounter, params, record in merged:
+                await self.publish("pattern.updated", PatternUpdated(params, encounter))
+                await self.publish(f"event.{record.TYPE}", record)
 
     async def _answer_anyway(self, sig: str, encounter: int) -> None:
         """Answer a delta the merge crashed on with the pattern as it is, or as a new one starts

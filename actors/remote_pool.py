@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -56,6 +57,10 @@ class LinkStats:
     """Workers that stopped answering during the run."""
     seen: set[str] = field(default_factory=set)
     """Every worker that took part."""
+    steps: int = 0
+    """Encounter steps the workers answered (a run whose TIPs live on the workers)."""
+    failed_encounters: int = 0
+    """Encounters that failed with their worker (or whose action failed): lost, not merged."""
 
 
 class WorkerLink:
@@ -69,6 +74,8 @@ class WorkerLink:
         self._last: dict[str, float] = {}
         self._beat: asyncio.TimerHandle | None = None
         self._sub: object | None = None
+        self._down = -math.inf
+        """When the driver last saw its own connection down (a NATS outage)."""
 
     async def start(self) -> None:
         """Listen to the workers' heartbeats and start the driver's."""
@@ -85,18 +92,23 @@ class WorkerLink:
         self._heartbeat()
 
     def _heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not self.bus.nc.is_connected:  # the driver's own outage: its workers were not heard
+            self._down = loop.time()
         with contextlib.suppress(Exception):
             beat = DriverAlive(self.run, os.getpid())
             self.bus.publish_nowait(DRIVER_ALIVE, beat, sender="driver")
-        loop = asyncio.get_running_loop()
         self._beat = loop.call_later(0.25, self._heartbeat)
 
     def live(self) -> list[str]:
-        """The workers heard from within ``ALIVE_S``, sorted by name; the others are lost."""
+        """The workers heard from within ``ALIVE_S``, sorted by name; the others are lost.
+        A silence that the driver's own outage explains does not count (NATS came back)."""
         now = asyncio.get_running_loop().time()
+        if not self.bus.nc.is_connected:
+            self._down = now
         alive = []
         for name, last in self._last.items():
-            if now - last <= ALIVE_S:
+            if now - max(last, self._down) <= ALIVE_S:
                 alive.append(name)
             else:
                 self.stats.lost_workers.add(name)
@@ -113,6 +125,11 @@ class WorkerLink:
             check()
             await asyncio.sleep(0.05)
         return live
+
+    def forget(self, worker: str) -> None:
+        """Take ``worker`` for lost now (it answered no more), whatever its last heartbeat."""
+        if self._last.pop(worker, None) is not None:
+            self.stats.lost_workers.add(worker)
 
     def close(self) -> None:
         """Stop the driver's heartbeat (its workers then exit by themselves)."""

@@ -1,4 +1,9 @@
-"""A worker process's service: walker pools planning for a driver over NATS (``fom-worker``).
+"""A worker process's service: encounters (TIPs) and walker pools for a driver over NATS
+(``fom-worker``).
+
+The worker hosts the encounters a driver assigns it and steps them a tick at a time on
+``tips.step.<name>`` (:class:`actors.encounter_host.EncounterHost`: observe, finish, decide,
+plan, act, all in this process; one request per tick).
 
 The worker answers PlanBatch requests on ``plan.batch.<name>`` (the driver spreads a tick's
 problems over its live workers) and on ``plan.batch`` as a member of the ``walker-pools`` queue
@@ -16,10 +21,12 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from actors.channels import DriverAlive, PlanBatch, PlanBatchReply, WorkerAlive
-from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, WORKER_ALIVE
+from actors.channels import DriverAlive, EncounterStep, PlanBatch, PlanBatchReply, WorkerAlive
+from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, TIPS_STEP, WORKER_ALIVE
+from actors.encounter_host import EncounterHost
 from bus import Envelope
 from bus.nats import NatsBus
 from fom.engines import make_engine
@@ -86,6 +93,24 @@ async def serve(
     direct = bus.subscribe(f"{PLAN_BATCH}.{name}", name=f"{name}-direct", capacity=1 << 12)
     shared = bus.subscribe(PLAN_BATCH, name=f"{name}-any", capacity=1 << 12, queue=QUEUE_GROUP)
     drivers = bus.subscribe(DRIVER_ALIVE, name=f"{name}-drivers", capacity=64)
+    steps = bus.subscribe(f"{TIPS_STEP}.{name}", name=f"{name}-tips", capacity=1 << 12)
+    host = EncounterHost(name)
+
+    async def step(envelope: Envelope) -> None:
+        request = envelope.message
+        if not isinstance(request, EncounterStep):
+            bus.reply_error(envelope, TypeError(f"a worker steps EncounterStep, not {request!r}"))
+            return
+        try:
+            reply = await asyncio.to_thread(host.step, request)
+        except Exception as exc:  # the driver fails this worker's encounters
+            log.exception("worker %s could not step its encounters", name)
+            host.forget(request.setup.run)
+            bus.reply_error(envelope, exc)
+            return
+        served[0] += 1
+        served[1] += len(reply.acts)
+        bus.reply(envelope, reply, sender=name)
 
     async def answer(envelope: Envelope) -> None:
         batch = envelope.message
@@ -103,10 +128,10 @@ async def serve(
         served[1] += len(batch.problems)
         bus.reply(envelope, PlanBatchReply(name, tuple(choices)), sender=name)
 
-    async def take(sub: object) -> None:
+    async def take(sub: object, handle: Callable[[Envelope], Awaitable[None]] = answer) -> None:
         while True:
             envelope = await sub.get()  # type: ignore[attr-defined]
-            await answer(envelope)
+            await handle(envelope)
 
     async def heartbeat() -> str:
         nonlocal last_driver
@@ -133,7 +158,8 @@ async def serve(
 
     reason = "stopped"
     async with asyncio.TaskGroup() as tg:
-        takers = [tg.create_task(take(direct)), tg.create_task(take(shared))]
+        takers = [tg.create_task(take(direct)), tg.create_task(take(shared)),
+                  tg.create_task(take(steps, step))]  # fmt: skip
         try:
             reason = await heartbeat()
         finally:

@@ -224,7 +224,7 @@ class WorldActor(Actor):
         self.tick += 1
         if self.tick >= self.ticks:
             self.finished = True
-            await self.publish("world.finished", WorldFinished(self.tick))
+            await self.publish("world.finished", WorldFinished(self.tick, self._ended))
             return
         await self._start_tick()
 

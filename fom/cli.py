@@ -238,7 +238,8 @@ def dash_main(argv: Sequence[str] | None = None) -> None:
 
 
 def worker_main(argv: Sequence[str] | None = None) -> None:
-    """``fom-worker``: plan for the drivers on a NATS server until stopped or orphaned."""
+    """``fom-worker``: host encounters and plan for the drivers on a NATS server until stopped
+    or orphaned."""
     from fom.app.worker import run_worker
 
     config = parse(WorkerConfig, "fom-worker", argv)
@@ -248,6 +249,7 @@ def worker_main(argv: Sequence[str] | None = None) -> None:
         _fail("fom-worker", exc)
     if not config.quiet:
         print(
-            f"fom-worker: {result.batches} batch(es), {result.problems} plan(s); {result.reason}",
+            f"fom-worker: {result.batches} step(s)/batch(es), {result.problems} decision(s); "
+            f"{result.reason}",
             file=sys.stderr,
         )

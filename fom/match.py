@@ -48,6 +48,7 @@ __all__ = [
     "encounter_rng",
     "initial_store",
     "merge_delta",
+    "merge_ended",
     "pick_engagements",
     "resolve_tick",
     "snapshot_for",
@@ -397,6 +398,25 @@ def merge_delta(
         params=params.as_dict(),
         delta={n: float(v) for n, v in zip(names, np.asarray(delta).tolist(), strict=True)},
     )
+
+
+def merge_ended(
+    store: PatternStore, deltas: Iterable[tuple[int, str, np.ndarray, str, int]]
+) -> list[tuple[int, PatternParams, PatternMerged | PatternRejected]]:
+    """Merge the deltas of the encounters that ended at one tick, in encounter order.
+
+    ``deltas`` are (encounter, pattern, delta, tip, tick) in any order. Addition commutes only
+    up to rounding, so the order is fixed here, not by arrival: the actors (the ULP, once
+    CoreAgent says a tick's ended encounters have all reported) and the synchronous driver
+    call this same function, and the parameters are the same to the last bit however the
+    deltas arrived (over NATS, from several worker processes). Returns (encounter, params
+    after it, its record) per delta, in the order merged.
+    """
+    out = []
+    for encounter, pattern, delta, tip, tick in sorted(deltas, key=lambda d: d[0]):
+        params, record = merge_delta(store, pattern, delta, tip, tick)
+        out.append((encounter, params, record))
+    return out
 
 
 def snapshot_for(tick: int, projection: SelfState, opponent: Opponent) -> KnowledgeSnapshot:

@@ -26,7 +26,7 @@ from fom.learners.base import Learner, learning_pattern, make_learner, new_store
 from fom.match import (
     Encounter,
     initial_store,
-    merge_delta,
+    merge_ended,
     pick_engagements,
     resolve_tick,
     snapshot_for,
@@ -117,6 +117,7 @@ class SyncMatch:
         acts = [self.active[e].act(c) for e, c in zip(ids, choices, strict=True)]
         resolution = resolve_tick(engine, self.tick, acts)
         last = self.ticks is not None and self.tick + 1 >= self.ticks
+        ended: list[tuple[int, str, np.ndarray, str, int]] = []
         for e in ids:
             result = resolution.results[e]
             if isinstance(result, EngineError):
@@ -124,9 +125,11 @@ class SyncMatch:
             encounter = self.active[e]
             self._emit(encounter.observe(result, latency_ms))
             if encounter.done:
-                self._finish(encounter)
+                ended.append(self._finish(encounter))
             elif not last:
                 self.problems[e] = encounter.decide()
+        for _, _, merged in merge_ended(self.store, ended):  # the ULP's rule and order
+            self._emit(merged)
         view = engine.observe()
         self._emit(
             TickEvent(
@@ -139,13 +142,13 @@ class SyncMatch:
         )
         self.tick += 1
 
-    def _finish(self, encounter: Encounter) -> None:
+    def _finish(self, encounter: Encounter) -> tuple[int, str, np.ndarray, str, int]:
+        """End ``encounter``: its record now, its delta for the tick's merge."""
         delta, record = encounter.finish()
         del self.active[encounter.encounter]
         self.finished.append(record)
         self._emit(record)
-        _, merged = merge_delta(self.store, encounter.pattern, delta, encounter.tip, record.tick)
-        self._emit(merged)
+        return encounter.encounter, encounter.pattern, delta, encounter.tip, record.tick
 
     def play(self) -> list[TipFinished]:
         """Play every tick (``ticks`` must be set); the finished encounters' records, in order."""

@@ -8,10 +8,10 @@ Rows (a private nats-server on a free loopback port, two client connections in t
   (``nats_tell_ratio``, target >= 0.8).
 - ask: 100 concurrent requesters and one responding actor, against bare ``nc.request`` and a
   callback answering with ``msg.respond`` (msgpack both ways) (``nats_ask_ratio``, >= 0.7).
-- workers (unless --no-match): the FMC match at 1,024 TIPs planned by 2 ``fom-worker``
-  processes against one in-process run, decisions per second (``workers_speedup``, target
-  >= 1.6 on 2 cores); and the resident memory of each process of a 10,000-TIP run over 2
-  workers (``rss_mb_per_worker``).
+- workers (unless --no-match): the FMC match at 1,024 TIPs whose encounters (TIPs and their
+  planning) live on 2 ``fom-worker`` processes against one in-process run, decisions per
+  second (``workers_speedup``, target >= 1.6 on 2 cores); and the resident memory of each
+  process of a 10,000-TIP run over 2 workers (``rss_mb_per_worker``).
 """
 
 from __future__ import annotations

@@ -18,10 +18,13 @@ from actors.channels.events import (
     TipShot,
     TipStarted,
 )
-from actors.channels.pattern import PatternDelta, PatternUpdated
+from actors.channels.pattern import CommitDeltas, PatternDelta, PatternUpdated
 from actors.channels.plan import PlanChoice, PlanProblem
 from actors.channels.workers import (
     DriverAlive,
+    EncounterSetup,
+    EncounterStep,
+    EncounterStepReply,
     PlanBatch,
     PlanBatchReply,
     WorkerAlive,
@@ -44,7 +47,11 @@ __all__ = [
     "AtariPlanReply",
     "AtariPlanRequest",
     "CloseEncounter",
+    "CommitDeltas",
     "DriverAlive",
+    "EncounterSetup",
+    "EncounterStep",
+    "EncounterStepReply",
     "EpisodeFinished",
     "GameFinished",
     "GameStep",

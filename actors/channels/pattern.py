@@ -7,7 +7,7 @@ import numpy as np
 from actors.channels.model import PatternParams
 from bus import message
 
-__all__ = ["PatternDelta", "PatternUpdated"]
+__all__ = ["CommitDeltas", "PatternDelta", "PatternUpdated"]
 
 
 @message("pattern.delta")
@@ -28,3 +28,12 @@ class PatternUpdated:
 
     params: PatternParams
     encounter: int
+
+
+@message("pattern.commit")
+class CommitDeltas:
+    """CoreAgent to the ULP: these encounters (of one tick) have all sent their deltas; merge
+    them now, in encounter order (:func:`fom.match.merge_ended`), so the parameters never
+    depend on the order the deltas arrived in."""
+
+    encounters: tuple[int, ...]

@@ -79,9 +79,10 @@ class WorldStalled:
 
 @message("world.finished")
 class WorldFinished:
-    """The world ran its last tick."""
+    """The world ran its last tick; ``ended`` lists the encounters that ended at it."""
 
     ticks: int
+    ended: tuple[int, ...] = ()
 
 
 register("world.act", Act)

@@ -22,6 +22,7 @@ from typing import Any
 from actors import Actor, GcPolicy, Runtime
 from actors import run as run_loop
 from actors.channels import (
+    EncounterSetup,
     LevelInfo,
     PlanBatch,
     RunFinished,
@@ -37,11 +38,12 @@ from actors.messages import ActorFailed
 from actors.perception import Perception
 from actors.propagator import Propagator
 from actors.remote_pool import LinkStats, RemoteWalkerPool
+from actors.remote_tips import HOST_NAME, RemoteTips
 from actors.runtime import FAILURE_TOPIC
 from actors.tip import Tip, TipSettings
 from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
-from bus import DEAD_LETTER_TOPIC, Bus, Envelope, NoResponders, RequestFailed
+from bus import DEAD_LETTER_TOPIC, Bus, Envelope, NoResponders, RequestFailed, RequestTimeout
 from bus.bridge import Bridge
 from fom.app.cluster import open_cluster
 from fom.config import RunConfig
@@ -88,11 +90,28 @@ class RunResult:
     """Events NATS refused (counted, never silent)."""
 
 
+def hosts_encounters(
+    config: RunConfig, tip_factory: Callable[..., Any], pool_factory: Callable[..., Any]
+) -> bool:
+    """Whether a run over workers hosts its encounters on them: yes, unless the caller injects
+    its own TIPs or pool (tests), or the planner needs the driver's game (``bind``)."""
+    planner = make_planner(config.planner, walkers=config.walkers, horizon=config.horizon)
+    return tip_factory is Tip and pool_factory is WalkerPool and not hasattr(planner, "bind")
+
+
 def plan_template(config: RunConfig) -> PlanBatch:
     """What a worker needs to build this run's planner and level (its problems left empty)."""
     return PlanBatch(
         config.world, config.seed, config.tips, config.planner, config.walkers, config.horizon, ()
     )
+
+
+def encounter_setup(config: RunConfig, run: str) -> EncounterSetup:
+    """What a worker needs to host this run's encounters."""
+    return EncounterSetup(
+        run, config.world, config.seed, config.tips, config.planner, config.walkers,
+        config.horizon, config.learner, config.ticks,
+    )  # fmt: skip
 
 
 def _level_info(level: CanonicalLevel, engine: Engine | None = None) -> LevelInfo:
@@ -127,8 +146,10 @@ def _spawn_agent(
     tip_factory: Callable[[TipSettings], Tip],
     pool_factory: Callable[..., WalkerPool],
     engine: Engine | None = None,
+    host: RemoteTips | None = None,
 ) -> tuple[Propagator, CoreAgent]:
-    """Spawn the learning and deciding actors (in start order); return the ULP and CoreAgent."""
+    """Spawn the learning and deciding actors (in start order); return the ULP and CoreAgent.
+    With ``host``, the encounters live on the workers (no TIP nor walker pool here)."""
     planner = make_planner(config.planner, walkers=config.walkers, horizon=config.horizon)
     bind = getattr(planner, "bind", None)  # a planner over the real game (fmc-engine)
     if bind is not None and engine is not None:
@@ -140,7 +161,7 @@ def _spawn_agent(
         request_timeout=config.request_timeout,
         ticks=config.ticks,
     )
-    ulp = Propagator(store, config.save, config.save_every)
+    ulp = Propagator(store, config.save, config.save_every, ordered=True)
     rt.spawn(ulp, name="ulp", topics=("world.tick",) if config.save_every else ())
     core = CoreAgent(
         max_tips=config.tips,
@@ -148,10 +169,13 @@ def _spawn_agent(
         learner=config.learner,
         defaults=PatternStore(names=store.names, initial=store.initial),  # CoreAgent's own
         tip_factory=lambda: tip_factory(settings),
+        host=HOST_NAME if host is not None else None,
     )
     rt.spawn(core, name="core")
     rt.spawn(Perception(config.request_timeout), name="perception")
-    if planner.pooled:
+    if host is not None:
+        rt.spawn(host, name=HOST_NAME)
+    elif planner.pooled:
         pool = pool_factory(
             planner, level, seed=config.seed, name=config.planner, walkers=config.walkers
         )
@@ -230,7 +254,11 @@ async def run_async(
     try:
         cluster = await stack.enter_async_context(open_cluster(config))
         started = time.perf_counter()  # the match's wall time, not the workers' start
-        if cluster is not None and pool_factory is WalkerPool:
+        host = None
+        if cluster is not None and hosts_encounters(config, tip_factory, pool_factory):
+            setup = encounter_setup(config, cluster.link.run)
+            host = RemoteTips(cluster.link, setup, config.request_timeout)
+        elif cluster is not None and pool_factory is WalkerPool:
             pool_factory = functools.partial(
                 RemoteWalkerPool, link=cluster.link, template=plan_template(config)
             )
@@ -247,7 +275,7 @@ async def run_async(
             if cluster is not None:  # every event also on NATS, live, on its own subject
                 bridge = Bridge(rt.bus, cluster.bus, "event.>", DEAD_LETTER_TOPIC)
             ulp, core = _spawn_agent(
-                rt, config, store, engine.level, tip_factory, pool_factory, engine
+                rt, config, store, engine.level, tip_factory, pool_factory, engine, host
             )
             await rt.bus.publish(
                 "event.run.started",
@@ -273,7 +301,8 @@ async def run_async(
                 summary: RunSummary = await rt.bus.request(
                     "core.summary", SummaryRequest(wall_s), timeout=config.request_timeout
                 )
-            except (NoResponders, RequestFailed):  # CoreAgent crashed: its last statistics
+            except (NoResponders, RequestFailed, RequestTimeout):  # CoreAgent crashed or
+                # never settled the last tick's ends: its statistics as they are
                 summary = core.summary(wall_s)
             await rt.bus.publish(
                 "event.run.finished",

@@ -85,12 +85,15 @@ def workers_line(result: Any) -> str:
     """One line on a run over NATS: its workers, what was lost and re-planned, events sent."""
     w = result.workers
     lost = sorted(w.lost_workers)
-    text = (
-        f"workers: {len(w.seen)} took part, {len(lost)} lost"
-        f"{' (' + ', '.join(lost) + ')' if lost else ''}; plan batches: {w.batches} on workers, "
-        f"{w.local_batches} in the driver, {w.resent} sent again; "
-        f"events on NATS: {result.events_bridged}"
-    )
+    text = f"workers: {len(w.seen)} took part, {len(lost)} lost"
+    text += f" ({', '.join(lost)})" if lost else ""
+    if w.steps:  # the encounters lived on the workers
+        text += f"; encounter steps: {w.steps}, encounters failed with a worker: "
+        text += f"{w.failed_encounters}; "
+    else:
+        text += f"; plan batches: {w.batches} on workers, "
+        text += f"{w.local_batches} in the driver, {w.resent} sent again; "
+    text += f"events on NATS: {result.events_bridged}"
     if result.events_not_bridged:
         text += f", {result.events_not_bridged} refused by NATS"
     return text

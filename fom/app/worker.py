@@ -1,5 +1,5 @@
-"""``fom-worker``: connect to the NATS server and plan for the drivers there until told to stop
-(SIGTERM, Ctrl-C) or until the driver served has gone silent."""
+"""``fom-worker``: connect to the NATS server and host encounters (and plan) for the drivers
+there until told to stop (SIGTERM, Ctrl-C) or until the driver served has gone silent."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ __all__ = ["run_worker", "run_worker_async"]
 
 
 async def run_worker_async(config: WorkerConfig) -> WorkerResult:
-    """Serve plan batches as ``config`` says; ConfigError (one line) when no server answers."""
+    """Serve encounter steps and plan batches as ``config`` says; ConfigError (one line) when
+    no server answers."""
     config.validate()
     name = config.name or default_name()
     try:

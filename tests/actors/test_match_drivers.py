@@ -138,3 +138,24 @@ def test_the_summary_counts_agree_with_the_stream() -> None:
     assert summary["hits"] == sum(e["hit"] for e in shots)
     assert summary["encounters"] == len(finished)
     assert summary["damage_taken"] == pytest.approx(sum(e["damage_taken"] for e in shots))
+
+
+def test_the_sync_driver_and_the_actors_merge_the_same_parameters_bit_for_bit() -> None:
+    """Both merge a tick's ended encounters in encounter order (fom.match.merge_ended)."""
+    from fom.events import PatternMerged
+
+    config = _config("fmc", tips=8, ticks=60)
+    actors = [
+        {k: v for k, v in e.items() if k not in ("seq", "time")}
+        for e in _actor_stream(config) if e["type"] == "pattern.merged"
+    ]  # fmt: skip
+    records: list[Any] = []
+    sync_match(config, listener=records.append).play()
+    sync = [
+        {k: v for k, v in strip_wallclock(event_dict(r, r.TYPE, 0, r.tick, 0.0)).items()
+         if k not in ("seq", "time")}
+        for r in records if isinstance(r, PatternMerged)
+    ]  # fmt: skip
+    assert len(actors) >= 10, "too few merges to compare anything"
+    key = lambda e: (e["tick"], e["signature"], e["merges"])  # noqa: E731
+    assert sorted(sync, key=key) == sorted(actors, key=key)

@@ -64,7 +64,7 @@ async def test_same_seed_same_stream_in_process_and_over_1_2_3_workers(tmp_path:
         result = await run_async(RunConfig(**BASE, events=str(path), workers=workers))  # type: ignore[arg-type]
         stats = result.workers
         assert stats is not None and len(stats.seen) == workers
-        assert stats.batches > 0 and stats.local_batches == 0, "the workers did not plan"
+        assert stats.steps > 0 and stats.failed_encounters == 0, "the workers hosted nothing"
         got = _stream(path)
         assert [e["seq"] for e in got] == list(range(len(got)))
         assert got == expected, f"the stream over {workers} worker(s) differs"
@@ -150,12 +150,64 @@ async def _worker_pids(url: str, count: int, timeout: float = 30) -> dict[str, i
 
 
 @pytest.mark.slow
-async def test_kill_9_of_a_worker_mid_run_loses_no_decision(
+async def test_kill_9_of_a_worker_mid_run_fails_its_open_encounters(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
+    """The worker's open encounters end as failed (one event each), their partial deltas are
+    never merged, new encounters go to the worker left, and the stream stays gapless."""
+    fields = {**BASE, "ticks": 60, "tips": 8}
+    ticks: list[int] = []
+    killed_at: list[int] = []
+    path = tmp_path / "killed.jsonl"
+    config = RunConfig(**fields, events=str(path), bus=nats_server.url, workers=2)  # type: ignore[arg-type]
+
+    async def killer() -> None:
+        pids = await _worker_pids(nats_server.url, 2)
+        while len(ticks) < 10:
+            await asyncio.sleep(0.01)
+        os.kill(min(pids.values()), signal.SIGKILL)
+        killed_at.append(ticks[-1])
+
+    def listen(event: dict[str, Any]) -> None:
+        if event["type"] == "world.tick":
+            ticks.append(event["tick"])
+
+    task = asyncio.create_task(killer())
+    result = await run_async(config, listeners=(listen,))
+    await asyncio.wait_for(task, 5)
+    assert killed_at and not result.interrupted and result.error is None
+    stats = result.workers
+    assert stats is not None and len(stats.lost_workers) == 1, stats
+    got = list(read_events(path))
+    assert [e["seq"] for e in got] == list(range(len(got)))
+    assert got[-1]["type"] == "run.finished" and got[-1]["tick"] == 60
+    failed = [e for e in got if e["type"] == "actor.failed" and e["actor"].startswith("tip-")]
+    lost = [int(e["actor"].removeprefix("tip-")) for e in failed]
+    assert lost and len(lost) == len(set(lost)) == stats.failed_encounters, stats
+    assert {e["error_type"] for e in failed} == {"WorkerLost"}
+    finished = [e for e in got if e["type"] == "tip.finished"]
+    assert not {e["encounter"] for e in finished} & set(lost), "a failed encounter finished"
+    merged = [e for e in got if e["type"] in ("pattern.merged", "pattern.rejected")]
+    assert len(merged) == len(finished), "a failed encounter's partial delta was merged"
+    # the match went on without the lost worker: encounters started and ended after it
+    last_failure = max(e["tick"] for e in failed)
+    assert any(e["tick"] > last_failure for e in got if e["type"] == "tip.started")
+    assert any(e["tick"] > last_failure for e in finished)
+    summary = got[-1]["summary"]
+    assert summary["failed_tips"] == len(lost)
+
+
+@pytest.mark.slow
+async def test_planning_only_split_kill_9_of_a_worker_loses_no_decision(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """Where the encounters stay in the driver (injected TIPs, or a planner over the driver's
+    game), the workers only plan: a lost worker's chunks are planned again, the stream is the
+    one a run in one process writes."""
+    from actors.tip import Tip
+
     alone = tmp_path / "alone.jsonl"
     fields = {**BASE, "ticks": 60}
-    await run_async(RunConfig(**fields))  # type: ignore[arg-type]  # warm imports
     await run_async(RunConfig(**fields, events=str(alone)))  # type: ignore[arg-type]
     ticks: list[int] = []
     killed = asyncio.Event()
@@ -174,15 +226,16 @@ async def test_kill_9_of_a_worker_mid_run_loses_no_decision(
             ticks.append(event["tick"])
 
     task = asyncio.create_task(killer())
-    result = await run_async(config, listeners=(listen,))
+    own_tips = lambda settings: Tip(settings)  # noqa: E731  (not the default: no hosting)
+    result = await run_async(config, listeners=(listen,), tip_factory=own_tips)
     await asyncio.wait_for(task, 5)
     assert killed.is_set() and not result.interrupted and result.error is None
     stats = result.workers
-    assert stats is not None and len(stats.lost_workers) == 1, stats
+    assert stats is not None and len(stats.lost_workers) == 1 and stats.steps == 0, stats
+    assert stats.batches > 0, "the workers did not plan"
     got = _stream(path)
     assert [e["seq"] for e in got] == list(range(len(got)))
     assert got == _stream(alone), "a lost worker changed the match"
-    assert got[-1]["type"] == "run.finished" and got[-1]["tick"] == 60
 
 
 @pytest.mark.slow
@@ -217,7 +270,8 @@ async def test_the_nats_server_down_for_2_s_and_back(
     assert got[-1]["type"] == "run.finished"
     assert result.events_bridged + result.events_not_bridged == len(got)
     stats = result.workers
-    assert stats is not None and stats.batches > 0
+    assert stats is not None and stats.steps > 0
+    assert stats.failed_encounters == 0, "the outage cost encounters: NATS came back in time"
 
 
 async def _first_tick(url: str, timeout: float = 30) -> None:

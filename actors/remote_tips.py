@@ -1,0 +1,251 @@
+"""The driver's side of the encounters hosted on workers: one actor in place of every TIP.
+
+CoreAgent tells this host each TipStart (``host="tip-host"``). An encounter lives on the worker
+``live[encounter % len(live)]`` of the workers alive when it starts (a pure function of its id
+and the live set) until it ends. Each tick the host sends every worker one
+:class:`EncounterStep` (twice when encounters start: their start comes after CoreAgent has
+settled the previous tick), publishes what came back (records, deltas), and sends the actions
+to the World, which resolves the tick as ever.
+
+A worker that vanishes (kill -9: its heartbeat stops while the driver is connected; a silence
+the driver's own NATS outage explains does not count, and a step is sent again meanwhile) or
+fails takes its open encounters with it: each ends as failed, one
+``actor.failed`` event naming its TIP, its partial delta never merged (CoreAgent closes it in
+the World and commits only the encounters that finished). New encounters go to the workers
+left; with none left, they fail at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from actors.actor import Actor
+from actors.channels import (
+    Act,
+    ActResult,
+    EncounterSetup,
+    EncounterStep,
+    EncounterStepReply,
+    TickReady,
+    TipStart,
+)
+from actors.channels.workers import TIPS_STEP
+from actors.messages import ActorFailed
+from actors.remote_pool import WorkerLink
+from actors.runtime import FAILURE_TOPIC
+from actors.supervision import NEVER_RESTART
+from bus import Envelope, NoResponders, RequestFailed, RequestTimeout
+from fom.match import tip_name
+
+__all__ = ["HOST_NAME", "RemoteTips"]
+
+log = logging.getLogger("actors.remote_tips")
+
+HOST_NAME = "tip-host"
+_WATCH_S = 0.1
+_RETRY_S = 0.05
+
+
+class RemoteTips(Actor):
+    """Every encounter of the run, fought on the workers in one batch per worker per tick."""
+
+    restart = NEVER_RESTART  # the encounters' state is on the workers; a crash ends the run
+    topics = ("world.ready",)
+    capacity = 1 << 16
+
+    def __init__(self, link: WorkerLink, setup: EncounterSetup, request_timeout: float) -> None:
+        self.link = link
+        self.setup = setup
+        self.timeout = request_timeout
+        self._starts: dict[int, TipStart] = {}
+        self._home: dict[int, str] = {}
+        """Open encounter -> the worker hosting it."""
+        self._acts: list[Act] = []
+        """The actions for the next tick of the encounters that go on."""
+        self._seq = 0
+        self._later: list[EncounterStepReply] = []
+        """Replies whose records (not their deltas and ends) are still to be published: while
+        the workers step next, so the driver's event work overlaps theirs."""
+
+    async def receive(self, envelope: Envelope) -> None:
+        match envelope.message:
+            case TipStart() as start:
+                self._starts[start.encounter] = start
+            case TickReady(tick=tick, engage=engage):
+                await self._tick(tick, engage)
+            case other:
+                raise TypeError(f"the TIP host cannot handle {type(other).__name__}")
+
+    async def _tick(self, tick: int, engage: tuple[int, ...]) -> None:
+        """Start the engaged encounters, act for ``tick``, then observe its results."""
+        acts = self._acts
+        self._acts = []
+        if engage:
+            starts = [self._starts.pop(e) for e in engage]
+            live = self.link.live()
+            if not live:
+                await self._fail([s.encounter for s in starts], "no worker is alive")
+            else:
+                by_worker: dict[str, list[TipStart]] = {}
+                for start in starts:
+                    worker = live[start.encounter % len(live)]
+                    self._home[start.encounter] = worker
+                    by_worker.setdefault(worker, []).append(start)
+                asks = {w: self._ask_for(w, tick, (), tuple(s), ()) for w, s in
+                        by_worker.items()}  # fmt: skip
+                acts.extend(await self._step(asks))
+            acts = [a for a in acts if a.encounter in self._home]  # a worker lost meanwhile
+        await self._publish_later()  # all out before the World resolves this tick
+        if not acts:
+            return
+        answers = await asyncio.gather(
+            *(self.request("world.act", act, timeout=self.timeout) for act in acts),
+            return_exceptions=True,
+        )
+        results: dict[str, list[ActResult]] = {}
+        drop: dict[str, list[int]] = {}
+        failed: list[tuple[int, BaseException]] = []
+        for act, answer in zip(acts, answers, strict=True):
+            worker = self._home.get(act.encounter)
+            if worker is None:
+                continue  # failed meanwhile (its worker was lost)
+            if isinstance(answer, ActResult):
+                results.setdefault(worker, []).append(answer)
+            elif isinstance(answer, BaseException):
+                drop.setdefault(worker, []).append(act.encounter)
+                failed.append((act.encounter, answer))
+        for encounter, error in failed:  # as a TIP whose act failed: the encounter fails
+            del self._home[encounter]
+            await self._failed(encounter, type(error).__name__, str(error))
+        asks = {
+            w: self._ask_for(w, tick + 1, tuple(results.get(w, ())), (), tuple(drop.get(w, ())))
+            for w in sorted(set(results) | set(drop))
+        }  # fmt: skip
+        self._acts = await self._step(asks)
+
+    def _ask_for(
+        self,
+        worker: str,
+        tick: int,
+        results: tuple[ActResult, ...],
+        starts: tuple[TipStart, ...],
+        drop: tuple[int, ...],
+    ) -> EncounterStep:
+        self._seq += 1
+        return EncounterStep(self.setup, self._seq, tick, results, starts, drop)
+
+    async def _step(self, asks: dict[str, EncounterStep]) -> list[Act]:
+        """Send each worker its step at once; publish what comes back; the actions."""
+        tasks = {
+            asyncio.ensure_future(self._ask(worker, step)): worker for worker, step in asks.items()
+        }
+        replies: dict[str, EncounterStepReply] = {}
+        pending = set(tasks)
+        await self._publish_later()  # the workers are busy meanwhile
+        try:
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending, timeout=_WATCH_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    reply = None if task.cancelled() else task.result()
+                    if reply is not None:
+                        replies[tasks[task]] = reply
+                live = set(self.link.live())  # a silence our own outage explains is no loss
+                for task in pending:
+                    if tasks[task] not in live:
+                        task.cancel()  # its worker is gone: do not wait for the timeout
+        finally:
+            for task in pending:
+                task.cancel()
+        acts: list[Act] = []
+        for worker in sorted(asks):
+            reply = replies.get(worker)
+            if reply is None:
+                await self._lose(worker)
+            else:
+                acts.extend(await self._publish(reply))
+        if any(step.tick >= self.setup.ticks for step in asks.values()):
+            await self._publish_later()  # the match's last tick: no step comes after it
+        return acts
+
+    async def _ask(self, worker: str, step: EncounterStep) -> EncounterStepReply | None:
+        """The worker's reply; the step is sent again (same ``seq``: the worker answers it
+        once) while NATS fails, until the watch in ``_step`` gives the worker up or the
+        request timeout passes. None when it failed for good."""
+        bus = self.link.bus
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                reply = await bus.request(
+                    f"{TIPS_STEP}.{worker}", step, timeout=left, sender="driver"
+                )
+            except RequestFailed as exc:  # the worker could not step: no use sending it again
+                log.warning("worker %s failed its step: %s; its encounters fail", worker, exc)
+                return None
+            except (NoResponders, RequestTimeout):
+                await asyncio.sleep(_RETRY_S)  # gone (the watch will say), or reconnecting
+            except Exception as exc:  # nats-py's own (connection closed, reconnecting)
+                log.info("the step of worker %s: %r; sending it again", worker, exc)
+                await asyncio.sleep(_RETRY_S)
+            else:
+                self.link.stats.steps += 1
+                return reply if isinstance(reply, EncounterStepReply) else None
+        log.warning("worker %s gave no answer in %g s; its encounters fail", worker, self.timeout)
+        return None
+
+    async def _publish(self, reply: EncounterStepReply) -> tuple[Act, ...]:
+        """The deltas and ends of one reply on the bus now (CoreAgent waits for them), each
+        delta before its ``tip.finished``; its other records later (``_publish_later``)."""
+        for delta, finished in zip(reply.deltas, reply.finished, strict=True):
+            self._home.pop(finished.encounter, None)
+            await self.publish("pattern.delta", delta)
+            await self.publish("event.tip.finished", finished)
+        self._later.append(reply)
+        home = self._home
+        return tuple(a for a in reply.acts if a.encounter in home)
+
+    async def _publish_later(self) -> None:
+        """The started, planned and shot records held back. A tick's records are written once
+        the next tick is resolved (the EventLog's order), so they must be out before the World
+        is sent the next tick's acts: published while the workers start the next tick's new
+        encounters, else just before those acts."""
+        replies, self._later = self._later, []
+        for reply in replies:
+            for started in reply.started:
+                await self.publish("event.tip.started", started)
+            for plan in reply.plans:
+                await self.publish("event.plan.done", plan)
+            for shot in reply.shots:
+                await self.publish("event.tip.shot", shot)
+
+    async def on_stop(self) -> None:
+        """Publish what is held back (an interrupted run's last records)."""
+        await self._publish_later()
+
+    async def _lose(self, worker: str) -> None:
+        """``worker`` is lost: each of its open encounters fails, one event each."""
+        self.link.stats.lost_workers.add(worker)
+        self.link.forget(worker)
+        lost = sorted(e for e, w in self._home.items() if w == worker)
+        for e in lost:
+            del self._home[e]
+        await self._fail(lost, f"worker {worker} was lost")
+
+    async def _fail(self, encounters: Iterable[int], why: str) -> None:
+        for e in encounters:
+            self._home.pop(e, None)
+            await self._failed(e, "WorkerLost", why)
+
+    async def _failed(self, encounter: int, kind: str, error: str) -> None:
+        self.link.stats.failed_encounters += 1
+        await self.publish(
+            FAILURE_TOPIC,
+            ActorFailed(
+                actor=tip_name(encounter), error_type=kind, error=error, traceback="",
+                restarts=0, action="stop",
+            ),
+        )  # fmt: skip
