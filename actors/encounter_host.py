@@ -39,6 +39,8 @@ class _Run:
     open: dict[int, Encounter] = field(default_factory=dict)
     last: tuple[int, EncounterStepReply] | None = None
     """The last step's number and reply (a step sent again gets it again)."""
+    latency_ms: dict[int, float] = field(default_factory=dict)
+    """Each open encounter's last decision latency: its step's decide-and-plan batch (wall)."""
 
 
 class EncounterHost:
@@ -77,11 +79,12 @@ class EncounterHost:
         setup, encounters = run.setup, run.open
         for e in step.drop:
             encounters.pop(e, None)
+            run.latency_ms.pop(e, None)
         shots, deltas, finished, deciding = [], [], [], []
         for result in sorted(step.results, key=lambda r: r.report.encounter):
             e = result.report.encounter
             encounter = encounters[e]
-            shots.append(encounter.observe(result, 0.0))
+            shots.append(encounter.observe(result, run.latency_ms.pop(e, 0.0)))
             if encounter.done:
                 delta, record = encounter.finish()
                 del encounters[e]
@@ -116,6 +119,8 @@ class EncounterHost:
             if planner.pooled
         )
         acts = tuple(enc.act(c) for enc, c in zip(deciding, choices, strict=True))
+        batch_ms = (time.perf_counter() - t0) * 1e3  # every decision of the batch waits for it all
+        run.latency_ms.update((enc.encounter, batch_ms) for enc in deciding)
         self.steps += 1
         self.decisions += len(acts)
         reply = EncounterStepReply(

@@ -68,6 +68,8 @@ async def test_same_seed_same_stream_in_process_and_over_1_2_3_workers(tmp_path:
         got = _stream(path)
         assert [e["seq"] for e in got] == list(range(len(got)))
         assert got == expected, f"the stream over {workers} worker(s) differs"
+        latency = result.summary.latency_ms  # wall clock, so not in the compared stream
+        assert 0 < latency.p50 <= latency.p99, "decisions on the workers carry no latency"
 
 
 async def test_events_are_a_live_stream_on_nats(nats_server: NatsServer, tmp_path: Path) -> None:
