@@ -83,6 +83,11 @@ class CoreAgent(Actor):
         """Fought encounters the ULP answered (``pattern.updated``)."""
         self._commit: tuple[int, ...] | None = None
         """What was committed for the first waiting percept (None: not yet)."""
+        self._head: tuple[list[int], set[int]] | None = None
+        """The first waiting percept's fought ends and those whose TIP still runs (None: not
+        looked at yet); kept so each message costs O(1), not a pass over the tick's ends."""
+        self._unanswered: set[int] = set()
+        """Committed encounters the ULP has not answered yet."""
         self._percepts: deque[tuple[tuple[int, ...], Percept | None]] = deque()
         """(ended encounters, percept) in tick order; None for the end of the match."""
         self._ending = False
@@ -107,6 +112,7 @@ class CoreAgent(Actor):
                 self.stats.fold(record)
                 if self.tips.get(encounter) == name:
                     del self.tips[encounter]
+                    self._ran(encounter)
                     self._encounter_of.pop(name, None)
                     if encounter in self._fought:
                         self._finished.add(encounter)
@@ -121,6 +127,7 @@ class CoreAgent(Actor):
                 encounter = self._encounter_of.pop(name, None)
                 if encounter is not None:
                     del self.tips[encounter]  # nothing more will come of it: no delta merged
+                    self._ran(encounter)
                     await self.publish("world.close", CloseEncounter(encounter, "tip failed"))
                     await self._next_percepts()
             case SummaryRequest(wall_s=wall_s) if self._ending:
@@ -133,18 +140,27 @@ class CoreAgent(Actor):
     def _answer(self, encounter: int) -> None:
         if encounter in self._fought:  # not -1 (loaded patterns), nor an answer come too late
             self._updated.add(encounter)
+            self._unanswered.discard(encounter)
+
+    def _ran(self, encounter: int) -> None:
+        if self._head is not None:
+            self._head[1].discard(encounter)
 
     async def _settled(self, ended: tuple[int, ...]) -> bool:
         """Whether the encounters that ended at one tick are settled: each TIP finished or
         failed, then (once) the finished ones committed, then each answered by the ULP."""
-        fought = [e for e in ended if e in self._fought]
-        if any(e in self.tips for e in fought):
+        if self._head is None:
+            fought = [e for e in ended if e in self._fought]
+            self._head = (fought, {e for e in fought if e in self.tips})
+        fought, running = self._head
+        if running:
             return False
         if self._commit is None:
             self._commit = tuple(sorted(e for e in fought if e in self._finished))
+            self._unanswered = {e for e in self._commit if e not in self._updated}
             if self._commit and not self._ulp_gone:
                 await self.publish("pattern.commit", CommitDeltas(self._commit))
-        return self._ulp_gone or all(e in self._updated for e in self._commit)
+        return self._ulp_gone or not self._unanswered
 
     async def _next_percepts(self) -> None:
         """Handle the waiting percepts whose ended encounters are all settled, in order."""
@@ -152,6 +168,7 @@ class CoreAgent(Actor):
         while percepts and await self._settled(percepts[0][0]):
             ended, percept = percepts.popleft()
             self._commit = None
+            self._head = None
             for e in ended:
                 self._finished.discard(e)
                 self._updated.discard(e)
