@@ -10,7 +10,15 @@ from fom.errors import EngineError
 from fom.level import CanonicalLevel
 from fom.state import Opponent, SelfState
 
-__all__ = ["END_REASONS", "Engine", "ShotOutcome", "StepReport", "WorldView", "lead_gain_of"]
+__all__ = [
+    "END_REASONS",
+    "Engine",
+    "ShotOutcome",
+    "StepReport",
+    "WorldView",
+    "aim_offset_of",
+    "lead_gain_of",
+]
 
 END_REASONS: tuple[str, ...] = ("killed", "died", "timeout", "closed")
 
@@ -102,6 +110,17 @@ class Engine(Protocol):
     def restore_state(self, state: object) -> None:
         """Return to a state from save_state; the same calls then give the same outcomes."""
         ...
+
+
+def aim_offset_of(aim_offset: object) -> float:
+    """``aim_offset`` as a float; EngineError unless it is a finite number (look_at's check)."""
+    try:
+        aim = float(aim_offset)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
+    if not math.isfinite(aim):
+        raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
+    return aim
 
 
 def lead_gain_of(lead_gain: object) -> float:

@@ -18,14 +18,20 @@ on how many other encounters exist or in which order they act.
 from __future__ import annotations
 
 import itertools
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
 from fom import rules
-from fom.engines.base import END_REASONS, ShotOutcome, StepReport, WorldView, lead_gain_of
+from fom.engines.base import (
+    END_REASONS,
+    ShotOutcome,
+    StepReport,
+    WorldView,
+    aim_offset_of,
+    lead_gain_of,
+)
 from fom.engines.table import EncounterTable, SavedState, World
 from fom.errors import ConfigError, EngineError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
@@ -313,12 +319,7 @@ class SimulatedGame:
         """Aim at the encounter's enemy with ``aim_offset`` added to compensate recoil (its
         enemies do not move across the view: ``lead_gain`` is checked and has nothing to lead)."""
         slot = self._slot(encounter)
-        try:
-            aim = float(aim_offset)
-        except (TypeError, ValueError):
-            raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
-        if not math.isfinite(aim):
-            raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
+        aim = aim_offset_of(aim_offset)
         lead_gain_of(lead_gain)
         if slot is None:
             return

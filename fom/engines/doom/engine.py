@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fom.engines.base import ShotOutcome, StepReport, WorldView, lead_gain_of
+from fom.engines.base import ShotOutcome, StepReport, WorldView, aim_offset_of, lead_gain_of
 from fom.engines.doom.game import (
     AMMO,
     ANGLE,
@@ -339,12 +339,7 @@ class DoomEngine:
     def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
         """Turn to the target's bearing plus ``aim_offset`` degrees plus ``lead_gain`` times its
         apparent motion over LEAD_TICS (the bot's momentum and the target's last step)."""
-        try:
-            aim = float(aim_offset)
-        except (TypeError, ValueError):
-            raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
-        if not math.isfinite(aim):
-            raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
+        aim = aim_offset_of(aim_offset)
         gain = lead_gain_of(lead_gain)
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
