@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,9 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView, aim_offset_of, lead_gain_of
+from fom.engines.doom.body import play_decision
 from fom.engines.doom.game import (
     AMMO,
-    ANGLE,
     HEALTH,
     KILLS,
     LEAD_TICS,
@@ -51,7 +50,6 @@ from fom.engines.doom.game import (
     read_sectors,
     shot_outcome,
     start_game,
-    went_off,
     wrap,
 )
 from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
@@ -67,14 +65,6 @@ __all__ = ["DOOM_STREAM", "DoomEngine", "EpisodeEnd"]
 DOOM_STREAM = 7
 """First spawn-key word of the episode seeds: SeedSequence(seed, (7, floor, generation,
 episode))."""
-RUN_SPEED = 50.0
-"""MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
-STRAFE_AIM = 40.0
-"""Map units of sideways offset to the target at which a bot that cannot turn strafes at full
-speed to line up its shot (scenarios such as basic)."""
-FIRE_LAG = 4
-"""Tics a shot decision may run past ``frame_skip`` until its bullet leaves (the pistol fires
-4 tics after the press), so the shot's outcome is measured in its own decision."""
 _ENDED_MEMORY = 4096
 
 
@@ -363,7 +353,7 @@ class DoomEngine:
         if m.driver != eid or m.stepped:
             return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
         before = self._frame
-        fired = self._step(attack=True)
+        fired = play_decision(self, attack=True)
         m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance, m.motion)
         m.tally[0] += m.shot.fired
         m.tally[1] += m.shot.hit
@@ -378,74 +368,12 @@ class DoomEngine:
 
     # ------------------------------------------------------------------ time
 
-    def _step(self, attack: bool) -> Frame | None:
-        """Play one decision (frame_skip tics) with the driver's intents; with ``attack``, the
-        frame of the tic the shot went off (else the last one; None if the episode ended)."""
-        m = self._m
-        game = self.game
-        f = self._frame
-        theta = float(f.vars[ANGLE])
-        ctl = self.controls
-        if m.driver is None and ctl.move:
-            self._explore()
-        attack = attack and ctl.fire
-        turn = 0.0
-        if m.aim is not None and ctl.turn:
-            turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
-            theta -= turn
-        fwd = side = 0.0
-        if m.aim is not None and not ctl.turn and ctl.strafe:  # aim by strafing (basic)
-            lateral = m.aim_range * math.sin(math.radians(float(wrap(m.aim - theta))))
-            side = -RUN_SPEED * max(-1.0, min(1.0, lateral / STRAFE_AIM))
-        elif m.move_to is not None and ctl.move:
-            goal = self.geometry.nodes[m.move_to]
-            d = goal - f.vars[[X, Y]]
-            if np.hypot(*d) > 8.0:
-                rel = math.radians(math.degrees(math.atan2(d[1], d[0])) - theta)
-                fwd = RUN_SPEED * math.cos(rel) * ctl.forward
-                side = -RUN_SPEED * math.sin(rel) * ctl.strafe
-        shot: Frame | None = None
-        tic0 = int(game.get_episode_time())
-        game.set_action([float(attack), turn, fwd, side])  # the whole turn on the first tic
-        game.advance_action(1)  # (spread over the decision, the refire shots go astray)
-        if self.frame_skip > 1 and not game.is_episode_finished():
-            game.set_action([float(attack), 0.0, fwd, side])
-            game.advance_action(self.frame_skip - 1)
-        if attack and not game.is_episode_finished():
-            went = went_off(self._vzd, game, f.vars)
-            game.set_action([0.0, 0.0, fwd, side])
-            for _ in range(FIRE_LAG):  # the bullet leaves a few tics after the press: wait,
-                if went or game.is_episode_finished():  # tic by tic (a bulk wait reads the
-                    break  # shot's geometry tics late: measured, hit rate 0.96 -> 0.81)
-                game.advance_action(1)
-                went = went_off(self._vzd, game, f.vars)
-            if went and not game.is_episode_finished():
-                shot = self._read(f.max_id)  # the tic it went off: where it landed, from where
-        m.stepped = True
-        m.tics = int(game.get_episode_time()) - tic0
-        if not game.is_episode_finished():
-            m.frame = shot if shot is not None else self._read(f.max_id)
-            if attack and shot is None:  # no ammunition spent nor hit: its puffs may tell
-                shot = m.frame
-        return shot
-
-    def _explore(self) -> None:
-        """No fight drives the body: walk (facing ahead) toward the goal node, to find some."""
-        m = self._m
-        if m.origin == m.goal:
-            m.goal = int(np.argmax(self.level.distance[m.origin]))
-        path = self.level.shortest_path(m.origin, m.goal, 0.0)
-        m.move_to = path[1] if len(path) > 1 else path[0]
-        ahead = self.geometry.nodes[m.move_to]
-        if np.hypot(*(ahead - self._self_xy())) > 8.0:
-            m.aim = float(bearing(self._self_xy(), ahead)[0])
-
     def advance(self) -> tuple[StepReport, ...]:
         """Finish the decision (play it if nobody shot), end encounters, sight new monsters."""
         m = self._m
         game = self.game
         if not m.stepped:
-            self._step(attack=False)
+            play_decision(self, attack=False)
         finished = game.is_episode_finished()
         died = finished and bool(game.is_player_dead())
         f = self._frame
