@@ -16,8 +16,7 @@ __all__ = [
     "ShotOutcome",
     "StepReport",
     "WorldView",
-    "aim_offset_of",
-    "lead_gain_of",
+    "finite_number",
 ]
 
 END_REASONS: tuple[str, ...] = ("killed", "died", "timeout", "closed")
@@ -112,23 +111,13 @@ class Engine(Protocol):
         ...
 
 
-def aim_offset_of(aim_offset: object) -> float:
-    """``aim_offset`` as a float; EngineError unless it is a finite number (look_at's check)."""
+def finite_number(name: str, value: object) -> float:
+    """``value`` as a float; EngineError naming ``name`` unless it is a finite number (the
+    check of look_at's aim_offset and lead_gain)."""
     try:
-        aim = float(aim_offset)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise EngineError(f"aim_offset must be a number, got {aim_offset!r}") from None
-    if not math.isfinite(aim):
-        raise EngineError(f"aim_offset must be finite, got {aim_offset!r}")
-    return aim
-
-
-def lead_gain_of(lead_gain: object) -> float:
-    """``lead_gain`` as a float; EngineError unless it is a finite number (look_at's check)."""
-    try:
-        gain = float(lead_gain)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise EngineError(f"lead_gain must be a number, got {lead_gain!r}") from None
-    if not math.isfinite(gain):
-        raise EngineError(f"lead_gain must be finite, got {lead_gain!r}")
-    return gain
+        raise EngineError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise EngineError(f"{name} must be finite, got {value!r}")
+    return number

@@ -29,8 +29,7 @@ from fom.engines.base import (
     ShotOutcome,
     StepReport,
     WorldView,
-    aim_offset_of,
-    lead_gain_of,
+    finite_number,
 )
 from fom.engines.table import EncounterTable, SavedState, World
 from fom.errors import ConfigError, EngineError
@@ -319,8 +318,8 @@ class SimulatedGame:
         """Aim at the encounter's enemy with ``aim_offset`` added to compensate recoil (its
         enemies do not move across the view: ``lead_gain`` is checked and has nothing to lead)."""
         slot = self._slot(encounter)
-        aim = aim_offset_of(aim_offset)
-        lead_gain_of(lead_gain)
+        aim = finite_number("aim_offset", aim_offset)
+        finite_number("lead_gain", lead_gain)
         if slot is None:
             return
         self._w.table.aim[slot] = aim

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fom.engines.base import ShotOutcome, StepReport, WorldView, aim_offset_of, lead_gain_of
+from fom.engines.base import ShotOutcome, StepReport, WorldView, finite_number
 from fom.engines.doom.body import play_decision
 from fom.engines.doom.game import (
     AMMO,
@@ -46,6 +46,7 @@ from fom.engines.doom.game import (
     X,
     Y,
     bearing,
+    load_game,
     read_frame,
     read_sectors,
     shot_outcome,
@@ -329,8 +330,8 @@ class DoomEngine:
     def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
         """Turn to the target's bearing plus ``aim_offset`` degrees plus ``lead_gain`` times its
         apparent motion over LEAD_TICS (the bot's momentum and the target's last step)."""
-        aim = aim_offset_of(aim_offset)
-        gain = lead_gain_of(lead_gain)
+        aim = finite_number("aim_offset", aim_offset)
+        gain = finite_number("lead_gain", lead_gain)
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
             f = self._frame
@@ -474,18 +475,9 @@ class DoomEngine:
         game = self.game
         game.save(str(path))
         data = path.read_bytes()
-        self._load(data)
+        load_game(game, path, data)
         self._renumber()
         return Saved(id(self), data, copy.deepcopy(self._m))
-
-    def _load(self, data: bytes) -> None:
-        path = self._tmp / "state.sav"
-        path.write_bytes(data)
-        game = self.game
-        game.set_action([0.0, 0.0, 0.0, 0.0])  # load plays one tic with the current action,
-        if not game.is_episode_finished():  # and the buttons of the tic before count (refire):
-            game.advance_action(1)  # so first one tic of nothing held, then the load
-        game.load(str(path))
 
     def restore_state(self, state: object) -> None:
         """Return to a state from save_state (reusable)."""
@@ -493,7 +485,7 @@ class DoomEngine:
             raise EngineError(f"not a state saved by DoomEngine: {type(state).__name__}")
         if state.owner != id(self):
             raise EngineError("the state was saved by another DoomEngine")
-        self._load(state.game)
+        load_game(self.game, self._tmp / "state.sav", state.game)
         self._m = copy.deepcopy(state.match)
         self._renumber()
 

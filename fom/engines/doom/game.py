@@ -19,6 +19,7 @@ __all__ = [
     "Controls",
     "Frame",
     "bearing",
+    "load_game",
     "read_frame",
     "read_sectors",
     "shot_outcome",
@@ -107,6 +108,16 @@ def start_game(vzd: Any, config: Path, ini: Path) -> tuple[Any, Controls]:
     except Exception as exc:
         raise ConfigError(f"ViZDoom could not start {config}: {exc}") from None
     return game, Controls.of(own)
+
+
+def load_game(game: Any, path: Path, data: bytes) -> None:
+    """Load a save (its bytes, through ``path``). A load plays one tic with the current action
+    and the buttons held the tic before count (refire): so first one tic of nothing held."""
+    path.write_bytes(data)
+    game.set_action([0.0, 0.0, 0.0, 0.0])
+    if not game.is_episode_finished():
+        game.advance_action(1)
+    game.load(str(path))
 
 
 def read_sectors(state: Any) -> list[tuple[float, float, np.ndarray, np.ndarray]]:
