@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from actors.actor import Actor
 from actors.channels import (
     Act,
+    ActBatch,
+    ActBatchResult,
     ActResult,
     EncounterSetup,
     EncounterStep,
@@ -100,30 +102,42 @@ class RemoteTips(Actor):
         await self._publish_later()  # all out before the World resolves this tick
         if not acts:
             return
-        answers = await asyncio.gather(
-            *(self.request("world.act", act, timeout=self.timeout) for act in acts),
-            return_exceptions=True,
-        )
+        try:
+            answer: ActBatchResult = await self.request(
+                "world.act_batch", ActBatch(tuple(acts)), timeout=self.timeout
+            )
+        except (RequestFailed, RequestTimeout) as exc:  # as TIPs whose requests failed
+            await self._fail_acts(acts, type(exc).__name__, str(exc))
+            return
         results: dict[str, list[ActResult]] = {}
         drop: dict[str, list[int]] = {}
-        failed: list[tuple[int, BaseException]] = []
-        for act, answer in zip(acts, answers, strict=True):
-            worker = self._home.get(act.encounter)
-            if worker is None:
-                continue  # failed meanwhile (its worker was lost)
-            if isinstance(answer, ActResult):
-                results.setdefault(worker, []).append(answer)
-            elif isinstance(answer, BaseException):
-                drop.setdefault(worker, []).append(act.encounter)
-                failed.append((act.encounter, answer))
-        for encounter, error in failed:  # as a TIP whose act failed: the encounter fails
+        failed: list[tuple[int, str]] = []  # as TIPs whose act the World refused
+        for result in answer.results:
+            worker = self._home.get(result.report.encounter)
+            if worker is not None:  # else failed meanwhile (its worker was lost)
+                results.setdefault(worker, []).append(result)
+        for encounter, error in zip(answer.failed, answer.errors, strict=True):
+            worker = self._home.get(encounter)
+            if worker is not None:
+                drop.setdefault(worker, []).append(encounter)
+                failed.append((encounter, error))
+        for encounter, error in failed:
             del self._home[encounter]
-            await self._failed(encounter, type(error).__name__, str(error))
+            await self._failed(
+                encounter, "RequestFailed", f"request on 'world.act' failed: EngineError: {error}"
+            )
         asks = {
             w: self._ask_for(w, tick + 1, tuple(results.get(w, ())), (), tuple(drop.get(w, ())))
             for w in sorted(set(results) | set(drop))
         }  # fmt: skip
         self._acts = await self._step(asks)
+
+    async def _fail_acts(self, acts: list[Act], kind: str, error: str) -> None:
+        """The World answered none of ``acts`` (it stopped, or the run is stalled): each
+        encounter fails (its worker keeps it until the run ends, then forgets the run)."""
+        for act in acts:
+            if self._home.pop(act.encounter, None) is not None:
+                await self._failed(act.encounter, kind, error)
 
     def _ask_for(
         self,

@@ -15,6 +15,9 @@ import math
 from actors.actor import Actor
 from actors.channels import (
     Act,
+    ActBatch,
+    ActBatchResult,
+    ActResult,
     CloseEncounter,
     EpisodeFinished,
     Observe,
@@ -38,10 +41,45 @@ from fom.patterns import signature_for
 __all__ = ["WorldActor"]
 
 
+class _Batch:
+    """The one reply owed to an ActBatch: sent once each of its actions has its answer."""
+
+    __slots__ = ("envelope", "errors", "failed", "left", "results")
+
+    def __init__(self, envelope: Envelope, count: int) -> None:
+        self.envelope = envelope
+        self.left = count
+        self.results: list[ActResult] = []
+        self.failed: list[int] = []
+        self.errors: list[str] = []
+
+    def add(self, encounter: int, answer: ActResult | BaseException) -> bool:
+        """Record one action's answer; True when it was the last one owed."""
+        if isinstance(answer, BaseException):
+            self.failed.append(encounter)
+            self.errors.append(str(answer))
+        else:
+            self.results.append(answer)
+        self.left -= 1
+        return self.left == 0
+
+    def reply(self) -> ActBatchResult:
+        """The reply, each part in encounter order."""
+        results = sorted(self.results, key=lambda r: r.report.encounter)
+        failed = sorted(zip(self.failed, self.errors, strict=True))
+        return ActBatchResult(
+            tuple(results), tuple(e for e, _ in failed), tuple(m for _, m in failed)
+        )
+
+
+Answerer = Envelope | _Batch
+"""Who an action's answer goes to: its own request, or the batch it came in."""
+
+
 class WorldActor(Actor):
     """The only actor that touches the engine."""
 
-    topics = ("world.observe", "world.act", "world.ready", "world.close")
+    topics = ("world.observe", "world.act", "world.act_batch", "world.ready", "world.close")
     capacity = 1 << 16
     restart = NEVER_RESTART
 
@@ -64,7 +102,7 @@ class WorldActor(Actor):
         self.tick = 0
         self._ready = False
         self._engaged: set[int] = set()
-        self._acts: dict[int, tuple[Envelope, Act]] = {}
+        self._acts: dict[int, tuple[Answerer, Act]] = {}
         self._closed: dict[int, str] = {}
         self._ended: tuple[int, ...] = ()
         self._tick_started = 0.0
@@ -85,6 +123,12 @@ class WorldActor(Actor):
         match envelope.message:
             case Act() as act:
                 await self._on_act(envelope, act)
+            case ActBatch(acts=acts):
+                batch = _Batch(envelope, len(acts))
+                if not acts:
+                    self.reply(envelope, batch.reply())
+                for act in acts:
+                    await self._on_act(batch, act)
             case Observe(unengaged=unengaged):
                 view = self._view(unengaged)
                 projections = tuple(self.engine.projection(o.id) for o in view.opponents)
@@ -102,24 +146,35 @@ class WorldActor(Actor):
                     self._closed[encounter] = reason
                 self._seen = None
                 if pending is not None:
-                    self.bus.reply_error(pending[0], EngineError(f"encounter closed: {reason}"))
+                    self._answer(pending[0], encounter, EngineError(f"encounter closed: {reason}"))
                 self.engine.close(encounter)
                 await self._maybe_resolve()
             case other:
                 raise TypeError(f"the world cannot handle {type(other).__name__}")
 
-    async def _on_act(self, envelope: Envelope, act: Act) -> None:
+    async def _on_act(self, answerer: Answerer, act: Act) -> None:
         if self.finished:
             return  # the match is over: the TIP waits until the runtime stops it
         if act.encounter in self._closed:
-            self.bus.reply_error(envelope, EngineError(f"encounter {act.encounter} is closed"))
+            error = EngineError(f"encounter {act.encounter} is closed")
+            self._answer(answerer, act.encounter, error)
             return
         if act.encounter in self._acts:
-            self.bus.reply_error(envelope, EngineError(f"two actions for {act.encounter}"))
+            self._answer(answerer, act.encounter, EngineError(f"two actions for {act.encounter}"))
             return
         self._engaged.add(act.encounter)
-        self._acts[act.encounter] = (envelope, act)
+        self._acts[act.encounter] = (answerer, act)
         await self._maybe_resolve()
+
+    def _answer(self, answerer: Answerer, encounter: int, answer: ActResult | Exception) -> None:
+        """Send one action's answer: its own reply, or its batch's once that is complete."""
+        if isinstance(answerer, _Batch):
+            if answerer.add(encounter, answer):
+                self.reply(answerer.envelope, answerer.reply())
+        elif isinstance(answer, Exception):
+            self.bus.reply_error(answerer, answer)
+        else:
+            self.reply(answerer, answer)
 
     def _observe(self) -> WorldView:
         """The engine's view, asked once between two changes of the engine (it is a pure read)."""
@@ -167,10 +222,14 @@ class WorldActor(Actor):
         if self._watchdog is not None:
             self._watchdog.cancel()
         acts, self._acts = self._acts, {}
-        for envelope, _ in acts.values():
-            self.bus.fail_envelope(
-                envelope, ActorStopped(f"the world stopped before resolving tick {self.tick}")
-            )
+        failed: set[int] = set()
+        for answerer, _ in acts.values():
+            envelope = answerer.envelope if isinstance(answerer, _Batch) else answerer
+            if id(envelope) not in failed:  # a batch fails once
+                failed.add(id(envelope))
+                self.bus.fail_envelope(
+                    envelope, ActorStopped(f"the world stopped before resolving tick {self.tick}")
+                )
 
     async def _resolve(self) -> None:
         if self._watchdog is not None:
@@ -180,12 +239,9 @@ class WorldActor(Actor):
         resolution = resolve_tick(self.engine, self.tick, (act for _, act in acts.values()))
         self._acts = {}
         for encounter, result in resolution.results.items():
-            envelope = acts[encounter][0]
             if isinstance(result, EngineError):
-                self.bus.reply_error(envelope, result)
                 self._engaged.discard(encounter)
-            else:
-                self.reply(envelope, result)
+            self._answer(acts[encounter][0], encounter, result)
         for encounter in resolution.ended:
             self._engaged.discard(encounter)
             self._closed.pop(encounter, None)

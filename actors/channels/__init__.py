@@ -31,6 +31,8 @@ from actors.channels.workers import (
 )
 from actors.channels.world import (
     Act,
+    ActBatch,
+    ActBatchResult,
     ActResult,
     CloseEncounter,
     Observe,
@@ -43,6 +45,8 @@ from actors.channels.world import (
 
 __all__ = [
     "Act",
+    "ActBatch",
+    "ActBatchResult",
     "ActResult",
     "AtariPlanReply",
     "AtariPlanRequest",

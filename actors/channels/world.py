@@ -8,6 +8,8 @@ from fom.match import Act, ActResult
 
 __all__ = [
     "Act",
+    "ActBatch",
+    "ActBatchResult",
     "ActResult",
     "CloseEncounter",
     "Observe",
@@ -87,3 +89,22 @@ class WorldFinished:
 
 register("world.act", Act)
 register("world.act_result", ActResult)
+
+
+@message("world.act_batch")
+class ActBatch:
+    """Many encounters' actions for one tick in one request (those a worker process fights):
+    answered with one ActBatchResult once the tick is resolved, not one reply per encounter."""
+
+    acts: tuple[Act, ...]
+
+
+@message("world.act_batch_result")
+class ActBatchResult:
+    """The reply to ActBatch: the result of each action that played, in encounter order, and
+    for each that could not (a closed encounter, an engine error) its encounter and why."""
+
+    results: tuple[ActResult, ...]
+    failed: tuple[int, ...] = ()
+    errors: tuple[str, ...] = ()
+
