@@ -40,7 +40,8 @@ async def _play(batched: bool) -> list[tuple[Any, ...]]:
         while engaged and tick < TICKS:
             acts = [Act(e, tick, here[e], 0.0, True) for e in engaged]
             if batched:
-                answer = await rt.bus.request("world.act_batch", ActBatch(tuple(acts)), timeout=10.0)
+                batch = ActBatch(tuple(acts))
+                answer = await rt.bus.request("world.act_batch", batch, timeout=10.0)
                 assert isinstance(answer, ActBatchResult) and not answer.failed
                 results = list(answer.results)
             else:
