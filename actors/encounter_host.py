@@ -2,8 +2,17 @@
 
 Each :class:`fom.match.Encounter` is the same object a TIP drives, stepped the same way
 (observe, finish or decide, plan, act), so an encounter ends the same whichever process hosts
-it. A step is one batch for all the encounters a worker hosts: one request per worker per tick
-instead of one per TIP, and one vectorised planning batch for the pooled planners.
+it. A tick is two requests per worker, whatever the number of encounters it hosts:
+
+1. :meth:`EncounterHost.observe` (an :class:`EncounterStep`): observe the results of the last
+   tick and finish the encounters that ended; the reply (their deltas) goes back at once, and
+   the encounters that go on are planned meanwhile (:meth:`EncounterHost.plan_waiting`), while
+   the driver merges the deltas and starts new encounters;
+2. :meth:`EncounterHost.act` (an :class:`EncounterAct`): begin the new encounters, plan them,
+   and answer every open encounter's action for the tick.
+
+A planner's choice for a problem never depends on which batch it is planned in, so the split
+changes no decision.
 """
 
 from __future__ import annotations
@@ -12,21 +21,29 @@ import time
 from dataclasses import dataclass, field
 
 from actors.channels import (
+    EncounterAct,
+    EncounterActReply,
     EncounterSetup,
     EncounterStep,
     EncounterStepReply,
     PatternDelta,
     PlanDone,
 )
+from bus.codec import Codec
 from fom.engines import make_engine
 from fom.level import CanonicalLevel
-from fom.match import Encounter
+from fom.match import Act, Encounter
 from fom.planners import Planner, make_planner
 
 __all__ = ["EncounterHost"]
 
 KEEP_RUNS = 4
 """Runs a worker keeps (a long-lived worker serves one driver after another): the oldest go."""
+
+_Planned = tuple[Encounter, Act, bytes | None]
+"""A planned encounter, its action, and its plan record's frame (pooled planners)."""
+Request = EncounterStep | EncounterAct
+Reply = EncounterStepReply | EncounterActReply
 
 
 @dataclass(slots=True)
@@ -37,17 +54,27 @@ class _Run:
     planner: Planner
     level: CanonicalLevel
     open: dict[int, Encounter] = field(default_factory=dict)
-    last: tuple[int, EncounterStepReply] | None = None
-    """The last step's number and reply (a step sent again gets it again)."""
+    last: tuple[int, Reply] | None = None
+    """The last request's number and reply (a request sent again gets it again)."""
+    waiting: list[Encounter] = field(default_factory=list)
+    """Encounters observed that go on, not planned yet."""
+    planned: list[_Planned] = field(default_factory=list)
+    """Encounters planned for the coming tick: the action, and the plan record's frame."""
     latency_ms: dict[int, float] = field(default_factory=dict)
-    """Each open encounter's last decision latency: its step's decide-and-plan batch (wall)."""
+    """Each open encounter's last decision latency: its decide-and-plan batch (wall)."""
+    published: int = 0
+    """The ``seq`` of the last request whose records went out on NATS."""
+    refused: int = 0
+    """Record frames NATS refused over the run."""
 
 
 class EncounterHost:
     """The encounters a worker hosts, per run (a driver's run id)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, codec: Codec | None = None) -> None:
+        """``codec`` encodes the event records (a host of its own: steps run in a thread)."""
         self.name = name
+        self.codec = codec or Codec()
         self._runs: dict[str, _Run] = {}
         self.steps = 0
         self.decisions = 0
@@ -62,6 +89,25 @@ class EncounterHost:
                 del self._runs[next(iter(self._runs))]
         return run
 
+    def _again(self, run: _Run, seq: int) -> Reply | None:
+        return run.last[1] if run.last is not None and run.last[0] == seq else None
+
+    def to_publish(self, request: Request, reply: Reply) -> tuple[bytes, ...]:
+        """The reply's record frames, unless they went out already (a request sent again)."""
+        run = self._runs.get(request.setup.run)
+        if run is None or run.published >= request.seq:
+            return ()
+        run.published = request.seq
+        return reply.records
+
+    def count_refused(self, request: Request, refused: int) -> int:
+        """Add ``refused`` frames to the run's count; the count so far."""
+        run = self._runs.get(request.setup.run)
+        if run is None:
+            return refused
+        run.refused += refused
+        return run.refused
+
     def forget(self, run: str) -> None:
         """Drop a run's encounters (its driver is gone)."""
         self._runs.pop(run, None)
@@ -71,16 +117,20 @@ class EncounterHost:
         """Encounters open over every run."""
         return sum(len(r.open) for r in self._runs.values())
 
-    def step(self, step: EncounterStep) -> EncounterStepReply:
-        """Observe the results, begin the starts, then decide, plan and act for ``step.tick``."""
+    def observe(self, step: EncounterStep) -> EncounterStepReply:
+        """Forget the dropped encounters, observe the results of tick ``step.tick - 1``, finish
+        those that ended; those that go on wait to be planned for ``step.tick``."""
         run = self._run(step.setup)
-        if run.last is not None and run.last[0] == step.seq:
-            return run.last[1]
+        if (again := self._again(run, step.seq)) is not None:
+            return again  # type: ignore[return-value]
         setup, encounters = run.setup, run.open
         for e in step.drop:
             encounters.pop(e, None)
             run.latency_ms.pop(e, None)
-        shots, deltas, finished, deciding = [], [], [], []
+        if step.drop:
+            run.waiting = [enc for enc in run.waiting if enc.encounter in encounters]
+            run.planned = [p for p in run.planned if p[0].encounter in encounters]
+        shots, deltas, finished = [], [], []
         for result in sorted(step.results, key=lambda r: r.report.encounter):
             e = result.report.encounter
             encounter = encounters[e]
@@ -93,40 +143,77 @@ class EncounterHost:
             elif result.tick + 1 >= setup.ticks:
                 del encounters[e]  # the match is over: the encounter stays unfinished
             else:
-                deciding.append(encounter)
-        started = []
-        for start in sorted(step.starts, key=lambda s: s.encounter):
+                run.waiting.append(encounter)
+        if step.tick >= setup.ticks:
+            encounters.clear()  # the match is over: what is still open stays unfinished
+            run.waiting.clear()
+        encode, name = self.codec.encode, self.name
+        records = tuple(encode("event.tip.shot", name, 0, 0, "", r) for r in shots)
+        reply = EncounterStepReply(name, records, tuple(deltas), tuple(finished))
+        run.last = (step.seq, reply)
+        self.steps += 1
+        return reply
+
+    def plan_waiting(self, run_id: str) -> None:
+        """Decide and plan the encounters waiting (a worker calls this in a thread, between
+        the observe reply and the act request)."""
+        run = self._runs.get(run_id)
+        if run is None or not run.waiting:
+            return
+        waiting, run.waiting = run.waiting, []
+        run.planned.extend(self._plan(run, waiting))
+
+    def _plan(self, run: _Run, deciding: list[Encounter]) -> list[_Planned]:
+        """One planning batch: each encounter's action and its plan record's frame."""
+        setup, planner, level = run.setup, run.planner, run.level
+        deciding.sort(key=lambda enc: enc.encounter)
+        t0 = time.perf_counter()
+        problems = [enc.decide() for enc in deciding]
+        if planner.pooled:
+            choices = planner.plan(level, problems, setup.seed) if problems else []
+        else:
+            choices = [planner.plan(level, (p,), setup.seed)[0] for p in problems]
+        batch_ms = (time.perf_counter() - t0) * 1e3  # every decision of the batch waits for it all
+        elapsed_ms = batch_ms / max(len(problems), 1)
+        encode, name, out = self.codec.encode, self.name, []
+        for enc, problem, choice in zip(deciding, problems, choices, strict=True):
+            record = None
+            if planner.pooled:
+                done = PlanDone(problem.tick, setup.planner, 1, setup.walkers, choice.samples,
+                                choice.depth, elapsed_ms)  # fmt: skip
+                record = encode("event.plan.done", name, 0, 0, "", done)
+            run.latency_ms[enc.encounter] = batch_ms
+            out.append((enc, enc.act(choice), record))
+        return out
+
+    def act(self, request: EncounterAct) -> EncounterActReply:
+        """Begin ``request.starts``, plan them (and any encounter still waiting), and answer
+        the action of every encounter planned for ``request.tick``, in encounter order."""
+        run = self._run(request.setup)
+        if (again := self._again(run, request.seq)) is not None:
+            return again  # type: ignore[return-value]
+        setup, encounters = run.setup, run.open
+        begun, started = [], []
+        for start in sorted(request.starts, key=lambda s: s.encounter):
             encounter = Encounter.begin(
                 start.knowledge, encounter=start.encounter, weapon=start.weapon,
                 signature=start.signature, params=start.params, level=run.level,
                 seed=start.run_seed, learner=setup.learner, pattern=start.pattern,
             )  # fmt: skip
             encounters[start.encounter] = encounter
+            begun.append(encounter)
             started.append(encounter.started())
-            deciding.append(encounter)
-        deciding.sort(key=lambda enc: enc.encounter)
-        t0 = time.perf_counter()
-        problems = [enc.decide() for enc in deciding]
-        planner, level = run.planner, run.level
-        if planner.pooled:
-            choices = planner.plan(level, problems, setup.seed) if problems else []
-        else:
-            choices = [planner.plan(level, (p,), setup.seed)[0] for p in problems]
-        elapsed_ms = (time.perf_counter() - t0) * 1e3 / max(len(problems), 1)
-        plans = tuple(
-            PlanDone(p.tick, setup.planner, 1, setup.walkers, c.samples, c.depth, elapsed_ms)
-            for p, c in zip(problems, choices, strict=True)
-            if planner.pooled
+        waiting, run.waiting = run.waiting, []
+        planned = run.planned + self._plan(run, waiting) + self._plan(run, begun)
+        run.planned = []
+        planned.sort(key=lambda p: p[0].encounter)
+        encode, name = self.codec.encode, self.name
+        records = (
+            *(encode("event.tip.started", name, 0, 0, "", record) for record in started),
+            *(record for _, _, record in planned if record is not None),
         )
-        acts = tuple(enc.act(c) for enc, c in zip(deciding, choices, strict=True))
-        batch_ms = (time.perf_counter() - t0) * 1e3  # every decision of the batch waits for it all
-        run.latency_ms.update((enc.encounter, batch_ms) for enc in deciding)
-        self.steps += 1
+        acts = tuple(act for _, act, _ in planned)
         self.decisions += len(acts)
-        reply = EncounterStepReply(
-            self.name, tuple(started), plans, tuple(shots), tuple(deltas), tuple(finished), acts
-        )
-        run.last = (step.seq, reply)
-        if step.tick >= setup.ticks:
-            encounters.clear()  # the match is over: what is still open stays unfinished
+        reply = EncounterActReply(name, records, acts)
+        run.last = (request.seq, reply)
         return reply

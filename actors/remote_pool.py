@@ -61,6 +61,10 @@ class LinkStats:
     """Encounter steps the workers answered (a run whose TIPs live on the workers)."""
     failed_encounters: int = 0
     """Encounters that failed with their worker (or whose action failed): lost, not merged."""
+    records: int = 0
+    """Event records the workers made, each published on NATS by its worker."""
+    refused: dict[str, int] = field(default_factory=dict)
+    """Per worker, how many of those NATS refused."""
 
 
 class WorkerLink:

@@ -2,10 +2,12 @@
 
 CoreAgent tells this host each TipStart (``host="tip-host"``). An encounter lives on the worker
 ``live[encounter % len(live)]`` of the workers alive when it starts (a pure function of its id
-and the live set) until it ends. Each tick the host sends every worker one
-:class:`EncounterStep` (twice when encounters start: their start comes after CoreAgent has
-settled the previous tick), publishes what came back (records, deltas), and sends the actions
-to the World, which resolves the tick as ever.
+and the live set) until it ends. Each tick is two requests to every worker hosting encounters:
+on ``TickReady`` an :class:`EncounterAct` (the encounters it starts) answered with every
+action, which go to the World in one ActBatch; then an :class:`EncounterStep` with the World's
+results, answered with the deltas of the encounters that ended, which CoreAgent waits for to
+settle the tick. The workers plan the encounters that go on between the two, while CoreAgent
+and the ULP work. What the workers' records say is published in the driver as it came.
 
 A worker that vanishes (kill -9: its heartbeat stops while the driver is connected; a silence
 the driver's own NATS outage explains does not count, and a step is sent again meanwhile) or
@@ -27,6 +29,8 @@ from actors.channels import (
     ActBatch,
     ActBatchResult,
     ActResult,
+    EncounterAct,
+    EncounterActReply,
     EncounterSetup,
     EncounterStep,
     EncounterStepReply,
@@ -38,7 +42,14 @@ from actors.messages import ActorFailed
 from actors.remote_pool import WorkerLink
 from actors.runtime import FAILURE_TOPIC
 from actors.supervision import NEVER_RESTART
-from bus import Envelope, NoResponders, RequestFailed, RequestTimeout
+from bus import (
+    DEAD_LETTER_TOPIC,
+    DeadLetter,
+    Envelope,
+    NoResponders,
+    RequestFailed,
+    RequestTimeout,
+)
 from fom.match import tip_name
 
 __all__ = ["HOST_NAME", "RemoteTips"]
@@ -46,6 +57,8 @@ __all__ = ["HOST_NAME", "RemoteTips"]
 log = logging.getLogger("actors.remote_tips")
 
 HOST_NAME = "tip-host"
+Request = EncounterStep | EncounterAct
+Reply = EncounterStepReply | EncounterActReply
 _WATCH_S = 0.1
 _RETRY_S = 0.05
 
@@ -64,12 +77,10 @@ class RemoteTips(Actor):
         self._starts: dict[int, TipStart] = {}
         self._home: dict[int, str] = {}
         """Open encounter -> the worker hosting it."""
-        self._acts: list[Act] = []
-        """The actions for the next tick of the encounters that go on."""
         self._seq = 0
-        self._later: list[EncounterStepReply] = []
-        """Replies whose records (not their deltas and ends) are still to be published: while
-        the workers step next, so the driver's event work overlaps theirs."""
+        self._later: list[Reply] = []
+        """Replies whose records are still to be published: while the workers work next, so
+        the driver's event work overlaps theirs."""
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
@@ -81,24 +92,28 @@ class RemoteTips(Actor):
                 raise TypeError(f"the TIP host cannot handle {type(other).__name__}")
 
     async def _tick(self, tick: int, engage: tuple[int, ...]) -> None:
-        """Start the engaged encounters, act for ``tick``, then observe its results."""
-        acts = self._acts
-        self._acts = []
-        if engage:
-            starts = [self._starts.pop(e) for e in engage]
-            live = self.link.live()
-            if not live:
-                await self._fail([s.encounter for s in starts], "no worker is alive")
-            else:
-                by_worker: dict[str, list[TipStart]] = {}
-                for start in starts:
-                    worker = live[start.encounter % len(live)]
-                    self._home[start.encounter] = worker
-                    by_worker.setdefault(worker, []).append(start)
-                asks = {w: self._ask_for(w, tick, (), tuple(s), ()) for w, s in
-                        by_worker.items()}  # fmt: skip
-                acts.extend(await self._step(asks))
-            acts = [a for a in acts if a.encounter in self._home]  # a worker lost meanwhile
+        """Start the engaged encounters and get every action for ``tick`` (EncounterAct), have
+        the World resolve them, then send each worker its results (EncounterStep: the first
+        half of the next tick, whose deltas CoreAgent waits for)."""
+        by_worker: dict[str, list[TipStart]] = {}
+        starts = [self._starts.pop(e) for e in engage]
+        live = self.link.live()
+        if starts and not live:
+            await self._fail([s.encounter for s in starts], "no worker is alive")
+        elif starts:
+            for start in starts:
+                worker = live[start.encounter % len(live)]
+                self._home[start.encounter] = worker
+                by_worker.setdefault(worker, []).append(start)
+        asks = {
+            w: EncounterAct(self.setup, self._next_seq(), tick, tuple(by_worker.get(w, ())))
+            for w in sorted(set(self._home.values()))
+        }  # fmt: skip
+        acts: list[Act] = []
+        for reply in await self._ask_all(asks):
+            acts.extend(reply.acts)  # type: ignore[union-attr]
+            self._later.append(reply)
+        acts = [a for a in acts if a.encounter in self._home]  # a worker lost meanwhile
         await self._publish_later()  # all out before the World resolves this tick
         if not acts:
             return
@@ -126,11 +141,14 @@ class RemoteTips(Actor):
             await self._failed(
                 encounter, "RequestFailed", f"request on 'world.act' failed: EngineError: {error}"
             )
-        asks = {
-            w: self._ask_for(w, tick + 1, tuple(results.get(w, ())), (), tuple(drop.get(w, ())))
+        steps = {
+            w: self._observe(w, tick + 1, results.get(w, []), drop.get(w, []))
             for w in sorted(set(results) | set(drop))
-        }  # fmt: skip
-        self._acts = await self._step(asks)
+        }
+        for reply in await self._ask_all(steps):
+            await self._publish(reply)  # type: ignore[arg-type]
+        if tick + 1 >= self.setup.ticks:
+            await self._publish_later()  # the match's last tick: nothing comes after it
 
     async def _fail_acts(self, acts: list[Act], kind: str, error: str) -> None:
         """The World answered none of ``acts`` (it stopped, or the run is stalled): each
@@ -139,23 +157,22 @@ class RemoteTips(Actor):
             if self._home.pop(act.encounter, None) is not None:
                 await self._failed(act.encounter, kind, error)
 
-    def _ask_for(
-        self,
-        worker: str,
-        tick: int,
-        results: tuple[ActResult, ...],
-        starts: tuple[TipStart, ...],
-        drop: tuple[int, ...],
+    def _observe(
+        self, worker: str, tick: int, results: list[ActResult], drop: list[int]
     ) -> EncounterStep:
-        self._seq += 1
-        return EncounterStep(self.setup, self._seq, tick, results, starts, drop)
+        return EncounterStep(self.setup, self._next_seq(), tick, tuple(results), tuple(drop))
 
-    async def _step(self, asks: dict[str, EncounterStep]) -> list[Act]:
-        """Send each worker its step at once; publish what comes back; the actions."""
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    async def _ask_all(self, asks: dict[str, Request]) -> list[Reply]:
+        """Send each worker its request at once; the replies in worker order. A worker that
+        gives none is lost (its encounters fail)."""
         tasks = {
-            asyncio.ensure_future(self._ask(worker, step)): worker for worker, step in asks.items()
+            asyncio.ensure_future(self._ask(worker, ask)): worker for worker, ask in asks.items()
         }
-        replies: dict[str, EncounterStepReply] = {}
+        replies: dict[str, Reply] = {}
         pending = set(tasks)
         await self._publish_later()  # the workers are busy meanwhile
         try:
@@ -174,18 +191,16 @@ class RemoteTips(Actor):
         finally:
             for task in pending:
                 task.cancel()
-        acts: list[Act] = []
+        out: list[Reply] = []
         for worker in sorted(asks):
             reply = replies.get(worker)
             if reply is None:
                 await self._lose(worker)
             else:
-                acts.extend(await self._publish(reply))
-        if any(step.tick >= self.setup.ticks for step in asks.values()):
-            await self._publish_later()  # the match's last tick: no step comes after it
-        return acts
+                out.append(reply)
+        return out
 
-    async def _ask(self, worker: str, step: EncounterStep) -> EncounterStepReply | None:
+    async def _ask(self, worker: str, step: Request) -> Reply | None:
         """The worker's reply; the step is sent again (same ``seq``: the worker answers it
         once) while NATS fails, until the watch in ``_step`` gives the worker up or the
         request timeout passes. None when it failed for good."""
@@ -207,20 +222,18 @@ class RemoteTips(Actor):
                 await asyncio.sleep(_RETRY_S)
             else:
                 self.link.stats.steps += 1
-                return reply if isinstance(reply, EncounterStepReply) else None
+                return reply if isinstance(reply, EncounterStepReply | EncounterActReply) else None
         log.warning("worker %s gave no answer in %g s; its encounters fail", worker, self.timeout)
         return None
 
-    async def _publish(self, reply: EncounterStepReply) -> tuple[Act, ...]:
+    async def _publish(self, reply: EncounterStepReply) -> None:
         """The deltas and ends of one reply on the bus now (CoreAgent waits for them), each
-        delta before its ``tip.finished``; its other records later (``_publish_later``)."""
+        delta before its ``tip.finished``; its records later (``_publish_later``)."""
         for delta, finished in zip(reply.deltas, reply.finished, strict=True):
             self._home.pop(finished.encounter, None)
             await self.publish("pattern.delta", delta)
             await self.publish("event.tip.finished", finished)
         self._later.append(reply)
-        home = self._home
-        return tuple(a for a in reply.acts if a.encounter in home)
 
     async def _publish_later(self) -> None:
         """The started, planned and shot records held back. A tick's records are written once
@@ -228,13 +241,19 @@ class RemoteTips(Actor):
         is sent the next tick's acts: published while the workers start the next tick's new
         encounters, else just before those acts."""
         replies, self._later = self._later, []
+        publish, topic_of = self.bus.publish_raw, self.bus.codec.topic_of
+        stats = self.link.stats
         for reply in replies:
-            for started in reply.started:
-                await self.publish("event.tip.started", started)
-            for plan in reply.plans:
-                await self.publish("event.plan.done", plan)
-            for shot in reply.shots:
-                await self.publish("event.tip.shot", shot)
+            stats.records += len(reply.records)
+            stats.refused[reply.worker] = max(stats.refused.get(reply.worker, 0), reply.refused)
+            for frame in reply.records:
+                topic = topic_of(frame)
+                if topic is not None and topic.startswith("event."):
+                    await publish(topic, frame, local_only=True)  # the worker sent it to NATS
+                else:  # only event records travel this way: anything else is a dead letter
+                    why = "a worker's record is not an event frame"
+                    letter = DeadLetter(topic or "?", self.name, why, len(frame), frame[:64])
+                    await self.publish(DEAD_LETTER_TOPIC, letter)
 
     async def on_stop(self) -> None:
         """Publish what is held back (an interrupted run's last records)."""

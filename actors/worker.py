@@ -2,8 +2,9 @@
 (``fom-worker``).
 
 The worker hosts the encounters a driver assigns it and steps them a tick at a time on
-``tips.step.<name>`` (:class:`actors.encounter_host.EncounterHost`: observe, finish, decide,
-plan, act, all in this process; one request per tick).
+``tips.step.<name>`` (:class:`actors.encounter_service.EncounterService` serving an
+:class:`actors.encounter_host.EncounterHost`: observe, finish, decide, plan, act, all in this
+process; two requests a tick).
 
 The worker answers PlanBatch requests on ``plan.batch.<name>`` (the driver spreads a tick's
 problems over its live workers) and on ``plan.batch`` as a member of the ``walker-pools`` queue
@@ -24,10 +25,12 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from actors.channels import DriverAlive, EncounterStep, PlanBatch, PlanBatchReply, WorkerAlive
+from actors.channels import DriverAlive, PlanBatch, PlanBatchReply, WorkerAlive
 from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, TIPS_STEP, WORKER_ALIVE
 from actors.encounter_host import EncounterHost
+from actors.encounter_service import EncounterService
 from bus import Envelope
+from bus.codec import Codec
 from bus.nats import NatsBus
 from fom.engines import make_engine
 from fom.level import CanonicalLevel
@@ -94,23 +97,7 @@ async def serve(
     shared = bus.subscribe(PLAN_BATCH, name=f"{name}-any", capacity=1 << 12, queue=QUEUE_GROUP)
     drivers = bus.subscribe(DRIVER_ALIVE, name=f"{name}-drivers", capacity=64)
     steps = bus.subscribe(f"{TIPS_STEP}.{name}", name=f"{name}-tips", capacity=1 << 12)
-    host = EncounterHost(name)
-
-    async def step(envelope: Envelope) -> None:
-        request = envelope.message
-        if not isinstance(request, EncounterStep):
-            bus.reply_error(envelope, TypeError(f"a worker steps EncounterStep, not {request!r}"))
-            return
-        try:
-            reply = await asyncio.to_thread(host.step, request)
-        except Exception as exc:  # the driver fails this worker's encounters
-            log.exception("worker %s could not step its encounters", name)
-            host.forget(request.setup.run)
-            bus.reply_error(envelope, exc)
-            return
-        served[0] += 1
-        served[1] += len(reply.acts)
-        bus.reply(envelope, reply, sender=name)
+    host = EncounterHost(name, Codec(bus.registry, bus.codec.max_frame_size))
 
     async def answer(envelope: Envelope) -> None:
         batch = envelope.message
@@ -158,11 +145,14 @@ async def serve(
 
     reason = "stopped"
     async with asyncio.TaskGroup() as tg:
+        encounters = EncounterService(bus, host, tg)
         takers = [tg.create_task(take(direct)), tg.create_task(take(shared)),
-                  tg.create_task(take(steps, step))]  # fmt: skip
+                  tg.create_task(take(steps, encounters.handle))]  # fmt: skip
         try:
             reason = await heartbeat()
         finally:
             for task in takers:
                 task.cancel()
+    served[0] += host.steps
+    served[1] += host.decisions
     return WorkerResult(batches=served[0], problems=served[1], reason=reason)

@@ -1,5 +1,6 @@
 """A bridge from one bus to a NATS bus: every frame published on the local bus under the given
-patterns is sent on NATS as it is, on the same subject (no decoding, no re-encoding)."""
+patterns is sent on NATS as it is, on the same subject (no decoding, no re-encoding); frames
+published ``local_only`` (they came from NATS) are not sent back."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class _Forward(Mailbox):
     """A mailbox that holds nothing: each frame offered goes straight out on NATS."""
 
     __slots__ = ("bridge",)
+    forwards = True
 
     def __init__(self, bridge: Bridge) -> None:
         super().__init__(1)

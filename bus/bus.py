@@ -215,9 +215,12 @@ class Bus:
         self._published += 1
         return self._offer_all(subs, frame)
 
-    async def publish_raw(self, topic: str, frame: bytes) -> int:
-        """Deliver an already encoded frame (bridges, replays, tests) to ``topic``'s subscribers."""
+    async def publish_raw(self, topic: str, frame: bytes, *, local_only: bool = False) -> int:
+        """Deliver an already encoded frame (bridges, replays, tests) to ``topic``'s subscribers;
+        ``local_only``: not to bridges (a frame that came from NATS is not sent back to it)."""
         subs = self._route(topic)
+        if local_only:
+            subs = tuple(sub for sub in subs if not sub.mailbox.forwards)
         self._published += 1
         for sub in subs:
             if not sub.mailbox.offer(frame):

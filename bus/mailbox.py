@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["Mailbox", "Overflow"]
 
@@ -23,6 +23,9 @@ class Mailbox:
     """Frames waiting for one subscriber. Not thread-safe: one event loop owns it."""
 
     __slots__ = ("_getter", "_items", "_putters", "capacity", "closed", "dropped", "policy")
+
+    forwards: ClassVar[bool] = False
+    """True for a bridge's mailbox, which sends frames on to another bus (NATS)."""
 
     def __init__(self, capacity: int = 1024, policy: Overflow = Overflow.BLOCK) -> None:
         if capacity < 1:

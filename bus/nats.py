@@ -308,8 +308,9 @@ class NatsBus(Bus):
 
         self._enqueue(send)
 
-    async def publish_raw(self, topic: str, frame: bytes) -> int:
-        """Send an already encoded frame (tests, bridges) on ``topic``."""
+    async def publish_raw(self, topic: str, frame: bytes, *, local_only: bool = False) -> int:
+        """Send an already encoded frame (tests, bridges) on ``topic`` (``local_only`` is
+        meaningless here: every subscriber of a NATS bus is remote)."""
         self._published += 1
         if self._out:
             await self._flush_queue()

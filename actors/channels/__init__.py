@@ -22,6 +22,8 @@ from actors.channels.pattern import CommitDeltas, PatternDelta, PatternUpdated
 from actors.channels.plan import PlanChoice, PlanProblem
 from actors.channels.workers import (
     DriverAlive,
+    EncounterAct,
+    EncounterActReply,
     EncounterSetup,
     EncounterStep,
     EncounterStepReply,
@@ -53,6 +55,8 @@ __all__ = [
     "CloseEncounter",
     "CommitDeltas",
     "DriverAlive",
+    "EncounterAct",
+    "EncounterActReply",
     "EncounterSetup",
     "EncounterStep",
     "EncounterStepReply",

@@ -2,9 +2,10 @@
 
 - ``plan.batch.<worker>`` (and ``plan.batch``, the walker pools' queue group): a PlanBatch
   request, answered with a PlanBatchReply.
-- ``tips.step.<worker>``: an EncounterStep request (the results of a tick for the encounters
-  that worker hosts, and the encounters it starts), answered with an EncounterStepReply (the
-  event records, the deltas and the next tick's actions).
+- ``tips.step.<worker>``: each tick an EncounterStep request (the results of the last tick for
+  the encounters that worker hosts), answered with an EncounterStepReply (the event records,
+  the deltas of those that ended), then an EncounterAct request (the encounters it starts),
+  answered with an EncounterActReply (the records and every encounter's next action).
 - ``fom.worker.alive``: each worker's WorkerAlive heartbeat; ``fom.driver.alive``: the
   driver's DriverAlive heartbeat (a worker whose driver went silent exits).
 """
@@ -12,7 +13,7 @@
 from __future__ import annotations
 
 from actors.channels.agent import TipStart
-from actors.channels.events import PlanDone, TipFinished, TipShot, TipStarted
+from actors.channels.events import TipFinished
 from actors.channels.pattern import PatternDelta
 from actors.channels.world import Act, ActResult
 from bus import message
@@ -24,6 +25,8 @@ __all__ = [
     "TIPS_STEP",
     "WORKER_ALIVE",
     "DriverAlive",
+    "EncounterAct",
+    "EncounterActReply",
     "EncounterSetup",
     "EncounterStep",
     "EncounterStepReply",
@@ -95,28 +98,54 @@ class EncounterSetup:
 
 @message("worker.encounter_step")
 class EncounterStep:
-    """One tick of the encounters a worker hosts: ``results`` (of tick ``tick - 1``) to observe,
-    ``starts`` to begin, ``drop`` to forget (the world closed them); then decide and plan each
-    live one for ``tick``. ``seq`` numbers the driver's steps to this worker: a step sent again
-    (its reply was lost in a NATS outage) is answered again, not stepped twice."""
+    """The first half of a tick for the encounters a worker hosts: forget ``drop`` (the world
+    closed them), observe ``results`` (of tick ``tick - 1``), finish those that ended; the
+    others are planned for ``tick`` once the reply is sent. ``seq`` numbers the driver's
+    requests to this worker: one sent again (its reply was lost in a NATS outage) is answered
+    again, not done twice."""
 
     setup: EncounterSetup
     seq: int
     tick: int
     results: tuple[ActResult, ...]
-    starts: tuple[TipStart, ...]
     drop: tuple[int, ...]
 
 
 @message("worker.encounter_step_reply")
 class EncounterStepReply:
-    """What one step made, each in encounter order: the event records, the deltas of the
-    encounters that ended (before their ``tip.finished``) and the actions for the tick."""
+    """What observing made, in encounter order: the ``tip.shot`` records, and the deltas of
+    the encounters that ended (before their ``tip.finished``).
+
+    ``records`` (here and in EncounterActReply) are event records as bus frames on their
+    ``event.*`` topics, encoded once on the worker, which also publishes them on NATS (the
+    live stream): the driver hands them to its own subscribers as they are, neither decoding
+    nor encoding them again, nor sending them to NATS a second time. ``refused`` counts the
+    run's record frames NATS refused on this worker so far."""
 
     worker: str
-    started: tuple[TipStarted, ...]
-    plans: tuple[PlanDone, ...]
-    shots: tuple[TipShot, ...]
+    records: tuple[bytes, ...]
     deltas: tuple[PatternDelta, ...]
     finished: tuple[TipFinished, ...]
+    refused: int = 0
+
+
+@message("worker.encounter_act")
+class EncounterAct:
+    """The second half of a tick: begin ``starts``, plan them, and answer the action for
+    ``tick`` of every open encounter of the worker."""
+
+    setup: EncounterSetup
+    seq: int
+    tick: int
+    starts: tuple[TipStart, ...]
+
+
+@message("worker.encounter_act_reply")
+class EncounterActReply:
+    """The ``tip.started`` and ``plan.done`` records and every open encounter's action, in
+    encounter order (``refused`` as in EncounterStepReply)."""
+
+    worker: str
+    records: tuple[bytes, ...]
     acts: tuple[Act, ...]
+    refused: int = 0

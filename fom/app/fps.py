@@ -45,7 +45,7 @@ from actors.walker_pool import WalkerPool
 from actors.world import WorldActor
 from bus import DEAD_LETTER_TOPIC, Bus, Envelope, NoResponders, RequestFailed, RequestTimeout
 from bus.bridge import Bridge
-from fom.app.cluster import open_cluster
+from fom.app.cluster import Cluster, open_cluster
 from fom.config import RunConfig
 from fom.engines import make_engine
 from fom.engines.base import Engine
@@ -335,9 +335,18 @@ async def run_async(
         first_lost_event=log.first_lost,
         signal=signals[0] if signals else None,
         workers=cluster.link.stats if cluster is not None else None,
-        events_bridged=bridge.sent if bridge is not None else 0,
-        events_not_bridged=bridge.lost if bridge is not None else 0,
+        events_bridged=bridge.sent + _worker_records(cluster) if bridge is not None else 0,
+        events_not_bridged=bridge.lost + _worker_refused(cluster) if bridge is not None else 0,
     )
+
+
+def _worker_records(cluster: Cluster | None) -> int:
+    """Event records the workers published on NATS themselves (those NATS took)."""
+    return 0 if cluster is None else cluster.link.stats.records - _worker_refused(cluster)
+
+
+def _worker_refused(cluster: Cluster | None) -> int:
+    return 0 if cluster is None else sum(cluster.link.stats.refused.values())
 
 
 STALL_FACTOR = 2.0

@@ -3,8 +3,11 @@ answered again, never stepped twice."""
 
 from __future__ import annotations
 
-from actors.channels import EncounterSetup, EncounterStep, TipStart
+import dataclasses
+
+from actors.channels import EncounterAct, EncounterSetup, EncounterStep, TipStart
 from actors.encounter_host import EncounterHost
+from bus.codec import Codec
 from fom.engines import make_engine
 from fom.learners.base import learning_pattern, new_store
 from fom.match import pick_engagements, resolve_tick, snapshot_for
@@ -24,21 +27,56 @@ def _starts(engine: object, tick: int) -> tuple[TipStart, ...]:
     return tuple(out)
 
 
-def test_a_step_sent_again_is_answered_again_not_stepped_twice() -> None:
+def _play(plan_between: bool, ticks: int = 6) -> list[tuple[object, ...]]:
+    """A few ticks of a host's encounters against the engine; with ``plan_between`` the
+    encounters that go on are planned between the two requests, as a worker does."""
     engine = make_engine("enhanced", 3, 4)
     engine.reset(3)
     host = EncounterHost("w0")
     starts = _starts(engine, 0)
     assert starts, "no opponent to engage"
-    first = host.step(EncounterStep(SETUP, 1, 0, (), starts, ()))
+    seq, seen = 0, []
+    reply = host.act(EncounterAct(SETUP, (seq := seq + 1), 0, starts))
+    for tick in range(ticks):
+        seen.append(reply.acts)
+        results = tuple(resolve_tick(engine, tick, reply.acts).results.values())
+        step = host.observe(EncounterStep(SETUP, (seq := seq + 1), tick + 1, results, ()))
+        shots = (Codec().decode(f).message for f in step.records)
+        seen.append(tuple(dataclasses.replace(m, latency_ms=0.0) for m in shots))  # wall clock
+        if plan_between:
+            host.plan_waiting(SETUP.run)
+        reply = host.act(EncounterAct(SETUP, (seq := seq + 1), tick + 1, ()))
+        if not reply.acts:
+            break
+    return seen
+
+
+def test_planning_between_the_requests_changes_no_action() -> None:
+    between, at_act = _play(True), _play(False)
+    assert len(between) >= 4 and between == at_act
+
+
+def test_a_request_sent_again_is_answered_again_not_done_twice() -> None:
+    engine = make_engine("enhanced", 3, 4)
+    engine.reset(3)
+    host = EncounterHost("w0")
+    starts = _starts(engine, 0)
+    assert starts, "no opponent to engage"
+    first = host.act(EncounterAct(SETUP, 1, 0, starts))
+    assert host.act(EncounterAct(SETUP, 1, 0, starts)) is first
     assert [a.encounter for a in first.acts] == sorted(s.encounter for s in starts)
-    assert len(first.started) == len(first.plans) == len(starts)
+    topics = [Codec.topic_of(f) for f in first.records]
+    assert topics == ["event.tip.started"] * len(starts) + ["event.plan.done"] * len(starts)
     resolution = resolve_tick(engine, 0, first.acts)
     results = tuple(resolution.results.values())
-    second = host.step(EncounterStep(SETUP, 2, 1, results, (), ()))
-    again = host.step(EncounterStep(SETUP, 2, 1, results, (), ()))
+    second = host.observe(EncounterStep(SETUP, 2, 1, results, ()))
+    again = host.observe(EncounterStep(SETUP, 2, 1, results, ()))
     assert again is second  # the same answer, and the encounters were not observed twice
-    assert len(second.shots) == len(starts)
+    shots = [Codec().decode(f) for f in second.records]
+    assert {Codec.topic_of(f) for f in second.records} == {"event.tip.shot"}
+    assert sorted(s.message.encounter for s in shots) == sorted(x.encounter for x in starts)
     assert host.open == len(starts) - len(second.finished)
-    third = host.step(EncounterStep(SETUP, 3, 2, (), (), tuple(a.encounter for a in second.acts)))
-    assert third.acts == () and host.open == 0  # dropped: closed by the world
+    going_on = tuple(a.encounter for a in first.acts if a.encounter in host._runs["run-1"].open)
+    third = host.observe(EncounterStep(SETUP, 3, 2, (), going_on))
+    assert third.records == () and host.open == 0  # dropped: closed by the world
+    assert host.act(EncounterAct(SETUP, 4, 2, ())).acts == ()

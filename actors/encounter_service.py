@@ -1,0 +1,107 @@
+"""A worker's ``tips.step.<name>`` service: the two requests of each tick, with the planning
+and the live stream's publishing done between them, while the driver works.
+
+- EncounterStep: observe and finish (:meth:`EncounterHost.observe`), reply, then plan the
+  encounters that go on in a thread (:meth:`EncounterHost.plan_waiting`);
+- EncounterAct: once that planning is done, begin and plan the new encounters and reply with
+  every action (:meth:`EncounterHost.act`).
+
+Each reply's records go out on NATS after the reply (the driver does not wait for them), and
+before the next reply, whose ``refused`` counts them; the match's last reply waits for its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from actors.channels import EncounterAct, EncounterStep
+from actors.encounter_host import EncounterHost, Reply, Request
+from bus import Envelope
+from bus.nats import NatsBus
+
+__all__ = ["EncounterService"]
+
+log = logging.getLogger("actors.encounter_service")
+
+
+class EncounterService:
+    """Answers a driver's encounter requests for one worker (tasks in the worker's group)."""
+
+    def __init__(self, bus: NatsBus, host: EncounterHost, tg: asyncio.TaskGroup) -> None:
+        self.bus = bus
+        self.host = host
+        self.tg = tg
+        self._planning: asyncio.Task[BaseException | None] | None = None
+        self._publishing: asyncio.Task[None] | None = None
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Answer one request (requests are handled one at a time, in order)."""
+        match envelope.message:
+            case EncounterStep() as request:
+                await self._planned()  # an act never asked for: its planning is done anyway
+                reply = await self._answer(envelope, request, self.host.observe)
+                if reply is not None:
+                    self._planning = self.tg.create_task(self._plan(request.setup.run))
+            case EncounterAct() as request:
+                error = await self._planned()
+                if error is not None:
+                    self._fail(envelope, request, error)
+                    return
+                await self._answer(envelope, request, self.host.act)
+            case other:
+                error = TypeError(f"a worker steps encounters, not {type(other).__name__}")
+                self.bus.reply_error(envelope, error)
+
+    async def _planned(self) -> BaseException | None:
+        """Wait for the planning between the two requests; its error, if any."""
+        planning, self._planning = self._planning, None
+        return None if planning is None else await planning
+
+    async def _plan(self, run: str) -> BaseException | None:
+        try:
+            await asyncio.to_thread(self.host.plan_waiting, run)
+        except Exception as exc:  # reported with the act request, not here
+            return exc
+        return None
+
+    async def _answer(
+        self, envelope: Envelope, request: Request, method: Callable[[Request], Reply]
+    ) -> Reply | None:
+        try:
+            reply = await asyncio.to_thread(method, request)
+        except Exception as exc:
+            self._fail(envelope, request, exc)
+            return None
+        if self._publishing is not None:  # the last reply's records are out: count them
+            await self._publishing
+            self._publishing = None
+        frames = self.host.to_publish(request, reply)
+        last = request.tick >= request.setup.ticks
+        if last:  # no request comes after this one: count its records in its own reply
+            await self._publish(request, frames)
+            frames = ()
+        reply = dataclasses.replace(reply, refused=self.host.count_refused(request, 0))
+        self.bus.reply(envelope, reply, sender=self.host.name)
+        if frames:
+            self._publishing = self.tg.create_task(self._publish(request, frames))
+        return reply
+
+    async def _publish(self, request: Request, frames: tuple[bytes, ...]) -> None:
+        """The live stream, sent from where it is made; what NATS refuses is counted."""
+        refused = 0
+        topic_of, publish = self.bus.codec.topic_of, self.bus.publish_raw
+        for frame in frames:
+            try:
+                await publish(topic_of(frame) or "event.unknown", frame)
+            except Exception:  # reconnect buffer full, connection closed
+                refused += 1
+        self.host.count_refused(request, refused)
+
+    def _fail(self, envelope: Envelope, request: Request, error: BaseException) -> None:
+        """The driver fails this worker's encounters of the run; the worker forgets them."""
+        log.error("worker %s could not step its encounters", self.host.name, exc_info=error)
+        self.host.forget(request.setup.run)
+        self.bus.reply_error(envelope, error)
