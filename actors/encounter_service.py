@@ -30,8 +30,17 @@ log = logging.getLogger("actors.encounter_service")
 class EncounterService:
     """Answers a driver's encounter requests for one worker (tasks in the worker's group)."""
 
-    def __init__(self, bus: NatsBus, host: EncounterHost, tg: asyncio.TaskGroup) -> None:
+    def __init__(
+        self,
+        bus: NatsBus,
+        host: EncounterHost,
+        tg: asyncio.TaskGroup,
+        *,
+        on_change: Callable[[int], None] = lambda open_: None,
+    ) -> None:
+        """``on_change`` hears the number of open encounters after each request."""
         self.bus = bus
+        self.on_change = on_change
         self.host = host
         self.tg = tg
         self._planning: asyncio.Task[BaseException | None] | None = None
@@ -51,6 +60,7 @@ class EncounterService:
                     self._fail(envelope, request, error)
                     return
                 await self._answer(envelope, request, self.host.act)
+                self.on_change(self.host.open)
             case other:
                 error = TypeError(f"a worker steps encounters, not {type(other).__name__}")
                 self.bus.reply_error(envelope, error)

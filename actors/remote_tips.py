@@ -114,6 +114,7 @@ class RemoteTips(Actor):
             acts.extend(reply.acts)  # type: ignore[union-attr]
             self._later.append(reply)
         acts = [a for a in acts if a.encounter in self._home]  # a worker lost meanwhile
+        self.runtime.hosted(len(self._home))
         await self._publish_later()  # all out before the World resolves this tick
         if not acts:
             return

@@ -94,6 +94,7 @@ class Runtime:
         self.bus = bus or Bus()
         self.stop_timeout = stop_timeout
         self._gc = GcTuner(gc) if gc is not None else None
+        self._hosted = 0
         self._cells: dict[str, _Cell] = {}
         self._tg: asyncio.TaskGroup | None = None
         self._closing = False
@@ -226,8 +227,15 @@ class Runtime:
         self._cells[name] = cell
         cell.task = self._tg.create_task(self._run(cell), name=f"actor:{name}")
         if self._gc is not None:
-            self._gc.resize(len(self._cells))
+            self._gc.resize(len(self._cells) + self._hosted)
         return ref
+
+    def hosted(self, count: int) -> None:
+        """``count`` actors live elsewhere (TIPs on worker processes) whose messages pass
+        through this runtime: the collector is tuned for them as for its own actors."""
+        self._hosted = count
+        if self._gc is not None:
+            self._gc.resize(len(self._cells) + count)
 
     def _bind(self, cell: _Cell) -> None:
         cell.actor.name = cell.ref.name
@@ -399,7 +407,7 @@ class Runtime:
                 self._fail_frame(name, frame)
             self._cells.pop(name, None)
             if self._gc is not None:
-                self._gc.resize(len(self._cells))
+                self._gc.resize(len(self._cells) + self._hosted)
             cell.ref._done.set()
 
     async def _drain(self, cell: _Cell) -> None:

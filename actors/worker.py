@@ -29,6 +29,7 @@ from actors.channels import DriverAlive, PlanBatch, PlanBatchReply, WorkerAlive
 from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, TIPS_STEP, WORKER_ALIVE
 from actors.encounter_host import EncounterHost
 from actors.encounter_service import EncounterService
+from actors.gc_policy import GcPolicy, GcTuner
 from bus import Envelope
 from bus.codec import Codec
 from bus.nats import NatsBus
@@ -144,8 +145,11 @@ async def serve(
         return "stopped"
 
     reason = "stopped"
-    async with asyncio.TaskGroup() as tg:
-        encounters = EncounterService(bus, host, tg)
+    tuner = GcTuner(GcPolicy())  # as a runtime of as many actors as encounters hosted
+    tuner.apply()
+    async with contextlib.AsyncExitStack() as stack, asyncio.TaskGroup() as tg:
+        stack.callback(tuner.restore)
+        encounters = EncounterService(bus, host, tg, on_change=tuner.resize)
         takers = [tg.create_task(take(direct)), tg.create_task(take(shared)),
                   tg.create_task(take(steps, encounters.handle))]  # fmt: skip
         try:
