@@ -18,7 +18,7 @@ One tick of a match:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +45,7 @@ __all__ = [
     "ActResult",
     "Encounter",
     "TickResolution",
+    "act_each",
     "encounter_rng",
     "initial_store",
     "merge_delta",
@@ -339,6 +340,28 @@ def trigger_holders(engine: Engine, encounters: Sequence[int]) -> frozenset[int]
     return frozenset(int(e) for e in choose(tuple(sorted(encounters))))
 
 
+def act_each(
+    engine: Engine, acts: Sequence[Act], holders: Collection[int]
+) -> dict[int, ShotOutcome | EngineError]:
+    """Move, aim and (holders that fire) shoot for each action in turn; each encounter's shot,
+    not fired, or the EngineError that stopped its action. (An engine's ``act_all`` does the
+    same at once.)"""
+    shots: dict[int, ShotOutcome | EngineError] = {}
+    for act in acts:
+        e = act.encounter
+        try:
+            engine.move(e, act.move_to)
+            if act.lead_gain:  # an engine written before the lead (two arguments) still
+                engine.look_at(e, act.aim_offset, act.lead_gain)  # plays with no lead
+            else:
+                engine.look_at(e, act.aim_offset)
+            fire = act.fire and e in holders
+            shots[e] = engine.shoot(e) if fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
+        except EngineError as exc:
+            shots[e] = exc
+    return shots
+
+
 def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResolution:
     """Apply one tick's actions, the trigger holders' first and then in encounter order (the
     first action on a shared body drives it), the others holding fire; advance the engine.
@@ -352,19 +375,11 @@ def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResoluti
         return by_floor(tick, acts)
     holders = trigger_holders(engine, [a.encounter for a in acts])
     ordered = sorted(acts, key=lambda a: (a.encounter not in holders, a.encounter))
-    shots: dict[int, ShotOutcome | EngineError] = {}
-    for act in ordered:
-        e = act.encounter
-        try:
-            engine.move(e, act.move_to)
-            if act.lead_gain:  # an engine written before the lead (two arguments) still
-                engine.look_at(e, act.aim_offset, act.lead_gain)  # plays with no lead
-            else:
-                engine.look_at(e, act.aim_offset)
-            fire = act.fire and e in holders
-            shots[e] = engine.shoot(e) if fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
-        except EngineError as exc:
-            shots[e] = exc
+    act_all = getattr(engine, "act_all", None)  # the same, at once (independent projections)
+    if act_all is not None and len({a.encounter for a in ordered}) == len(ordered):
+        shots = act_all(ordered, holders)
+    else:
+        shots = act_each(engine, ordered, holders)
     reports = engine.advance()
     by_id = {r.encounter: r for r in reports}
     results: dict[int, ActResult | EngineError] = {}

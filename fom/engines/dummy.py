@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,12 +32,16 @@ from fom.engines.base import (
     WorldView,
     finite_number,
 )
+from fom.engines.simulated_acts import act_all
 from fom.engines.table import EncounterTable, SavedState, World
 from fom.errors import ConfigError, EngineError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
 from fom.level import CanonicalLevel, default_level
 from fom.state import Opponent, SelfState
 from fom.streams import _uniform, stream_keys, stream_uniforms
+
+if TYPE_CHECKING:
+    from fom.match import Act
 
 __all__ = ["DummyGame", "EnhancedDummyGame", "SimulatedGame"]
 
@@ -353,6 +358,12 @@ class SimulatedGame:
         t.shot[slot] = True
         w.shots += 1
         return ShotOutcome(eid, True, bool(hit), float(error), damage, distance)
+
+    def act_all(
+        self, acts: Sequence[Act], holders: Collection[int]
+    ) -> dict[int, ShotOutcome | EngineError]:
+        """A tick's actions at once, as ``move``, ``look_at`` and ``shoot`` on each would."""
+        return act_all(self, acts, holders)
 
     def close(self, encounter: int) -> None:
         """End an encounter early; the next advance reports it with reason "closed"."""
