@@ -64,6 +64,8 @@ class _Run:
     """Each open encounter's last decision latency: its decide-and-plan batch (wall)."""
     published: int = 0
     """The ``seq`` of the last request whose records went out on NATS."""
+    sent: int = 0
+    """Record frames handed to NATS over the run."""
     refused: int = 0
     """Record frames NATS refused over the run."""
 
@@ -100,13 +102,22 @@ class EncounterHost:
         run.published = request.seq
         return reply.records
 
-    def count_refused(self, request: Request, refused: int) -> int:
-        """Add ``refused`` frames to the run's count; the count so far."""
+    def count_sent(self, request: Request, sent: int, refused: int) -> None:
+        """Count record frames of the request's run NATS took (``sent``) and refused."""
         run = self._runs.get(request.setup.run)
-        if run is None:
-            return refused
-        run.refused += refused
-        return run.refused
+        if run is not None:
+            run.sent += sent
+            run.refused += refused
+
+    def waiting(self, request: Request) -> bool:
+        """Whether encounters of the request's run wait to act (an act request follows)."""
+        run = self._runs.get(request.setup.run)
+        return run is not None and bool(run.waiting or run.planned)
+
+    def sent_count(self, request: Request) -> tuple[int, int]:
+        """The run's record frames sent and refused so far."""
+        run = self._runs.get(request.setup.run)
+        return (0, 0) if run is None else (run.sent, run.refused)
 
     def forget(self, run: str) -> None:
         """Drop a run's encounters (its driver is gone)."""

@@ -6,8 +6,10 @@ and the live stream's publishing done between them, while the driver works.
 - EncounterAct: once that planning is done, begin and plan the new encounters and reply with
   every action (:meth:`EncounterHost.act`).
 
-Each reply's records go out on NATS after the reply (the driver does not wait for them), and
-before the next reply, whose ``refused`` counts them; the match's last reply waits for its own.
+Records go out on NATS after an act reply (the driver does not wait for them, and this worker
+has nothing to plan while the World resolves the tick), those of the observe reply before it
+included; each reply counts the records sent and refused so far (``sent``, ``refused``), and
+the match's last reply waits for its own.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class EncounterService:
         self.tg = tg
         self._planning: asyncio.Task[BaseException | None] | None = None
         self._publishing: asyncio.Task[None] | None = None
+        self._held: list[tuple[Request, tuple[bytes, ...]]] = []
+        """Records of observe replies, published with the next act reply's: after it, while
+        the driver's World resolves the tick, not while this worker plans."""
 
     async def handle(self, envelope: Envelope) -> None:
         """Answer one request (requests are handled one at a time, in order)."""
@@ -85,30 +90,35 @@ class EncounterService:
         except Exception as exc:
             self._fail(envelope, request, exc)
             return None
-        if self._publishing is not None:  # the last reply's records are out: count them
+        if self._publishing is not None:  # the records sent so far are out: count them
             await self._publishing
             self._publishing = None
-        frames = self.host.to_publish(request, reply)
-        last = request.tick >= request.setup.ticks
-        if last:  # no request comes after this one: count its records in its own reply
-            await self._publish(request, frames)
-            frames = ()
-        reply = dataclasses.replace(reply, refused=self.host.count_refused(request, 0))
+        self._held.append((request, self.host.to_publish(request, reply)))
+        if request.tick >= request.setup.ticks:  # nothing comes after: all out before replying
+            await self._publish(self._take_held())
+        sent, refused = self.host.sent_count(request)
+        reply = dataclasses.replace(reply, sent=sent, refused=refused)
         self.bus.reply(envelope, reply, sender=self.host.name)
-        if frames:
-            self._publishing = self.tg.create_task(self._publish(request, frames))
+        acting_next = isinstance(request, EncounterStep) and self.host.waiting(request)
+        if self._held and not acting_next:  # else they go after the act reply that follows
+            self._publishing = self.tg.create_task(self._publish(self._take_held()))
         return reply
 
-    async def _publish(self, request: Request, frames: tuple[bytes, ...]) -> None:
+    def _take_held(self) -> list[tuple[Request, tuple[bytes, ...]]]:
+        held, self._held = self._held, []
+        return held
+
+    async def _publish(self, held: list[tuple[Request, tuple[bytes, ...]]]) -> None:
         """The live stream, sent from where it is made; what NATS refuses is counted."""
-        refused = 0
         topic_of, publish = self.bus.codec.topic_of, self.bus.publish_raw
-        for frame in frames:
-            try:
-                await publish(topic_of(frame) or "event.unknown", frame)
-            except Exception:  # reconnect buffer full, connection closed
-                refused += 1
-        self.host.count_refused(request, refused)
+        for request, frames in held:
+            refused = 0
+            for frame in frames:
+                try:
+                    await publish(topic_of(frame) or "event.unknown", frame)
+                except Exception:  # reconnect buffer full, connection closed
+                    refused += 1
+            self.host.count_sent(request, len(frames) - refused, refused)
 
     def _fail(self, envelope: Envelope, request: Request, error: BaseException) -> None:
         """The driver fails this worker's encounters of the run; the worker forgets them."""

@@ -63,8 +63,10 @@ class LinkStats:
     """Encounters that failed with their worker (or whose action failed): lost, not merged."""
     records: int = 0
     """Event records the workers made, each published on NATS by its worker."""
+    sent: dict[str, int] = field(default_factory=dict)
+    """Per worker, how many of those it has said NATS took."""
     refused: dict[str, int] = field(default_factory=dict)
-    """Per worker, how many of those NATS refused."""
+    """Per worker, how many of those it has said NATS refused."""
 
 
 class WorkerLink:

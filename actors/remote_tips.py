@@ -246,6 +246,7 @@ class RemoteTips(Actor):
         stats = self.link.stats
         for reply in replies:
             stats.records += len(reply.records)
+            stats.sent[reply.worker] = max(stats.sent.get(reply.worker, 0), reply.sent)
             stats.refused[reply.worker] = max(stats.refused.get(reply.worker, 0), reply.refused)
             for frame in reply.records:
                 topic = topic_of(frame)

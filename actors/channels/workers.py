@@ -119,13 +119,14 @@ class EncounterStepReply:
     ``records`` (here and in EncounterActReply) are event records as bus frames on their
     ``event.*`` topics, encoded once on the worker, which also publishes them on NATS (the
     live stream): the driver hands them to its own subscribers as they are, neither decoding
-    nor encoding them again, nor sending them to NATS a second time. ``refused`` counts the
-    run's record frames NATS refused on this worker so far."""
+    nor encoding them again, nor sending them to NATS a second time. ``sent`` and ``refused``
+    count the run's record frames NATS took and refused on this worker so far."""
 
     worker: str
     records: tuple[bytes, ...]
     deltas: tuple[PatternDelta, ...]
     finished: tuple[TipFinished, ...]
+    sent: int = 0
     refused: int = 0
 
 
@@ -143,9 +144,10 @@ class EncounterAct:
 @message("worker.encounter_act_reply")
 class EncounterActReply:
     """The ``tip.started`` and ``plan.done`` records and every open encounter's action, in
-    encounter order (``refused`` as in EncounterStepReply)."""
+    encounter order (``sent`` and ``refused`` as in EncounterStepReply)."""
 
     worker: str
     records: tuple[bytes, ...]
     acts: tuple[Act, ...]
+    sent: int = 0
     refused: int = 0

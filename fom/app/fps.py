@@ -342,7 +342,7 @@ async def run_async(
 
 def _worker_records(cluster: Cluster | None) -> int:
     """Event records the workers published on NATS themselves (those NATS took)."""
-    return 0 if cluster is None else cluster.link.stats.records - _worker_refused(cluster)
+    return 0 if cluster is None else sum(cluster.link.stats.sent.values())
 
 
 def _worker_refused(cluster: Cluster | None) -> int:
