@@ -32,7 +32,7 @@ from actors.channels import (
 from bus.codec import Codec
 from fom.engines import make_engine
 from fom.level import CanonicalLevel
-from fom.match import Act, Encounter
+from fom.match import Act, ActResult, Encounter
 from fom.planners import Planner, make_planner
 
 __all__ = ["EncounterHost"]
@@ -57,7 +57,12 @@ class _Run:
     last: tuple[int, Reply] | None = None
     """The last request's number and reply (a request sent again gets it again)."""
     waiting: list[Encounter] = field(default_factory=list)
-    """Encounters observed that go on, not planned yet."""
+    """Encounters that go on, not planned yet."""
+    unobserved: list[tuple[Encounter, ActResult, float]] = field(default_factory=list)
+    """Results of encounters that go on, observed with their planning (the driver waits only
+    for the encounters that ended), with their last decision's latency."""
+    shots: list[bytes] = field(default_factory=list)
+    """The ``tip.shot`` frames of those, sent with the act reply."""
     planned: list[_Planned] = field(default_factory=list)
     """Encounters planned for the coming tick: the action, and the plan record's frame."""
     latency_ms: dict[int, float] = field(default_factory=dict)
@@ -135,6 +140,7 @@ class EncounterHost:
         if (again := self._again(run, step.seq)) is not None:
             return again  # type: ignore[return-value]
         setup, encounters = run.setup, run.open
+        self._observe_waiting(run)  # (none: an act request came in between)
         for e in step.drop:
             encounters.pop(e, None)
             run.latency_ms.pop(e, None)
@@ -145,7 +151,12 @@ class EncounterHost:
         for result in sorted(step.results, key=lambda r: r.report.encounter):
             e = result.report.encounter
             encounter = encounters[e]
-            shots.append(encounter.observe(result, run.latency_ms.pop(e, 0.0)))
+            latency_ms = run.latency_ms.pop(e, 0.0)
+            if not result.report.done and step.tick < setup.ticks:  # goes on: observed later
+                run.unobserved.append((encounter, result, latency_ms))
+                run.waiting.append(encounter)
+                continue
+            shots.append(encounter.observe(result, latency_ms))
             if encounter.done:
                 delta, record = encounter.finish()
                 del encounters[e]
@@ -157,7 +168,6 @@ class EncounterHost:
                 run.waiting.append(encounter)
         if step.tick >= setup.ticks:
             encounters.clear()  # the match is over: what is still open stays unfinished
-            run.waiting.clear()
         encode, name = self.codec.encode, self.name
         records = tuple(encode("event.tip.shot", name, 0, 0, "", r) for r in shots)
         reply = EncounterStepReply(name, records, tuple(deltas), tuple(finished))
@@ -169,10 +179,19 @@ class EncounterHost:
         """Decide and plan the encounters waiting (a worker calls this in a thread, between
         the observe reply and the act request)."""
         run = self._runs.get(run_id)
-        if run is None or not run.waiting:
+        if run is None:
             return
+        self._observe_waiting(run)
         waiting, run.waiting = run.waiting, []
         run.planned.extend(self._plan(run, waiting))
+
+    def _observe_waiting(self, run: _Run) -> None:
+        """Observe the results left for later; their shot frames go with the act reply."""
+        unobserved, run.unobserved = run.unobserved, []
+        encode, name = self.codec.encode, self.name
+        for encounter, result, latency_ms in unobserved:
+            shot = encounter.observe(result, latency_ms)
+            run.shots.append(encode("event.tip.shot", name, 0, 0, "", shot))
 
     def _plan(self, run: _Run, deciding: list[Encounter]) -> list[_Planned]:
         """One planning batch: each encounter's action and its plan record's frame."""
@@ -214,12 +233,15 @@ class EncounterHost:
             encounters[start.encounter] = encounter
             begun.append(encounter)
             started.append(encounter.started())
+        self._observe_waiting(run)
         waiting, run.waiting = run.waiting, []
         planned = run.planned + self._plan(run, waiting) + self._plan(run, begun)
         run.planned = []
         planned.sort(key=lambda p: p[0].encounter)
         encode, name = self.codec.encode, self.name
+        shots, run.shots = run.shots, []
         records = (
+            *shots,
             *(encode("event.tip.started", name, 0, 0, "", record) for record in started),
             *(record for _, _, record in planned if record is not None),
         )

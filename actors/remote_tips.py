@@ -1,9 +1,9 @@
 """The driver's side of the encounters hosted on workers: one actor in place of every TIP.
 
-CoreAgent tells this host each TipStart (``host="tip-host"``). An encounter lives on the worker
-``live[encounter % len(live)]`` of the workers alive when it starts (a pure function of its id
-and the live set) until it ends. Each tick is two requests to every worker hosting encounters:
-on ``TickReady`` an :class:`EncounterAct` (the encounters it starts) answered with every
+CoreAgent tells this host each TipStart (``host="tip-host"``). An encounter lives on the live
+worker with the fewest open encounters when it starts (ties to the first name; starts are
+placed in encounter order) until it ends. Each tick is two requests to every worker hosting
+encounters: on ``TickReady`` an :class:`EncounterAct` (the encounters it starts) answered with every
 action, which go to the World in one ActBatch; then an :class:`EncounterStep` with the World's
 results, answered with the deltas of the encounters that ended, which CoreAgent waits for to
 settle the tick. The workers plan the encounters that go on between the two, while CoreAgent
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 from actors.actor import Actor
@@ -101,8 +102,11 @@ class RemoteTips(Actor):
         if starts and not live:
             await self._fail([s.encounter for s in starts], "no worker is alive")
         elif starts:
-            for start in starts:
-                worker = live[start.encounter % len(live)]
+            load = Counter({w: 0 for w in live})
+            load.update(w for w in self._home.values() if w in load)
+            for start in starts:  # each to the live worker with the fewest open encounters
+                worker = min(live, key=lambda w: (load[w], w))
+                load[worker] += 1
                 self._home[start.encounter] = worker
                 by_worker.setdefault(worker, []).append(start)
         asks = {

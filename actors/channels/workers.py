@@ -113,8 +113,9 @@ class EncounterStep:
 
 @message("worker.encounter_step_reply")
 class EncounterStepReply:
-    """What observing made, in encounter order: the ``tip.shot`` records, and the deltas of
-    the encounters that ended (before their ``tip.finished``).
+    """What observing made, in encounter order: the deltas of the encounters that ended (before
+    their ``tip.finished``) and their ``tip.shot`` records. The encounters that go on are
+    observed while they are planned: their shot records come with the EncounterActReply.
 
     ``records`` (here and in EncounterActReply) are event records as bus frames on their
     ``event.*`` topics, encoded once on the worker, which also publishes them on NATS (the
@@ -143,8 +144,9 @@ class EncounterAct:
 
 @message("worker.encounter_act_reply")
 class EncounterActReply:
-    """The ``tip.started`` and ``plan.done`` records and every open encounter's action, in
-    encounter order (``sent`` and ``refused`` as in EncounterStepReply)."""
+    """The records (``tip.shot`` of the last tick for the encounters that went on,
+    ``tip.started``, ``plan.done``) and every open encounter's action, in encounter order
+    (``sent`` and ``refused`` as in EncounterStepReply)."""
 
     worker: str
     records: tuple[bytes, ...]
