@@ -110,15 +110,9 @@ class EncounterService:
 
     async def _publish(self, held: list[tuple[Request, tuple[bytes, ...]]]) -> None:
         """The live stream, sent from where it is made; what NATS refuses is counted."""
-        topic_of, publish = self.bus.codec.topic_of, self.bus.publish_raw
         for request, frames in held:
-            refused = 0
-            for frame in frames:
-                try:
-                    await publish(topic_of(frame) or "event.unknown", frame)
-                except Exception:  # reconnect buffer full, connection closed
-                    refused += 1
-            self.host.count_sent(request, len(frames) - refused, refused)
+            sent = await self.bus.publish_frames(frames, within="event.")
+            self.host.count_sent(request, sent, len(frames) - sent)
 
     def _fail(self, envelope: Envelope, request: Request, error: BaseException) -> None:
         """The driver fails this worker's encounters of the run; the worker forgets them."""

@@ -43,14 +43,7 @@ from actors.messages import ActorFailed
 from actors.remote_pool import WorkerLink
 from actors.runtime import FAILURE_TOPIC
 from actors.supervision import NEVER_RESTART
-from bus import (
-    DEAD_LETTER_TOPIC,
-    DeadLetter,
-    Envelope,
-    NoResponders,
-    RequestFailed,
-    RequestTimeout,
-)
+from bus import Envelope, NoResponders, RequestFailed, RequestTimeout
 from fom.match import tip_name
 
 __all__ = ["HOST_NAME", "RemoteTips"]
@@ -246,20 +239,13 @@ class RemoteTips(Actor):
         is sent the next tick's acts: published while the workers start the next tick's new
         encounters, else just before those acts."""
         replies, self._later = self._later, []
-        publish, topic_of = self.bus.publish_raw, self.bus.codec.topic_of
         stats = self.link.stats
         for reply in replies:
             stats.records += len(reply.records)
             stats.sent[reply.worker] = max(stats.sent.get(reply.worker, 0), reply.sent)
             stats.refused[reply.worker] = max(stats.refused.get(reply.worker, 0), reply.refused)
-            for frame in reply.records:
-                topic = topic_of(frame)
-                if topic is not None and topic.startswith("event."):
-                    await publish(topic, frame, local_only=True)  # the worker sent it to NATS
-                else:  # only event records travel this way: anything else is a dead letter
-                    why = "a worker's record is not an event frame"
-                    letter = DeadLetter(topic or "?", self.name, why, len(frame), frame[:64])
-                    await self.publish(DEAD_LETTER_TOPIC, letter)
+            # the worker sent them to NATS; only event records travel this way
+            await self.bus.publish_frames(reply.records, local_only=True, within="event.")
 
     async def on_stop(self) -> None:
         """Publish what is held back (an interrupted run's last records)."""

@@ -81,6 +81,10 @@ class _Cell:
         self.task: asyncio.Task[None] | None = None
 
 
+FAIR_RUN = 64
+"""Messages an actor handles in a row from a backlog before it lets the others run."""
+
+
 class Runtime:
     """Spawns, supervises and stops actors; use as ``async with Runtime(bus) as rt``.
 
@@ -323,12 +327,18 @@ class Runtime:
         # woken as get_nowait would; only an empty mailbox goes through `await mailbox.get()`.
         items = mailbox._items
         putters = mailbox._putters
+        run = 0
         while not cell.stopping:
             if items:
                 frame = items.popleft()
                 if putters:
                     mailbox._wake_putter()
+                run += 1
+                if run >= FAIR_RUN:  # a long backlog must not starve the other actors
+                    run = 0
+                    await asyncio.sleep(0)
             else:
+                run = 0
                 frame = await mailbox.get()
             try:
                 envelope = decode(frame)

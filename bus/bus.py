@@ -12,7 +12,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,6 +227,42 @@ class Bus:
                 await sub.mailbox.put(frame)
         self._delivered += len(subs)
         return len(subs)
+
+    async def publish_frames(
+        self, frames: Iterable[bytes], *, local_only: bool = False, within: str = ""
+    ) -> int:
+        """``publish_raw`` for many encoded frames, each to the topic it names; returns how
+        many were routed. One that names no topic, or one outside ``within`` (a prefix such as
+        ``"event."``), is a dead letter."""
+        routes: dict[str, tuple[Subscription, ...]] = {}
+        topic_of = self.codec.topic_of
+        count = 0
+        for frame in frames:
+            topic = topic_of(frame)
+            if topic is None or not topic.startswith(within):
+                self._unroutable(topic, frame, within)
+                continue
+            subs = routes.get(topic)
+            if subs is None:
+                subs = self._route(topic)
+                if local_only:
+                    subs = tuple(sub for sub in subs if not sub.mailbox.forwards)
+                routes[topic] = subs
+            for sub in subs:
+                if not sub.mailbox.offer(frame):
+                    await sub.mailbox.put(frame)
+            self._delivered += len(subs)
+            count += 1
+        self._published += count
+        return count
+
+    def _unroutable(self, topic: str | None, frame: bytes, within: str) -> None:
+        self._dead_letters += 1
+        why = "the frame names no topic" if topic is None else f"{topic!r} is not in {within!r}"
+        letter = DeadLetter((topic or "?")[:200], "publish_frames", why[:200], len(frame),
+                            frame[:_DEAD_LETTER_SAMPLE])  # fmt: skip
+        log.warning("dead letter: %s", why)
+        self.publish_nowait(DEAD_LETTER_TOPIC, letter, sender="bus")
 
     def _offer_all(self, subs: tuple[Subscription, ...], frame: bytes) -> int:
         delivered = 0

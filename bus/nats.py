@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import nats
@@ -316,6 +316,30 @@ class NatsBus(Bus):
             await self._flush_queue()
         await self.nc.publish(topic, frame)
         return 1
+
+    async def publish_frames(
+        self, frames: Iterable[bytes], *, local_only: bool = False, within: str = ""
+    ) -> int:
+        """Send each encoded frame on NATS under the topic it names; returns how many NATS
+        took. One it refuses (reconnect buffer full, connection closed), one that names no
+        topic or one outside ``within`` is a counted dead letter, never silent."""
+        if self._out:
+            await self._flush_queue()
+        publish, topic_of = self.nc.publish, self.codec.topic_of
+        sent = 0
+        for frame in frames:
+            topic = topic_of(frame)
+            if topic is None or not topic.startswith(within):
+                self._unroutable(topic, frame, within)
+                continue
+            try:
+                await publish(topic, frame)
+            except Exception as exc:
+                self._lost(topic, "publish_frames", f"NATS refused the frame: {exc!r}", len(frame))
+            else:
+                sent += 1
+        self._published += sent
+        return sent
 
     # ------------------------------------------------------------------ request / reply
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["act_all"]
 
 _CALLS = ("move", "look_at", "shoot")
+FEW = 8
+"""Below this many actions, numpy's fixed cost per operation outweighs calling the engine."""
 
 
 def _aim_of(act: Act) -> float:
@@ -39,11 +41,12 @@ def act_all(
     game: SimulatedGame, acts: Sequence[Act], holders: Collection[int]
 ) -> dict[int, ShotOutcome | EngineError]:
     """Move, aim and (holders that fire) shoot for each action; each encounter's shot, not
-    fired, or the EngineError that stopped its action. A game whose class changed one of
-    those calls is called one action at a time."""
+    fired, or the EngineError that stopped its action. A few actions, or a game whose class
+    changed one of those calls, are played one at a time."""
     from fom.engines.dummy import SimulatedGame  # (each module needs the other)
 
-    if any(getattr(type(game), m) is not getattr(SimulatedGame, m) for m in _CALLS):
+    changed = any(getattr(type(game), m) is not getattr(SimulatedGame, m) for m in _CALLS)
+    if changed or len(acts) < FEW:
         from fom.match import act_each  # (fom.match imports the engines)
 
         return act_each(game, acts, holders)
