@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from actors.actor import Actor
 from actors.channels import (
@@ -46,7 +46,7 @@ from actors.supervision import NEVER_RESTART
 from bus import Envelope, NoResponders, RequestFailed, RequestTimeout
 from fom.match import tip_name
 
-__all__ = ["HOST_NAME", "RemoteTips"]
+__all__ = ["HOST_NAME", "RemoteTips", "place"]
 
 log = logging.getLogger("actors.remote_tips")
 
@@ -55,6 +55,19 @@ Request = EncounterStep | EncounterAct
 Reply = EncounterStepReply | EncounterActReply
 _WATCH_S = 0.1
 _RETRY_S = 0.05
+
+
+def place(encounters: Iterable[int], live: Sequence[str], hosted: Iterable[str]) -> dict[int, str]:
+    """The worker of each new encounter: in encounter order, the live worker hosting the
+    fewest open encounters (``hosted`` names the worker of each), the first name on a tie. A
+    worker that joins (or comes back) takes the new encounters until it has its share."""
+    load = Counter({w: 0 for w in live})
+    load.update(w for w in hosted if w in load)
+    homes = {}
+    for e in sorted(encounters):
+        worker = homes[e] = min(live, key=lambda w: (load[w], w))
+        load[worker] += 1
+    return homes
 
 
 class RemoteTips(Actor):
@@ -95,12 +108,9 @@ class RemoteTips(Actor):
         if starts and not live:
             await self._fail([s.encounter for s in starts], "no worker is alive")
         elif starts:
-            load = Counter({w: 0 for w in live})
-            load.update(w for w in self._home.values() if w in load)
-            for start in starts:  # each to the live worker with the fewest open encounters
-                worker = min(live, key=lambda w: (load[w], w))
-                load[worker] += 1
-                self._home[start.encounter] = worker
+            homes = place([s.encounter for s in starts], live, self._home.values())
+            for start in starts:
+                worker = self._home[start.encounter] = homes[start.encounter]
                 by_worker.setdefault(worker, []).append(start)
         asks = {
             w: EncounterAct(self.setup, self._next_seq(), tick, tuple(by_worker.get(w, ())))

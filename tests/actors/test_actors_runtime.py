@@ -555,3 +555,32 @@ def test_loop_factory() -> None:
     assert actors.loop_factory(False) is None
     uvloop = pytest.importorskip("uvloop")
     assert actors.loop_factory(True) is uvloop.new_event_loop
+
+
+async def test_an_actor_with_a_backlog_lets_the_others_run() -> None:
+    """An actor handling a long backlog yields after FAIR_RUN messages in a row, so a message
+    for another actor is handled long before the backlog is done."""
+    from actors.runtime import FAIR_RUN
+
+    order: list[str] = []
+
+    class Recorder(Actor):
+        capacity = 1 << 12
+
+        def __init__(self, label: str) -> None:
+            self.label = label
+
+        async def receive(self, envelope: Envelope) -> None:
+            order.append(self.label)
+
+    async with Runtime(Bus()) as rt:
+        rt.spawn(Recorder("busy"), name="busy", topics=("t.busy",))
+        rt.spawn(Recorder("other"), name="other", topics=("t.other",))
+        assert await rt.settle()
+        backlog = 20 * FAIR_RUN
+        for _ in range(backlog):  # queued without a pause: the busy actor has not run yet
+            rt.bus.publish_nowait("t.busy", Work(0))
+        rt.bus.publish_nowait("t.other", Work(1))
+        assert await rt.settle()
+    assert order.count("busy") == backlog
+    assert order.index("other") <= 2 * FAIR_RUN

@@ -91,3 +91,13 @@ def test_a_request_sent_again_is_answered_again_not_done_twice() -> None:
     third = host.observe(EncounterStep(SETUP, 4, 2, (), going_on))
     assert third.records == () and host.open == 0  # dropped: closed by the world
     assert host.act(EncounterAct(SETUP, 5, 2, ())).acts == ()
+
+
+def test_new_encounters_go_to_the_least_loaded_worker() -> None:
+    from actors.remote_tips import place
+
+    assert place([5, 2, 9, 4], ["w0", "w1"], []) == {2: "w0", 4: "w1", 5: "w0", 9: "w1"}
+    hosted = ["w0"] * 3 + ["w1"]  # w1 hosts one, a lost worker's are not counted
+    assert place([1, 2, 3], ["w0", "w1"], [*hosted, "gone"]) == {1: "w1", 2: "w1", 3: "w0"}
+    joined = place(range(6), ["w0", "w1", "w2"], ["w0"] * 2 + ["w1"] * 2)  # w2 just joined
+    assert [joined[e] for e in range(6)] == ["w2", "w2", "w0", "w1", "w2", "w0"]

@@ -125,3 +125,15 @@ async def test_overlapping_runtimes_share_the_collector(collector: tuple[int, in
     assert gc.get_threshold() == (8 * 256, 7, 9)
     await small.__aexit__(None, None, None)
     assert gc.get_threshold() == collector
+
+
+async def test_actors_hosted_elsewhere_count_as_actors(collector: tuple[int, int, int]) -> None:
+    """A driver whose TIPs live on workers tunes the collector for them (Runtime.hosted)."""
+    async with Runtime(gc=GcPolicy(young_per_actor=8)) as rt:
+        rt.spawn(Idle())
+        assert gc.get_threshold() == (1000, 7, 9)
+        rt.hosted(1000)  # 1,001 actors' worth of messages
+        assert gc.get_threshold() == (8 * 1024, 7, 9)
+        rt.hosted(0)
+        assert gc.get_threshold() == (1000, 7, 9)
+    assert gc.get_threshold() == collector

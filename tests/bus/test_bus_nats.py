@@ -222,3 +222,42 @@ async def test_the_bridge_forwards_local_frames_to_nats(nats_server: NatsServer)
     finally:
         await remote.aclose()
         await follower.aclose()
+
+
+async def test_frames_from_nats_reach_local_subscribers_but_are_not_sent_back(
+    nats_server: NatsServer,
+) -> None:
+    """``publish_frames(local_only=True)``: what a worker already put on NATS reaches the
+    driver's own subscribers and is not forwarded by its bridge a second time; a frame
+    outside ``within`` (or naming no topic) is a counted dead letter, on both kinds of bus."""
+    from bus import Bus
+    from bus.bridge import Bridge
+
+    local = Bus()
+    remote, follower = await _pair(nats_server.url)
+    try:
+        nats_sub = follower.subscribe("event.>", name="follower")
+        await _ready(follower)
+        bridge = Bridge(local, remote, "event.>")
+        kept = local.subscribe("event.>", name="local")
+        letters = local.subscribe(DEAD_LETTER_TOPIC, name="letters")
+        frames = [
+            remote.codec.encode(f"event.n{i}", "w0", 0, 0, "", Ping(i, np.full(2, i)))
+            for i in range(4)
+        ]
+        stray = remote.codec.encode("world.act", "w0", 0, 0, "", Ping(9, np.zeros(1)))
+        routed = await local.publish_frames([*frames, stray, b"\xc1junk"], local_only=True,
+                                            within="event.")  # fmt: skip
+        assert routed == 4 and len(kept.mailbox) == 4 and bridge.sent == 0
+        assert [kept.get_nowait().message.n for _ in range(4)] == [0, 1, 2, 3]
+        reasons = [letters.get_nowait().message.reason for _ in range(2)]
+        assert "'world.act' is not in 'event.'" in reasons[0] and "no topic" in reasons[1]
+        assert local.stats().dead_letters == 2
+        assert await local.publish_frames(frames[:1]) == 1 and bridge.sent == 1  # not local-only
+        sent = await remote.publish_frames([*frames, stray], within="event.")
+        assert sent == 4 and remote.stats().dead_letters == 1
+        got = [await asyncio.wait_for(nats_sub.get(), 5) for _ in range(5)]
+        assert sorted(e.message.n for e in got) == [0, 0, 1, 2, 3]  # the bridge's, then these
+    finally:
+        await remote.aclose()
+        await follower.aclose()
