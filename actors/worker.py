@@ -1,10 +1,14 @@
-"""A worker process's service: encounters (TIPs) and walker pools for a driver over NATS
-(``fom-worker``).
+"""A worker process's service: encounters (TIPs), walker pools and a world for a driver over
+NATS (``fom-worker``).
 
 The worker hosts the encounters a driver assigns it and steps them a tick at a time on
 ``tips.step.<name>`` (:class:`actors.encounter_service.EncounterService` serving an
 :class:`actors.encounter_host.EncounterHost`: observe, finish, decide, plan, act, all in this
 process; two requests a tick).
+
+With ``--world-on-worker`` one worker also hosts the run's engine on ``world.host.<name>``
+(:class:`actors.world_host.WorldHost`; the driver's World actor drives it through
+:class:`actors.remote_engine.RemoteEngine`).
 
 The worker answers PlanBatch requests on ``plan.batch.<name>`` (the driver spreads a tick's
 problems over its live workers) and on ``plan.batch`` as a member of the ``walker-pools`` queue
@@ -27,9 +31,11 @@ from dataclasses import dataclass
 
 from actors.channels import DriverAlive, PlanBatch, PlanBatchReply, WorkerAlive
 from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, TIPS_STEP, WORKER_ALIVE
+from actors.channels.world_host import WORLD_HOST
 from actors.encounter_host import EncounterHost
 from actors.encounter_service import EncounterService
 from actors.gc_policy import GcPolicy, GcTuner
+from actors.world_host import WorldHost
 from bus import Envelope
 from bus.codec import Codec
 from bus.nats import NatsBus
@@ -98,6 +104,17 @@ async def serve(
     shared = bus.subscribe(PLAN_BATCH, name=f"{name}-any", capacity=1 << 12, queue=QUEUE_GROUP)
     drivers = bus.subscribe(DRIVER_ALIVE, name=f"{name}-drivers", capacity=64)
     steps = bus.subscribe(f"{TIPS_STEP}.{name}", name=f"{name}-tips", capacity=1 << 12)
+    worlds = bus.subscribe(f"{WORLD_HOST}.{name}", name=f"{name}-world", capacity=64)
+    world_host = WorldHost()
+
+    async def world(envelope: Envelope) -> None:
+        try:
+            snapshot = await asyncio.to_thread(world_host.handle, envelope.message)
+        except Exception as exc:  # the driver's World stops with it
+            log.exception("worker %s: its world failed", name)
+            bus.reply_error(envelope, exc)
+            return
+        bus.reply(envelope, snapshot, sender=name)
     host = EncounterHost(name, Codec(bus.registry, bus.codec.max_frame_size))
 
     async def answer(envelope: Envelope) -> None:
@@ -150,8 +167,10 @@ async def serve(
     async with contextlib.AsyncExitStack() as stack, asyncio.TaskGroup() as tg:
         stack.callback(tuner.restore)
         encounters = EncounterService(bus, host, tg, on_change=tuner.resize)
+        stack.callback(world_host.close)
         takers = [tg.create_task(take(direct)), tg.create_task(take(shared)),
-                  tg.create_task(take(steps, encounters.handle))]  # fmt: skip
+                  tg.create_task(take(steps, encounters.handle)),
+                  tg.create_task(take(worlds, world))]  # fmt: skip
         try:
             reason = await heartbeat()
         finally:

@@ -119,6 +119,9 @@ class RunConfig:
     workers: int = 0
     """Start N fom-worker processes that plan the match; with no --bus they meet on a private
     nats-server on a free loopback port."""
+    world_on_worker: bool = False
+    """Run the world's engine on the first worker too (the driver keeps the clock, CoreAgent,
+    the ULP and the EventLog): a simulated or plug-in world, with --workers or --bus."""
 
     def validate(self) -> RunConfig:
         """Raise ConfigError (one clear line) for any value out of range; return self."""
@@ -159,6 +162,13 @@ class RunConfig:
             )
         if not 0 <= self.workers <= MAX_WORKERS:
             raise ConfigError(f"--workers must be in [0, {MAX_WORKERS}], got {self.workers}")
+        if self.world_on_worker and not (self.workers or self.bus):
+            raise ConfigError("--world-on-worker needs workers: --workers N or --bus URL")
+        if self.world_on_worker and self.world.startswith("doom"):
+            raise ConfigError(
+                "--world-on-worker hosts simulated or plug-in worlds; a Doom world's games run "
+                "in processes of their own already (--floors K)"
+            )
         return self
 
     def world_options(self) -> dict[str, int]:

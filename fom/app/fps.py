@@ -37,6 +37,7 @@ from actors.event_log import EventLog
 from actors.messages import ActorFailed
 from actors.perception import Perception
 from actors.propagator import Propagator
+from actors.remote_engine import RemoteEngine
 from actors.remote_pool import LinkStats, RemoteWalkerPool
 from actors.remote_tips import HOST_NAME, RemoteTips
 from actors.runtime import FAILURE_TOPIC
@@ -49,7 +50,7 @@ from fom.app.cluster import Cluster, open_cluster
 from fom.config import RunConfig
 from fom.engines import make_engine
 from fom.engines.base import Engine
-from fom.errors import ConfigError, FomError, StateFileError
+from fom.errors import ConfigError, FomError, RunFailed, StateFileError
 from fom.events import EventWriter, open_event_writer
 from fom.learners.base import check_layout
 from fom.level import CanonicalLevel
@@ -116,14 +117,7 @@ def encounter_setup(config: RunConfig, run: str) -> EncounterSetup:
 
 def _level_info(level: CanonicalLevel, engine: Engine | None = None) -> LevelInfo:
     geometry = getattr(engine, "geometry", None)  # a real map (doom): its lines are drawn
-    lines = geometry.drawn_lines().tolist() if geometry is not None else ()
-    return LevelInfo(
-        positions=tuple(tuple(p) for p in level.positions.tolist()),
-        cover=tuple(level.cover.tolist()),
-        edges=tuple((int(a), int(b)) for a, b in level.edges),
-        floor_height=float(level.floor_height),
-        lines=tuple(tuple(line) for line in lines),
-    )
+    return LevelInfo.of(level, geometry.drawn_lines().tolist() if geometry is not None else ())
 
 
 def _check_writable(path: str, what: str, error: type[FomError]) -> None:
@@ -240,11 +234,11 @@ async def run_async(
     writer: EventWriter | None = (
         open_event_writer(config.events, config.events_format) if config.events else None
     )
-    if engine is None:
-        engine = make_engine(config.world, config.seed, config.tips, **config.world_options())
-        owned: Engine | None = engine  # made here, so shut down here (a game process)
-    else:
-        owned = None
+    owned: Engine | None = None  # made here, so shut down here (a game process, a connection)
+    if engine is None and not config.world_on_worker:
+        engine = owned = make_engine(
+            config.world, config.seed, config.tips, **config.world_options()
+        )
     log = EventLog(writer, listeners=listeners, ordered=True)
     gc_policy = GcPolicy() if config.gc_tuning else None
     started = time.perf_counter()
@@ -253,6 +247,8 @@ async def run_async(
     bridge: Bridge | None = None
     try:
         cluster = await stack.enter_async_context(open_cluster(config))
+        if engine is None:  # --world-on-worker: the first worker hosts it
+            engine = owned = await _remote_engine(config, cluster)
         started = time.perf_counter()  # the match's wall time, not the workers' start
         host = None
         if cluster is not None and hosts_encounters(config, tip_factory, pool_factory):
@@ -338,6 +334,18 @@ async def run_async(
         events_bridged=bridge.sent + _worker_records(cluster) if bridge is not None else 0,
         events_not_bridged=bridge.lost + _worker_refused(cluster) if bridge is not None else 0,
     )
+
+
+async def _remote_engine(config: RunConfig, cluster: Cluster | None) -> RemoteEngine:
+    """The run's engine on the first live worker (by name)."""
+    live = cluster.link.live() if cluster is not None else []
+    if cluster is None or not live:
+        raise RunFailed("--world-on-worker: no worker is alive to host the world")
+    return await asyncio.to_thread(
+        RemoteEngine, cluster.bus.url, live[0], run=cluster.link.run, world=config.world,
+        seed=config.seed, tips=config.tips, options=config.world_options(),
+        timeout=config.request_timeout,
+    )  # fmt: skip
 
 
 def _worker_records(cluster: Cluster | None) -> int:

@@ -10,7 +10,12 @@ use have defaults, so older recordings still decode.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from fom.level import CanonicalLevel
 
 __all__ = [
     "EVENT_TYPES",
@@ -48,6 +53,26 @@ class LevelInfo:
     floor_height: float
     lines: tuple[tuple[float, float, float, float], ...] = ()
     """A real map's lines (x1, y1, x2, y2, in the positions' units), for drawing; () if none."""
+
+    @classmethod
+    def of(cls, level: CanonicalLevel, lines: Any = ()) -> LevelInfo:
+        """The record of ``level`` (and a real map's ``lines``, rows of x1, y1, x2, y2)."""
+        return cls(
+            positions=tuple(tuple(p) for p in level.positions.tolist()),
+            cover=tuple(level.cover.tolist()),
+            edges=tuple((int(a), int(b)) for a, b in level.edges),
+            floor_height=float(level.floor_height),
+            lines=tuple(tuple(line) for line in lines),
+        )
+
+    def to_level(self) -> CanonicalLevel:
+        """The level this record describes."""
+        from fom.level import CanonicalLevel
+
+        return CanonicalLevel(
+            np.array(self.positions, dtype=np.float64), np.array(self.cover, dtype=np.float64),
+            self.edges, self.floor_height,
+        )  # fmt: skip
 
 
 @_record

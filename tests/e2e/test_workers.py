@@ -34,7 +34,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 BASE = dict(ticks=30, tips=6, seed=11, planner="fmc", walkers=8, horizon=3, quiet=True)
-_LAYOUT = ("events", "workers", "bus")  # the run.started config fields that say where it ran
+_LAYOUT = ("events", "workers", "bus", "world_on_worker")
+"""The run.started config fields that say where it ran."""
 
 
 def _stream(path: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,129 @@
+"""``--world-on-worker``: the world's engine on a worker process, against a real nats-server.
+The same stream as in one process; a world whose worker is killed stops the run with a clear
+error and a whole stream; a worker that joins mid-run takes the new encounters."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_workers import BASE, _stream, _worker_pids
+
+from actors.channels.world_host import WorldOpen, WorldResolve
+from actors.world_host import WorldHost
+from bus.server import NatsServer, nats_server_binary
+from fom.app import run_async
+from fom.app.cluster import worker_command
+from fom.config import RunConfig
+from fom.dashboard.replay import read_events
+from fom.engines import make_engine
+from fom.errors import ConfigError
+from fom.match import Act, resolve_tick
+
+pytestmark = pytest.mark.skipif(
+    nats_server_binary() is None, reason="no nats-server binary (apt-get install nats-server)"
+)
+
+
+def test_a_world_host_resolves_a_tick_as_the_engine_does() -> None:
+    """The worker's side: each snapshot is what the same engine says in one process."""
+    host, local = WorldHost(), make_engine("enhanced", 5, 8)
+    opened = host.handle(WorldOpen("r", "enhanced", 5, 8, {}))
+    assert opened.level is not None and repr(opened.view) == repr(local.observe())
+    assert opened.level.to_level().n == local.level.n
+    for tick in range(6):
+        view = local.observe()
+        acts = tuple(
+            Act(o.id, tick, local.projection(o.id).node, 0.0, True) for o in view.opponents
+        )
+        snap = host.handle(WorldResolve("r", tick, acts))
+        want = resolve_tick(local, tick, acts)
+        assert snap.reports == want.reports
+        assert {r.report.encounter: r for r in snap.results} == want.results
+        assert repr(snap.view) == repr(local.observe())  # (positions are arrays)
+    host.close()
+
+
+async def test_same_seed_same_stream_with_the_world_on_a_worker(tmp_path: Path) -> None:
+    alone, remote = tmp_path / "alone.jsonl", tmp_path / "remote.jsonl"
+    await run_async(RunConfig(**BASE, events=str(alone)))  # type: ignore[arg-type]
+    result = await run_async(
+        RunConfig(**BASE, events=str(remote), workers=2, world_on_worker=True)  # type: ignore[arg-type]
+    )
+    assert result.error is None and not result.interrupted
+    assert _stream(remote) == _stream(alone)
+
+
+def test_the_world_needs_workers_and_a_simulated_world() -> None:
+    with pytest.raises(ConfigError, match="needs workers"):
+        RunConfig(world_on_worker=True).validate()
+    with pytest.raises(ConfigError, match="Doom"):
+        RunConfig(world="doom:basic", workers=1, world_on_worker=True).validate()
+
+
+@pytest.mark.slow
+async def test_kill_9_of_the_worlds_worker_stops_the_run_with_its_error(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "killed.jsonl"
+    ticks: list[int] = []
+    config = RunConfig(**{**BASE, "ticks": 400, "request_timeout": 3.0}, events=str(path),  # type: ignore[arg-type]
+                       bus=nats_server.url, workers=2, world_on_worker=True)  # fmt: skip
+
+    async def killer() -> None:
+        pids = await _worker_pids(nats_server.url, 2)
+        while len(ticks) < 5:
+            await asyncio.sleep(0.01)
+        os.kill(pids[min(pids)], signal.SIGKILL)  # the first by name hosts the world
+
+    def listen(event: dict[str, Any]) -> None:
+        if event["type"] == "world.tick":
+            ticks.append(event["tick"])
+
+    task = asyncio.create_task(killer())
+    result = await asyncio.wait_for(run_async(config, listeners=(listen,)), 60)
+    await asyncio.wait_for(task, 5)
+    assert result.error is not None and "the world on worker" in result.error
+    assert result.interrupted
+    got = list(read_events(path))
+    assert [e["seq"] for e in got] == list(range(len(got)))
+    assert got[-1]["type"] == "run.finished" and got[-1]["tick"] < 400
+    world = [e for e in got if e["type"] == "actor.failed" and e["actor"] == "world"]
+    assert len(world) == 1 and world[0]["action"] == "stop"
+
+
+@pytest.mark.slow
+async def test_a_worker_that_joins_mid_run_takes_new_encounters(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    config = RunConfig(**{**BASE, "ticks": 120, "tips": 8, "tick_ms": 20.0},  # type: ignore[arg-type]
+                       bus=nats_server.url, workers=1)  # fmt: skip
+    ticks: list[int] = []
+    joined: list[subprocess.Popen[bytes]] = []
+
+    def listen(event: dict[str, Any]) -> None:
+        if event["type"] == "world.tick":
+            ticks.append(event["tick"])
+
+    async def join() -> None:
+        while len(ticks) < 20:
+            await asyncio.sleep(0.01)
+        joined.append(subprocess.Popen(worker_command(nats_server.url, "late-joiner")))
+
+    task = asyncio.create_task(join())
+    try:
+        result = await asyncio.wait_for(run_async(config, listeners=(listen,)), 120)
+        await asyncio.wait_for(task, 5)
+    finally:
+        for proc in joined:
+            proc.terminate()
+            proc.wait(timeout=10)
+    stats = result.workers
+    assert stats is not None and "late-joiner" in stats.seen, stats
+    assert stats.sent.get("late-joiner", 0) > 0, "the worker that joined hosted no encounter"
+    assert stats.failed_encounters == 0 and result.error is None
