@@ -54,7 +54,7 @@ class RemoteEngine:
         world: str,
         seed: int,
         tips: int,
-        options: dict[str, Any],
+        options: dict[str, int],
         timeout: float,
     ) -> None:
         self.worker = worker

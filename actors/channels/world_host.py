@@ -6,8 +6,6 @@ run's engine, each answered with a WorldSnapshot (WorldOpen's also carries the l
 
 from __future__ import annotations
 
-from typing import Any
-
 from actors.channels.events import LevelInfo
 from actors.channels.model import SelfState, StepReport, WorldView
 from actors.channels.world import Act, ActResult
@@ -34,7 +32,7 @@ class WorldOpen:
     world: str
     seed: int
     tips: int
-    options: dict[str, Any]
+    options: dict[str, int]
 
 
 @message("world_host.reset")
