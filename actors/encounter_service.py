@@ -8,8 +8,8 @@ and the live stream's publishing done between them, while the driver works.
 
 Records go out on NATS after an act reply (the driver does not wait for them, and this worker
 has nothing to plan while the World resolves the tick), those of the observe reply before it
-included; each reply counts the records sent and refused so far (``sent``, ``refused``), and
-the match's last reply waits for its own.
+included; no reply waits for them but the match's last, so each reply counts the records NATS
+has taken and refused so far (``sent``, ``refused``) and the last one counts them all.
 """
 
 from __future__ import annotations
@@ -90,26 +90,37 @@ class EncounterService:
         except Exception as exc:
             self._fail(envelope, request, exc)
             return None
-        if self._publishing is not None:  # the records sent so far are out: count them
-            await self._publishing
-            self._publishing = None
         self._held.append((request, self.host.to_publish(request, reply)))
         if request.tick >= request.setup.ticks:  # nothing comes after: all out before replying
-            await self._publish(self._take_held())
-        sent, refused = self.host.sent_count(request)
+            self._send_held()
+        if request.tick >= request.setup.ticks and self._publishing is not None:
+            await self._publishing
+        sent, refused = self.host.sent_count(request)  # what NATS has taken so far
         reply = dataclasses.replace(reply, sent=sent, refused=refused)
         self.bus.reply(envelope, reply, sender=self.host.name)
         acting_next = isinstance(request, EncounterStep) and self.host.waiting(request)
-        if self._held and not acting_next:  # else they go after the act reply that follows
-            self._publishing = self.tg.create_task(self._publish(self._take_held()))
+        if not acting_next:  # else they go after the act reply that follows
+            self._send_held()
         return reply
+
+    def _send_held(self) -> None:
+        """Publish the held records after those already going out (one task at a time)."""
+        if self._held:
+            self._publishing = self.tg.create_task(
+                self._publish(self._publishing, self._take_held())
+            )
 
     def _take_held(self) -> list[tuple[Request, tuple[bytes, ...]]]:
         held, self._held = self._held, []
         return held
 
-    async def _publish(self, held: list[tuple[Request, tuple[bytes, ...]]]) -> None:
-        """The live stream, sent from where it is made; what NATS refuses is counted."""
+    async def _publish(
+        self, before: asyncio.Task[None] | None, held: list[tuple[Request, tuple[bytes, ...]]]
+    ) -> None:
+        """The live stream, sent from where it is made, after ``before``; what NATS refuses
+        is counted."""
+        if before is not None:
+            await before
         for request, frames in held:
             sent = await self.bus.publish_frames(frames, within="event.")
             self.host.count_sent(request, sent, len(frames) - sent)

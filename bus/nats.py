@@ -80,6 +80,10 @@ async def _reachable(url: str, timeout: float) -> None:
         await writer.wait_closed()
 
 
+_YIELD_EVERY = 64
+"""Frames ``publish_frames`` sends before it lets the loop's other work run."""
+
+
 class NatsBus(Bus):
     """A :class:`Bus` whose topics are NATS subjects; make one with ``await NatsBus.connect``."""
 
@@ -327,7 +331,9 @@ class NatsBus(Bus):
             await self._flush_queue()
         publish, topic_of = self.nc.publish, self.codec.topic_of
         sent = 0
-        for frame in frames:
+        for i, frame in enumerate(frames):
+            if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # a long batch must not hold up the requests that come
             topic = topic_of(frame)
             if topic is None or not topic.startswith(within):
                 self._unroutable(topic, frame, within)
