@@ -7,7 +7,7 @@ encounters: on ``TickReady`` an :class:`EncounterAct` (the encounters it starts)
 action, which go to the World in one ActBatch; then an :class:`EncounterStep` with the World's
 results, answered with the deltas of the encounters that ended, which CoreAgent waits for to
 settle the tick. The workers plan the encounters that go on between the two, while CoreAgent
-and the ULP work. What the workers' records say is published in the driver as it came.
+and the ULP work. The records the workers send are delivered in the driver as they came.
 
 A worker that vanishes (kill -9: its heartbeat stops while the driver is connected; a silence
 the driver's own NATS outage explains does not count, and a step is sent again meanwhile) or
@@ -71,7 +71,7 @@ def place(encounters: Iterable[int], live: Sequence[str], hosted: Iterable[str])
 
 
 class RemoteTips(Actor):
-    """Every encounter of the run, fought on the workers in one batch per worker per tick."""
+    """Every encounter of the run, fought on the workers: two requests a worker a tick."""
 
     restart = NEVER_RESTART  # the encounters' state is on the workers; a crash ends the run
     topics = ("world.ready",)
