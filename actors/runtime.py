@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
@@ -82,7 +83,9 @@ class _Cell:
 
 
 FAIR_RUN = 64
-"""Messages an actor handles in a row from a backlog before it lets the others run."""
+FAIR_SLICE_S = 0.001
+"""An actor handling a backlog lets the others run once it has worked FAIR_SLICE_S seconds
+in a row (looked at every FAIR_RUN messages)."""
 
 
 class Runtime:
@@ -327,7 +330,8 @@ class Runtime:
         # woken as get_nowait would; only an empty mailbox goes through `await mailbox.get()`.
         items = mailbox._items
         putters = mailbox._putters
-        run = 0
+        clock = time.perf_counter
+        run, since = 0, clock()
         while not cell.stopping:
             if items:
                 frame = items.popleft()
@@ -336,10 +340,12 @@ class Runtime:
                 run += 1
                 if run >= FAIR_RUN:  # a long backlog must not starve the other actors
                     run = 0
-                    await asyncio.sleep(0)
+                    if clock() - since > FAIR_SLICE_S:
+                        await asyncio.sleep(0)
+                        since = clock()
             else:
-                run = 0
                 frame = await mailbox.get()
+                run, since = 0, clock()
             try:
                 envelope = decode(frame)
             except DecodeError as exc:

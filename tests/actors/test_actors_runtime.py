@@ -557,10 +557,16 @@ def test_loop_factory() -> None:
     assert actors.loop_factory(True) is uvloop.new_event_loop
 
 
-async def test_an_actor_with_a_backlog_lets_the_others_run() -> None:
-    """An actor handling a long backlog yields after FAIR_RUN messages in a row, so a message
-    for another actor is handled long before the backlog is done."""
+async def test_an_actor_with_a_backlog_lets_the_others_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An actor handling a long backlog lets the others run once its slice is used (here at
+    once: a zero slice), so a message for another actor is handled long before the backlog is
+    done."""
+    from actors import runtime
     from actors.runtime import FAIR_RUN
+
+    monkeypatch.setattr(runtime, "FAIR_SLICE_S", 0.0)
 
     order: list[str] = []
 
