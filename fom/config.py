@@ -272,7 +272,8 @@ class FmcConfig:
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    """A worker process that plans for the drivers on a NATS server (the fields of fom-worker)."""
+    """A worker process that hosts encounters, planning and worlds for the drivers on a NATS
+    server (the fields of fom-worker)."""
 
     bus: str = ""
     """The NATS server, nats://HOST:PORT (the driver's --bus)."""
