@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from actors.channels import (
+    ActResults,
     EncounterAct,
     EncounterActReply,
     EncounterSetup,
@@ -31,6 +32,7 @@ from actors.channels import (
 )
 from bus.codec import Codec
 from fom.engines import make_engine
+from fom.errors import EngineError
 from fom.level import CanonicalLevel
 from fom.match import Act, ActResult, Encounter
 from fom.planners import Planner, make_planner
@@ -148,7 +150,10 @@ class EncounterHost:
             run.waiting = [enc for enc in run.waiting if enc.encounter in encounters]
             run.planned = [p for p in run.planned if p[0].encounter in encounters]
         shots, deltas, finished = [], [], []
-        for result in sorted(step.results, key=lambda r: r.report.encounter):
+        block = self.codec.decode_message(step.results) if step.results else ActResults(())
+        if not isinstance(block, ActResults):
+            raise EngineError(f"a step's results are an ActResults, not {type(block).__name__}")
+        for result in sorted(block.results, key=lambda r: r.report.encounter):
             e = result.report.encounter
             encounter = encounters[e]
             latency_ms = run.latency_ms.pop(e, 0.0)

@@ -29,7 +29,6 @@ from actors.channels import (
     Act,
     ActBatch,
     ActBatchResult,
-    ActResult,
     EncounterAct,
     EncounterActReply,
     EncounterSetup,
@@ -125,20 +124,18 @@ class RemoteTips(Actor):
         await self._publish_later()  # all out before the World resolves this tick
         if not acts:
             return
+        workers = sorted({self._home[a.encounter] for a in acts})
+        group = {w: i for i, w in enumerate(workers)}
+        batch = ActBatch(tuple(acts), tuple(group[self._home[a.encounter]] for a in acts))
         try:
             answer: ActBatchResult = await self.request(
-                "world.act_batch", ActBatch(tuple(acts)), timeout=self.timeout
+                "world.act_batch", batch, timeout=self.timeout
             )
         except (RequestFailed, RequestTimeout) as exc:  # as TIPs whose requests failed
             await self._fail_acts(acts, type(exc).__name__, str(exc))
             return
-        results: dict[str, list[ActResult]] = {}
         drop: dict[str, list[int]] = {}
         failed: list[tuple[int, str]] = []  # as TIPs whose act the World refused
-        for result in answer.results:
-            worker = self._home.get(result.report.encounter)
-            if worker is not None:  # else failed meanwhile (its worker was lost)
-                results.setdefault(worker, []).append(result)
         for encounter, error in zip(answer.failed, answer.errors, strict=True):
             worker = self._home.get(encounter)
             if worker is not None:
@@ -149,9 +146,11 @@ class RemoteTips(Actor):
             await self._failed(
                 encounter, "RequestFailed", f"request on 'world.act' failed: EngineError: {error}"
             )
+        hosting = set(self._home.values())  # a worker lost meanwhile gets nothing
         steps = {
-            w: self._observe(w, tick + 1, results.get(w, []), drop.get(w, []))
-            for w in sorted(set(results) | set(drop))
+            w: EncounterStep(self.setup, self._next_seq(), tick + 1, block, tuple(drop.get(w, ())))
+            for w, block in zip(workers, answer.blocks, strict=True)
+            if w in hosting or w in drop
         }
         for reply in await self._ask_all(steps):
             await self._publish(reply)  # type: ignore[arg-type]
@@ -164,11 +163,6 @@ class RemoteTips(Actor):
         for act in acts:
             if self._home.pop(act.encounter, None) is not None:
                 await self._failed(act.encounter, kind, error)
-
-    def _observe(
-        self, worker: str, tick: int, results: list[ActResult], drop: list[int]
-    ) -> EncounterStep:
-        return EncounterStep(self.setup, self._next_seq(), tick, tuple(results), tuple(drop))
 
     def _next_seq(self) -> int:
         self._seq += 1

@@ -18,6 +18,7 @@ from actors.channels import (
     ActBatch,
     ActBatchResult,
     ActResult,
+    ActResults,
     CloseEncounter,
     EpisodeFinished,
     Observe,
@@ -33,6 +34,7 @@ from actors.messages import ActorFailed
 from actors.runtime import FAILURE_TOPIC
 from actors.supervision import NEVER_RESTART
 from bus import ActorStopped, Envelope
+from bus.codec import Codec
 from fom.engines.base import Engine
 from fom.errors import EngineError
 from fom.match import resolve_tick
@@ -44,11 +46,13 @@ __all__ = ["WorldActor"]
 class _Batch:
     """The one reply owed to an ActBatch: sent once each of its actions has its answer."""
 
-    __slots__ = ("envelope", "errors", "failed", "left", "results")
+    __slots__ = ("envelope", "errors", "failed", "group_of", "groups", "left", "results")
 
-    def __init__(self, envelope: Envelope, count: int) -> None:
+    def __init__(self, envelope: Envelope, batch: ActBatch) -> None:
         self.envelope = envelope
-        self.left = count
+        self.left = len(batch.acts)
+        self.groups = max(batch.groups, default=-1) + 1
+        self.group_of = dict(zip((a.encounter for a in batch.acts), batch.groups, strict=False))
         self.results: list[ActResult] = []
         self.failed: list[int] = []
         self.errors: list[str] = []
@@ -63,12 +67,19 @@ class _Batch:
         self.left -= 1
         return self.left == 0
 
-    def reply(self) -> ActBatchResult:
-        """The reply, each part in encounter order."""
+    def reply(self, codec: Codec) -> ActBatchResult:
+        """The reply, each part in encounter order (with groups, each group's block)."""
         results = sorted(self.results, key=lambda r: r.report.encounter)
         failed = sorted(zip(self.failed, self.errors, strict=True))
+        blocks: tuple[bytes, ...] = ()
+        if self.groups:
+            grouped: list[list[ActResult]] = [[] for _ in range(self.groups)]
+            for result in results:
+                grouped[self.group_of[result.report.encounter]].append(result)
+            blocks = tuple(codec.encode_message(ActResults(tuple(g))) for g in grouped)
+            results = []
         return ActBatchResult(
-            tuple(results), tuple(e for e, _ in failed), tuple(m for _, m in failed)
+            tuple(results), tuple(e for e, _ in failed), tuple(m for _, m in failed), blocks
         )
 
 
@@ -123,10 +134,14 @@ class WorldActor(Actor):
         match envelope.message:
             case Act() as act:
                 await self._on_act(envelope, act)
-            case ActBatch(acts=acts):
-                batch = _Batch(envelope, len(acts))
+            case ActBatch(acts=acts, groups=groups) as request:
+                if groups and len(groups) != len(acts):
+                    error = ValueError(f"{len(groups)} groups for {len(acts)} actions")
+                    self.bus.reply_error(envelope, error)
+                    return
+                batch = _Batch(envelope, request)
                 if not acts:
-                    self.reply(envelope, batch.reply())
+                    self.reply(envelope, batch.reply(self.bus.codec))
                 for act in acts:
                     await self._on_act(batch, act)
             case Observe(unengaged=unengaged):
@@ -170,7 +185,7 @@ class WorldActor(Actor):
         """Send one action's answer: its own reply, or its batch's once that is complete."""
         if isinstance(answerer, _Batch):
             if answerer.add(encounter, answer):
-                self.reply(answerer.envelope, answerer.reply())
+                self.reply(answerer.envelope, answerer.reply(self.bus.codec))
         elif isinstance(answer, Exception):
             self.bus.reply_error(answerer, answer)
         else:

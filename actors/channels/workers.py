@@ -15,7 +15,7 @@ from __future__ import annotations
 from actors.channels.agent import TipStart
 from actors.channels.events import TipFinished
 from actors.channels.pattern import PatternDelta
-from actors.channels.world import Act, ActResult
+from actors.channels.world import Act
 from bus import message
 from fom.planners import PlanChoice, PlanProblem
 
@@ -107,7 +107,9 @@ class EncounterStep:
     setup: EncounterSetup
     seq: int
     tick: int
-    results: tuple[ActResult, ...]
+    results: bytes
+    """The World's ActResults block for this worker's encounters (b"" for none), passed on
+    as the World encoded it."""
     drop: tuple[int, ...]
 
 

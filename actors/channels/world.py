@@ -11,6 +11,7 @@ __all__ = [
     "ActBatch",
     "ActBatchResult",
     "ActResult",
+    "ActResults",
     "CloseEncounter",
     "Observe",
     "Opponent",
@@ -94,17 +95,29 @@ register("world.act_result", ActResult)
 @message("world.act_batch")
 class ActBatch:
     """Many encounters' actions for one tick in one request (those a worker process fights):
-    answered with one ActBatchResult once the tick is resolved, not one reply per encounter."""
+    answered with one ActBatchResult once the tick is resolved, not one reply per encounter.
+    ``groups``, if given, puts each action in a group (0, 1, ...): the results then come as
+    one encoded ActResults block per group, for a relay to pass on without decoding them."""
 
     acts: tuple[Act, ...]
+    groups: tuple[int, ...] = ()
+
+
+@message("world.act_results")
+class ActResults:
+    """The results of one group of an ActBatch, in encounter order (a block of its own)."""
+
+    results: tuple[ActResult, ...]
 
 
 @message("world.act_batch_result")
 class ActBatchResult:
-    """The reply to ActBatch: the result of each action that played, in encounter order, and
-    for each that could not (a closed encounter, an engine error) its encounter and why."""
+    """The reply to ActBatch: the result of each action that played, in encounter order (or,
+    with groups, ``blocks``: each group's ActResults, encoded), and for each that could not (a
+    closed encounter, an engine error) its encounter and why."""
 
     results: tuple[ActResult, ...]
     failed: tuple[int, ...] = ()
     errors: tuple[str, ...] = ()
+    blocks: tuple[bytes, ...] = ()
 

@@ -4,8 +4,9 @@ answered again, never stepped twice."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
-from actors.channels import EncounterAct, EncounterSetup, EncounterStep, TipStart
+from actors.channels import ActResults, EncounterAct, EncounterSetup, EncounterStep, TipStart
 from actors.encounter_host import EncounterHost
 from bus.codec import Codec
 from fom.engines import make_engine
@@ -28,6 +29,11 @@ def _starts(engine: object, tick: int) -> tuple[TipStart, ...]:
     return tuple(out)
 
 
+def _block(results: Iterable[object]) -> bytes:
+    """The World's encoded ActResults, as a step carries them."""
+    return Codec().encode_message(ActResults(tuple(results)))  # type: ignore[arg-type]
+
+
 def _no_wall_clock(record: object) -> object:
     fields = {f.name for f in dataclasses.fields(record)}  # type: ignore[arg-type]
     return dataclasses.replace(record, **{f: 0.0 for f in fields & WALLCLOCK_FIELDS})  # type: ignore[type-var]
@@ -45,7 +51,7 @@ def _play(plan_between: bool, ticks: int = 6) -> list[tuple[object, ...]]:
     reply = host.act(EncounterAct(SETUP, (seq := seq + 1), 0, starts))
     for tick in range(ticks):
         seen.append(reply.acts)
-        results = tuple(resolve_tick(engine, tick, reply.acts).results.values())
+        results = _block(resolve_tick(engine, tick, reply.acts).results.values())
         step = host.observe(EncounterStep(SETUP, (seq := seq + 1), tick + 1, results, ()))
         if plan_between:
             host.plan_waiting(SETUP.run)
@@ -74,7 +80,7 @@ def test_a_request_sent_again_is_answered_again_not_done_twice() -> None:
     topics = [Codec.topic_of(f) for f in first.records]
     assert topics == ["event.tip.started"] * len(starts) + ["event.plan.done"] * len(starts)
     resolution = resolve_tick(engine, 0, first.acts)
-    results = tuple(resolution.results.values())
+    results = _block(resolution.results.values())
     second = host.observe(EncounterStep(SETUP, 2, 1, results, ()))
     again = host.observe(EncounterStep(SETUP, 2, 1, results, ()))
     assert again is second  # the same answer, and the encounters were not observed twice
@@ -88,7 +94,7 @@ def test_a_request_sent_again_is_answered_again_not_done_twice() -> None:
     ]
     assert sorted(s.message.encounter for s in shots) == sorted(x.encounter for x in starts)
     going_on = tuple(a.encounter for a in acting.acts)
-    third = host.observe(EncounterStep(SETUP, 4, 2, (), going_on))
+    third = host.observe(EncounterStep(SETUP, 4, 2, b"", going_on))
     assert third.records == () and host.open == 0  # dropped: closed by the world
     assert host.act(EncounterAct(SETUP, 5, 2, ())).acts == ()
 

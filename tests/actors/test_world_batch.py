@@ -24,7 +24,7 @@ from fom.engines import EnhancedDummyGame
 TICKS = 12
 
 
-async def _play(batched: bool) -> list[tuple[Any, ...]]:
+async def _play(batched: bool, grouped: bool = False) -> list[tuple[Any, ...]]:
     """Engage every opponent of tick 0, then hold still and fire at each for TICKS ticks; the
     results in encounter order each tick, asked one request per act or one batch per tick."""
     seen: list[tuple[Any, ...]] = []
@@ -40,10 +40,19 @@ async def _play(batched: bool) -> list[tuple[Any, ...]]:
         while engaged and tick < TICKS:
             acts = [Act(e, tick, here[e], 0.0, True) for e in engaged]
             if batched:
-                batch = ActBatch(tuple(acts))
+                groups = tuple(a.encounter % 3 for a in acts) if grouped else ()
+                batch = ActBatch(tuple(acts), groups)
                 answer = await rt.bus.request("world.act_batch", batch, timeout=10.0)
                 assert isinstance(answer, ActBatchResult) and not answer.failed
                 results = list(answer.results)
+                if grouped:  # one encoded block per group, each in encounter order
+                    assert not results and len(answer.blocks) == max(groups) + 1
+                    blocks = [rt.bus.codec.decode_message(b).results for b in answer.blocks]
+                    for g, block in enumerate(blocks):
+                        assert all(r.report.encounter % 3 == g for r in block)
+                    results = sorted(
+                        (r for b in blocks for r in b), key=lambda r: r.report.encounter
+                    )
             else:
                 results = list(await asyncio.gather(
                     *(rt.bus.request("world.act", a, timeout=10.0) for a in reversed(acts))
@@ -60,6 +69,7 @@ async def test_a_batch_resolves_as_one_request_per_action() -> None:
     one_each, batched = await _play(False), await _play(True)
     assert len(one_each) >= 3
     assert batched == one_each
+    assert await _play(True, grouped=True) == one_each
     assert [e for e, *_ in batched[0]] == sorted(e for e, *_ in batched[0])
 
 
