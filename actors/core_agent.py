@@ -23,8 +23,10 @@ from actors.channels import (
     Percept,
     RunSummary,
     SummaryRequest,
+    TickEvent,
     TickReady,
     TipFinished,
+    TipShot,
     TipStart,
     WorldFinished,
 )
@@ -40,6 +42,10 @@ from fom.match import pick_engagements, snapshot_for, tip_name
 from fom.patterns import PatternStore, signature_for
 
 __all__ = ["CoreAgent"]
+
+
+def _stream_order(shot: TipShot) -> tuple[int, int]:
+    return shot.tick, shot.encounter
 
 
 class CoreAgent(Actor):
@@ -94,6 +100,8 @@ class CoreAgent(Actor):
         self._summaries: list[Envelope] = []
         self._ulp_gone = False
         self.stats = MatchStats()
+        self._shots: list[TipShot] = []
+        """``tip.shot`` records whose tick is not whole yet (see ``_fold_shots``)."""
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
@@ -134,8 +142,27 @@ class CoreAgent(Actor):
                 self._summaries.append(envelope)  # once the last tick's ends are merged
             case SummaryRequest(wall_s=wall_s):
                 self.reply(envelope, self.summary(wall_s))
+            case TipShot() as shot:  # folded in the stream's order once its tick is whole
+                self._shots.append(shot)
+            case TickEvent(tick=tick) as record:
+                self._fold_shots(before=tick)
+                self.stats.fold(record)
             case record:
                 self.stats.fold(record)
+
+    def _fold_shots(self, before: int | None = None) -> None:
+        """Fold the shots held of ticks before ``before`` (all with None) in the event
+        stream's order, (tick, encounter): float sums then never depend on arrival order."""
+        held = self._shots
+        if before is None:
+            ready, self._shots = held, []
+        else:
+            ready = [s for s in held if s.tick < before]
+            self._shots = [s for s in held if s.tick >= before] if len(ready) < len(held) else []
+        ready.sort(key=_stream_order)
+        fold = self.stats.fold
+        for shot in ready:
+            fold(shot)
 
     def _answer(self, encounter: int) -> None:
         if encounter in self._fought:  # not -1 (loaded patterns), nor an answer come too late
@@ -215,4 +242,5 @@ class CoreAgent(Actor):
 
     def summary(self, wall_s: float) -> RunSummary:
         """The run's statistics so far (the fold of every event record CoreAgent received)."""
+        self._fold_shots()
         return self.stats.summary(wall_s, {s: p.as_dict() for s, p in self.params.items()})
