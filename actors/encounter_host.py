@@ -167,15 +167,12 @@ class EncounterHost:
                 del encounters[e]
                 deltas.append(PatternDelta(encounter.pattern, delta, encounter.tip, e, record.tick))
                 finished.append(record)
-            elif result.tick + 1 >= setup.ticks:
-                del encounters[e]  # the match is over: the encounter stays unfinished
-            else:
-                run.waiting.append(encounter)
+            else:  # the match is over (the others went on above): it stays unfinished
+                del encounters[e]
         if step.tick >= setup.ticks:
             encounters.clear()  # the match is over: what is still open stays unfinished
-        encode, name = self.codec.encode, self.name
-        records = tuple(encode("event.tip.shot", name, 0, 0, "", r) for r in shots)
-        reply = EncounterStepReply(name, records, tuple(deltas), tuple(finished))
+        records = tuple(self._frame("event.tip.shot", r) for r in shots)
+        reply = EncounterStepReply(self.name, records, tuple(deltas), tuple(finished))
         run.last = (step.seq, reply)
         self.steps += 1
         return reply
@@ -193,10 +190,12 @@ class EncounterHost:
     def _observe_waiting(self, run: _Run) -> None:
         """Observe the results left for later; their shot frames go with the act reply."""
         unobserved, run.unobserved = run.unobserved, []
-        encode, name = self.codec.encode, self.name
         for encounter, result, latency_ms in unobserved:
-            shot = encounter.observe(result, latency_ms)
-            run.shots.append(encode("event.tip.shot", name, 0, 0, "", shot))
+            run.shots.append(self._frame("event.tip.shot", encounter.observe(result, latency_ms)))
+
+    def _frame(self, topic: str, record: object) -> bytes:
+        """An event record as the bus frame the driver delivers and NATS carries."""
+        return self.codec.encode(topic, self.name, 0, 0, "", record)
 
     def _plan(self, run: _Run, deciding: list[Encounter]) -> list[_Planned]:
         """One planning batch: each encounter's action and its plan record's frame."""
@@ -210,13 +209,13 @@ class EncounterHost:
             choices = [planner.plan(level, (p,), setup.seed)[0] for p in problems]
         batch_ms = (time.perf_counter() - t0) * 1e3  # every decision of the batch waits for it all
         elapsed_ms = batch_ms / max(len(problems), 1)
-        encode, name, out = self.codec.encode, self.name, []
+        out = []
         for enc, problem, choice in zip(deciding, problems, choices, strict=True):
             record = None
             if planner.pooled:
                 done = PlanDone(problem.tick, setup.planner, 1, setup.walkers, choice.samples,
                                 choice.depth, elapsed_ms)  # fmt: skip
-                record = encode("event.plan.done", name, 0, 0, "", done)
+                record = self._frame("event.plan.done", done)
             run.latency_ms[enc.encounter] = batch_ms
             out.append((enc, enc.act(choice), record))
         return out
@@ -243,15 +242,14 @@ class EncounterHost:
         planned = run.planned + self._plan(run, waiting) + self._plan(run, begun)
         run.planned = []
         planned.sort(key=lambda p: p[0].encounter)
-        encode, name = self.codec.encode, self.name
         shots, run.shots = run.shots, []
         records = (
             *shots,
-            *(encode("event.tip.started", name, 0, 0, "", record) for record in started),
+            *(self._frame("event.tip.started", record) for record in started),
             *(record for _, _, record in planned if record is not None),
         )
         acts = tuple(act for _, act, _ in planned)
         self.decisions += len(acts)
-        reply = EncounterActReply(name, records, acts)
+        reply = EncounterActReply(self.name, records, acts)
         run.last = (request.seq, reply)
         return reply

@@ -61,12 +61,10 @@ class LinkStats:
     """Encounter steps the workers answered (a run whose TIPs live on the workers)."""
     failed_encounters: int = 0
     """Encounters that failed with their worker (or whose action failed): lost, not merged."""
-    records: int = 0
-    """Event records the workers made, each published on NATS by its worker."""
     sent: dict[str, int] = field(default_factory=dict)
-    """Per worker, how many of those it has said NATS took."""
+    """Per worker, the event records it published on NATS itself, as it last said."""
     refused: dict[str, int] = field(default_factory=dict)
-    """Per worker, how many of those it has said NATS refused."""
+    """Per worker, the event records NATS refused it, as it last said."""
 
 
 class WorkerLink:

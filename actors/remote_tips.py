@@ -245,7 +245,6 @@ class RemoteTips(Actor):
         replies, self._later = self._later, []
         stats = self.link.stats
         for reply in replies:
-            stats.records += len(reply.records)
             stats.sent[reply.worker] = max(stats.sent.get(reply.worker, 0), reply.sent)
             stats.refused[reply.worker] = max(stats.refused.get(reply.worker, 0), reply.refused)
             # the worker sent them to NATS; only event records travel this way
