@@ -15,6 +15,7 @@ from actors.channels.world_host import (
     WorldResolve,
     WorldSnapshot,
 )
+from actors.encounter_host import KEEP_RUNS
 from fom.engines import make_engine
 from fom.engines.base import Engine
 from fom.errors import EngineError
@@ -23,8 +24,6 @@ from fom.match import ActResult, resolve_tick
 
 __all__ = ["WorldHost"]
 
-KEEP_RUNS = 4
-"""Worlds a worker keeps (a long-lived worker serves one driver after another): the oldest go."""
 
 Request = WorldOpen | WorldReset | WorldResolve | WorldClose
 

@@ -215,12 +215,9 @@ class Bus:
         self._published += 1
         return self._offer_all(subs, frame)
 
-    async def publish_raw(self, topic: str, frame: bytes, *, local_only: bool = False) -> int:
-        """Deliver an already encoded frame (bridges, replays, tests) to ``topic``'s subscribers;
-        ``local_only``: not to bridges (a frame that came from NATS is not sent back to it)."""
+    async def publish_raw(self, topic: str, frame: bytes) -> int:
+        """Deliver an already encoded frame (bridges, replays, tests) to ``topic``'s subscribers."""
         subs = self._route(topic)
-        if local_only:
-            subs = tuple(sub for sub in subs if not sub.mailbox.forwards)
         self._published += 1
         for sub in subs:
             if not sub.mailbox.offer(frame):
@@ -233,7 +230,8 @@ class Bus:
     ) -> int:
         """``publish_raw`` for many encoded frames, each to the topic it names; returns how
         many were routed. One that names no topic, or one outside ``within`` (a prefix such as
-        ``"event."``), is a dead letter."""
+        ``"event."``), is a dead letter. ``local_only``: not to bridges (frames that came from
+        NATS are not sent back to it)."""
         routes: dict[str, tuple[Subscription, ...]] = {}
         topic_of = self.codec.topic_of
         count = 0

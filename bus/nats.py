@@ -312,9 +312,8 @@ class NatsBus(Bus):
 
         self._enqueue(send)
 
-    async def publish_raw(self, topic: str, frame: bytes, *, local_only: bool = False) -> int:
-        """Send an already encoded frame (tests, bridges) on ``topic`` (``local_only`` is
-        meaningless here: every subscriber of a NATS bus is remote)."""
+    async def publish_raw(self, topic: str, frame: bytes) -> int:
+        """Send an already encoded frame (tests, bridges) on ``topic``."""
         self._published += 1
         if self._out:
             await self._flush_queue()
@@ -326,7 +325,8 @@ class NatsBus(Bus):
     ) -> int:
         """Send each encoded frame on NATS under the topic it names; returns how many NATS
         took. One it refuses (reconnect buffer full, connection closed), one that names no
-        topic or one outside ``within`` is a counted dead letter, never silent."""
+        topic or one outside ``within`` is a counted dead letter, never silent. (``local_only``
+        changes nothing here: every subscriber of a NATS bus is remote.)"""
         if self._out:
             await self._flush_queue()
         publish, topic_of = self.nc.publish, self.codec.topic_of

@@ -30,9 +30,8 @@ from fom.engines.base import (
     ShotOutcome,
     StepReport,
     WorldView,
-    finite_number,
 )
-from fom.engines.simulated_acts import act_all
+from fom.engines.simulated_acts import act_all, checked_aim, checked_node, illegal_move
 from fom.engines.table import EncounterTable, SavedState, World
 from fom.errors import ConfigError, EngineError
 from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH, WEAPONS, Weapon
@@ -304,18 +303,13 @@ class SimulatedGame:
         fights from the path's last node before it, the node its flank bias chose.
         """
         slot = self._slot(encounter)
-        if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
-            raise EngineError(f"node must be an int, got {node!r}")
-        if not 0 <= node < self.level.n:
-            raise EngineError(f"node {node} is not in [0, {self.level.n})")
+        node = checked_node(node, self.level.n)
         if slot is None:
             return  # the encounter ended this tick; the TIP learns it from the next report
         t = self._w.table
         origin = int(t.origin[slot])
         if not rules.legal_moves(self.level.adjacency, origin, node):
-            raise EngineError(
-                f"encounter {encounter}: node {node} is not node {origin} or one of its neighbours"
-            )
+            raise illegal_move(encounter, node, origin)
         t.self_node[slot] = rules.bump(t.self_node[slot], node, t.enemy_node[slot])
         self._engage(slot)
 
@@ -323,8 +317,7 @@ class SimulatedGame:
         """Aim at the encounter's enemy with ``aim_offset`` added to compensate recoil (its
         enemies do not move across the view: ``lead_gain`` is checked and has nothing to lead)."""
         slot = self._slot(encounter)
-        aim = finite_number("aim_offset", aim_offset)
-        finite_number("lead_gain", lead_gain)
+        aim = checked_aim(aim_offset, lead_gain)
         if slot is None:
             return
         self._w.table.aim[slot] = aim

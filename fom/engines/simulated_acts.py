@@ -23,18 +23,38 @@ if TYPE_CHECKING:
     from fom.engines.dummy import SimulatedGame
     from fom.match import Act
 
-__all__ = ["act_all"]
+__all__ = ["act_all", "checked_aim", "checked_node", "illegal_move"]
 
 _CALLS = ("move", "look_at", "shoot")
 FEW = 8
 """Below this many actions, numpy's fixed cost per operation outweighs calling the engine."""
 
 
-def _aim_of(act: Act) -> float:
-    """The action's aim offset; EngineError unless it and its lead gain are finite numbers."""
-    aim = finite_number("aim_offset", act.aim_offset)
-    finite_number("lead_gain", act.lead_gain)
+def checked_node(node: object, n: int) -> int:
+    """``node`` as a node of a level of ``n`` nodes; EngineError for anything else."""
+    if isinstance(node, bool) or not isinstance(node, int | np.integer):
+        raise EngineError(f"node must be an int, got {node!r}")
+    if not 0 <= node < n:
+        raise EngineError(f"node {node} is not in [0, {n})")
+    return int(node)
+
+
+def illegal_move(encounter: int, node: int, origin: int) -> EngineError:
+    """The error of a step to a node that is neither ``origin`` nor one of its neighbours."""
+    return EngineError(
+        f"encounter {encounter}: node {node} is not node {origin} or one of its neighbours"
+    )
+
+
+def checked_aim(aim_offset: object, lead_gain: object) -> float:
+    """The aim offset; EngineError unless it and the lead gain are finite numbers."""
+    aim = finite_number("aim_offset", aim_offset)
+    finite_number("lead_gain", lead_gain)
     return aim
+
+
+def _aim_of(act: Act) -> float:
+    return checked_aim(act.aim_offset, act.lead_gain)
 
 
 def act_all(
@@ -57,11 +77,7 @@ def act_all(
         e = act.encounter
         try:
             slot = game._slot(e)
-            node = act.move_to
-            if isinstance(node, bool) or not isinstance(node, int | np.integer):
-                raise EngineError(f"node must be an int, got {node!r}")
-            if not 0 <= node < n:
-                raise EngineError(f"node {node} is not in [0, {n})")
+            checked_node(act.move_to, n)
             if slot is None:  # ended this tick: nothing moves, nothing fires
                 _aim_of(act)
                 out[e] = ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
@@ -78,10 +94,7 @@ def act_all(
     for i in np.flatnonzero(~legal).tolist():
         act = live[i][0]
         origin = int(t.origin[rows[i]])
-        out[act.encounter] = EngineError(
-            f"encounter {act.encounter}: node {act.move_to} is not node {origin} or one of its "
-            "neighbours"
-        )
+        out[act.encounter] = illegal_move(act.encounter, act.move_to, origin)
     keep = np.flatnonzero(legal)
     live = [live[i] for i in keep.tolist()]
     rows, nodes = rows[keep], nodes[keep]
