@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     loads.append(_load())
     say("planners on fight outcomes, both worlds (synchronous driver)")
     t = time.perf_counter()
-    planner_runs = run_planners(s.seeds, PLANNERS + (() if s.quick else tuple(ABLATIONS)), s.jobs)
+    planner_runs = run_planners(
+        s.planner_seeds, PLANNERS + (() if s.quick else tuple(ABLATIONS)), s.jobs
+    )
     phase_s["planners, both worlds"] = time.perf_counter() - t
     loads.append(_load())
     say("analysis, plots, report")
@@ -115,6 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     phase_s["report"] = time.perf_counter() - t
     wall_s = time.perf_counter() - started
     write_report(s, groups, compute, latency, out, command, wall_s, phase_s, loads)
-    splice(out / "results.md", planners_section(planner_runs, s.seeds, command))
+    splice(out / "results.md", planners_section(planner_runs, s.planner_seeds, command))
     say(f"wrote {out / 'results.md'} and {len(PNGS)} PNGs")
     return 0

@@ -72,10 +72,12 @@ class Settings:
     tips: int = 4
     world: str = "dummy"
     walkers: int = 32
-    horizon: int = 8
+    horizon: int = 12
     window: int = 20
     at: int = 120
     compute_seeds: tuple[int, ...] = ()
+    planner_seeds: tuple[int, ...] = ()
+    """Seeds of the planners' fight outcomes (deaths are rare: more seeds than the matrix)."""
     compute_encounters: int = 120
     latency_tips: tuple[int, ...] = tuple(2**k for k in range(13))
     latency_decisions: int = 4000
@@ -108,6 +110,7 @@ def default_settings(quick: bool, seeds: int | None, jobs: int | None) -> Settin
             seeds=tuple(range(n)),
             ticks=140,
             compute_seeds=tuple(range(n)),
+            planner_seeds=tuple(range(n)),
             compute_encounters=60,
             latency_tips=tuple(2**k for k in range(7)),
             latency_decisions=150,
@@ -117,4 +120,9 @@ def default_settings(quick: bool, seeds: int | None, jobs: int | None) -> Settin
             quick=True,
         )
     n = seeds if seeds is not None else 30
-    return Settings(seeds=tuple(range(n)), compute_seeds=tuple(range(min(n, 20))), jobs=jobs)
+    return Settings(
+        seeds=tuple(range(n)),
+        compute_seeds=tuple(range(min(n, 20))),
+        planner_seeds=tuple(range(2 * n)),
+        jobs=jobs,
+    )

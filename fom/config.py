@@ -76,7 +76,7 @@ class RunConfig:
     in the same pool (mc), or flank-biased Dijkstra (graph)."""
     walkers: int = 32
     """FMC (or MC) walkers per plan request."""
-    horizon: int = 8
+    horizon: int = 12
     """FMC (or MC) horizon in ticks."""
     alpha: float | None = None
     """ULP merge rate in theta <- theta + alpha * delta; default 1 / tips."""

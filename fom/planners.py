@@ -102,9 +102,9 @@ class GraphPlanner:
 class FmcPlanner:
     """Fractal Monte Carlo over the encounter simulator, every problem of a batch at once.
 
-    ``hold``, ``mean_reward``, ``tick_cost`` and ``flank_penalty`` configure the model (see
-    :class:`fom.planning.EncounterSimulator`) and ``reward_scale`` the swarm's virtual reward;
-    the defaults are the product's, the others exist for the ablations of
+    ``belief``, ``hold``, ``mean_reward``, ``tick_cost`` and ``flank_penalty`` configure the
+    model (see :class:`fom.planning.EncounterSimulator`) and ``reward_scale`` the swarm's
+    virtual reward; the defaults are the product's, the others exist for the ablations of
     ``experiments.planners``.
     """
 
@@ -114,7 +114,8 @@ class FmcPlanner:
         self,
         *,
         walkers: int = 32,
-        horizon: int = 8,
+        horizon: int = 12,
+        belief: bool = True,
         hold: bool = False,
         mean_reward: bool = True,
         tick_cost: float = TICK_COST,
@@ -125,6 +126,7 @@ class FmcPlanner:
             raise ValueError(f"need walkers >= 2 and horizon >= 1, got {walkers}, {horizon}")
         self.walkers = walkers
         self.horizon = horizon
+        self.belief = belief
         self.hold = hold
         self.mean_reward = mean_reward
         self.tick_cost = tick_cost
@@ -149,7 +151,8 @@ class FmcPlanner:
             for p in problems
         ]
         sim = EncounterSimulator(
-            level, roots, self.walkers, hold=self.hold, mean_reward=self.mean_reward,
+            level, roots, self.walkers, belief=self.belief, horizon=self.horizon, hold=self.hold,
+            mean_reward=self.mean_reward,
             tick_cost=self.tick_cost, flank_penalty=self.flank_penalty,
         )  # fmt: skip
         keys = plan_keys(

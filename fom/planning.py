@@ -8,19 +8,23 @@ fire to the actions, encoded as ``2 * k + fire`` (the engine's full action set).
 
 A step plays the engines' rules (:mod:`fom.rules`: the bump rule, the shot, return fire at the
 post-move node), with the aim error the planner expects once its pattern's ``aim_offset`` is
-learned: zero mean, ``PLANNER_AIM_NOISE`` spread. Its draws are one ``rng.random`` call of
-``rules.TICK_DRAWS`` uniforms per row, in the engine's order, so ``rng`` may be a Generator or
-a :class:`fom.streams.RowStreams`; they decide the next state, as in the engine.
+learned: zero mean, ``PLANNER_AIM_NOISE`` spread.
 
-Reward: the fight's outcome, tick by tick: enemy health removed (a kill is worth 1 in all)
-minus damage taken (a death costs 1 in all), each the *mean* over the tick's draws from the
-state the tick starts in (:func:`fom.rules.expected_tick`), minus ``tick_cost`` for every tick
-the enemy is still up. Means rather than draws: a walker's return then measures its moves, not
-the luck of one shot (the draws still decide where it goes next; ``mean_reward=False`` rewards
-the drawn outcome instead, as before issue 13). The tick cost is what a tick spent on this enemy
-is worth elsewhere: without it, standing far off in cover and winning slowly
-looks as good as winning now. The pattern's ``flank_bias`` (the graph planner's exposure
-weight) is not part of the reward: the model prices exposure already, through return fire
+By default (``belief=True``) a walker carries the *chances* of each count of hits landed since
+the root instead of one drawn outcome, and its self health goes down by the mean damage taken:
+a step has no draw at all, and a walker's return is the exact expected outcome of its moves
+(health removed, damage taken, no return fire after a lethal hit, the chance the enemy is still
+up). A path of moves then has one value, so the swarm compares paths, not the luck of their
+shots; replanning every tick reacts to the shots that really land. ``belief=False`` lets the
+draws move the walker (one ``rng.random`` call of ``rules.TICK_DRAWS`` uniforms per row, in the
+engine's order; ``rng`` a Generator or a :class:`fom.streams.RowStreams`), earning the tick's
+mean outcome from the drawn state (``mean_reward``) or the drawn outcome itself.
+
+Reward, tick by tick: enemy health removed (a kill is worth 1 in all) minus damage taken (a
+death costs 1 in all), minus ``tick_cost`` times the chance the enemy is still up: the price of
+a tick spent on this enemy, without which standing far off in cover and winning slowly looks as
+good as winning now. The pattern's ``flank_bias`` (the graph planner's exposure weight) is not
+part of the reward: the model prices exposure already, through return fire
 (``flank_penalty=True`` subtracts ``flank_bias * exposure`` a tick, as before issue 13).
 
 Many encounters are planned at once: ``EncounterSimulator(level, roots, walkers)`` lays the
@@ -35,7 +39,12 @@ import numpy as np
 
 from fom import rules
 from fom.engines.doom.monsters import weapon_spec
-from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH
+from fom.hitmodel import (
+    ENEMY_HEALTH,
+    SELF_HEALTH,
+    enemy_hit_probability,
+    mean_hit_probability,
+)
 from fom.level import CanonicalLevel
 
 __all__ = [
@@ -48,14 +57,20 @@ __all__ = [
 
 PLANNER_AIM_NOISE = 0.15
 """Spread of the aim error the planner assumes (it does not know the hidden drift)."""
-TICK_COST = 0.2
-"""Reward lost per tick the enemy stays up, in kills: about what a tick earns in a fight (a
-kill, worth 1, takes about four ticks and costs some health)."""
+TICK_COST = 2.0
+"""Reward lost per tick the enemy may still be up, in kills: kill speed first, the damage both
+ways as the tie-break (the sweep of this price is in docs/results.md, issue 13)."""
 
 # Columns of a batch row: state first, then per-encounter constants carried along (rows must be
 # independent for FMC's cloning, so every row holds its own context).
 _NODE, _HP, _ENEMY_HP, _ENEMY_NODE, _BIAS, _RANGE, _DAMAGE, _ENEMY_DAMAGE, _ENEMY_ACC = range(9)
-_COLUMNS = 9
+_START_HP = 9
+"""The enemy's health at the root (belief rows: the hit counts are counted from it)."""
+_KILL_HITS = 10
+"""Belief rows: the hits that bring the enemy down from its root health."""
+_HITS = 11
+"""Belief rows: first of the columns holding the chance of each count of hits landed since the
+root (0 .. ``horizon``, the last one also holding more)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +108,8 @@ class EncounterSimulator:
         roots: list[EncounterRoot],
         walkers: int,
         *,
+        belief: bool = True,
+        horizon: int = 12,
         hold: bool = False,
         mean_reward: bool = True,
         tick_cost: float = TICK_COST,
@@ -100,18 +117,24 @@ class EncounterSimulator:
     ) -> None:
         self.level = level
         self.walkers = walkers
+        self.belief = belief
         self.hold = hold
         self.mean_reward = mean_reward
         self.flank_penalty = flank_penalty
         self.tick_cost = float(tick_cost)
         self.n_actions = (2 if hold else 1) * level.neighbors.shape[1]
-        rows = np.empty((len(roots), _COLUMNS))
+        hits = max(int(horizon), 1) + 1 if belief else 0
+        rows = np.zeros((len(roots), _HITS + hits))
         for i, r in enumerate(roots):
             w = weapon_spec(r.weapon)
-            rows[i] = (
+            rows[i, :_HITS] = (
                 r.self_node, r.self_health, r.enemy_health, r.enemy_node, max(r.flank_bias, 0.0),
-                w.range, w.damage, w.enemy_damage, w.enemy_accuracy,
+                w.range, w.damage, w.enemy_damage, w.enemy_accuracy, r.enemy_health,
+                np.ceil(r.enemy_health / w.damage) if r.enemy_health > 0 else 0.0,
             )  # fmt: skip
+        if belief:
+            rows[:, _HITS] = 1.0  # no hit landed yet, for sure
+            self._landed = np.arange(hits, dtype=np.float64)
         self._roots = rows
         extent = np.ptp(level.positions, axis=0)
         self._positions = level.positions / np.where(extent > 0, extent, 1.0)
@@ -138,6 +161,28 @@ class EncounterSimulator:
         target = rules.bump(node, np.where(target < 0, node, target), enemy)
         distance = level.distance[target, enemy]
         exposure = level.exposure[target]
+        if self.belief:
+            out, removed, taken, up = self._believe(batch, fire, distance, exposure)
+        else:
+            out, removed, taken, up = self._draw(batch, fire, distance, exposure, rng)
+        out[:, _NODE] = target
+        reward = removed / ENEMY_HEALTH - taken / SELF_HEALTH - self.tick_cost * up
+        if self.flank_penalty:
+            reward -= batch[:, _BIAS] * exposure
+        return out, reward, ~rules.alive(out[:, _HP])
+
+    def _draw(
+        self,
+        batch: np.ndarray,
+        fire: np.ndarray | bool,
+        distance: np.ndarray,
+        exposure: np.ndarray,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A tick whose draws decide the shot and the return fire, as in the engine.
+
+        Returns the next rows and the tick's (health removed, damage taken, enemy was up): the
+        tick's means from the drawn state (``mean_reward``) or what was drawn."""
         health = batch[:, _ENEMY_HP]
         weapon_range, damage = batch[:, _RANGE], batch[:, _DAMAGE]
         accuracy, enemy_damage = batch[:, _ENEMY_ACC], batch[:, _ENEMY_DAMAGE]
@@ -154,14 +199,45 @@ class EncounterSimulator:
         else:
             removed, taken_reward = dealt, taken
         out = batch.copy()
-        out[:, _NODE] = target
         out[:, _HP] = batch[:, _HP] - taken
         out[:, _ENEMY_HP] = enemy_hp
-        reward = removed / ENEMY_HEALTH - taken_reward / SELF_HEALTH
-        reward -= self.tick_cost * rules.alive(health)
-        if self.flank_penalty:
-            reward -= batch[:, _BIAS] * exposure
-        return out, reward, ~rules.alive(out[:, _HP])
+        return out, removed, taken_reward, rules.alive(health).astype(np.float64)
+
+    def _believe(
+        self,
+        batch: np.ndarray,
+        fire: np.ndarray | bool,
+        distance: np.ndarray,
+        exposure: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A tick over the chances of each count of hits landed, with no draw at all.
+
+        Returns what :meth:`_draw` does, each term the exact mean over the engine's draws from
+        the same chances; self health goes down by the mean damage taken."""
+        chance = batch[:, _HITS:]
+        rows, last = np.arange(len(batch)), chance.shape[1] - 1
+        kill = batch[:, _KILL_HITS].astype(np.intp)  # hits that bring the enemy down
+        reach = (kill >= 1) & (kill <= last + 1)
+        lethal = np.where(reach, chance[rows, np.clip(kill - 1, 0, last)], 0.0)
+        down = np.where(kill <= last, chance[rows, np.minimum(kill, last)], 0.0)
+        up = 1.0 - down
+        p = fire * mean_hit_probability(0.0, PLANNER_AIM_NOISE, distance, batch[:, _RANGE])
+        damage = batch[:, _DAMAGE]
+        final = batch[:, _START_HP] - damage * (kill - 1)  # what the lethal hit removes
+        removed = p * (damage * (up - lethal) + final * lethal)
+        shot = enemy_hit_probability(exposure, batch[:, _ENEMY_ACC]) * batch[:, _ENEMY_DAMAGE]
+        taken = (up - p * lethal) * shot
+        hit = chance * p[:, None]  # mass that lands one more hit this tick
+        inside = kill <= last
+        hit[rows[inside], kill[inside]] = 0.0  # a downed enemy takes no more hits
+        out = batch.copy()
+        moved = out[:, _HITS:]
+        moved -= hit
+        moved[:, 1:] += hit[:, :-1]
+        moved[:, -1] += hit[:, -1]  # beyond the horizon: counted in the last column
+        out[:, _HP] -= taken
+        out[:, _ENEMY_HP] -= removed
+        return out, removed, taken, up
 
     def observe(self, batch: np.ndarray) -> np.ndarray:
         """Folded position of the projection, and both healths (for walker distances)."""

@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         say(f"    {int(n):7d} {rate:12,.0f} {rows:12,.0f}")
     if not args.skip_planners:
         r["planners"] = planners_vs(args.planner_seeds or (5 if q else 20))
-        say("(e) planners on fight outcomes (fom learner, --tips 4, 32 walkers x horizon 8)")
+        say("(e) planners on fight outcomes (fom learner, --tips 4, 32 walkers x horizon 12)")
         for world, entry in r["planners"].items():
             for name in ("graph", "fmc", "mc"):
                 m = entry[name]

@@ -48,7 +48,9 @@ def play_both(seed: int, weapon: str, actions: list[int]) -> int:
     )
     (enemy,) = game.observe().opponents
     root = EncounterRoot(weapon, game.projection(0).node, SELF_HEALTH, enemy.node, ENEMY_HEALTH, 0)
-    sim = EncounterSimulator(level, [root], 1, hold=True, mean_reward=False, tick_cost=0.0)
+    sim = EncounterSimulator(
+        level, [root], 1, belief=False, hold=True, mean_reward=False, tick_cost=0.0
+    )
     batch = sim.roots(1)
     for tick, code in enumerate(actions):
         node = int(batch[0, 0])
@@ -129,14 +131,13 @@ def test_mean_reward_is_the_mean_of_the_engines_outcomes(weapon: str) -> None:
     # FMC's reward is the mean over a tick's draws of what the engine's rules do to the fight:
     # over many draws, from states where the enemy may die this tick or not, the health the
     # walkers' own (drawn) steps remove from the enemy minus the health they lose averages to
-    # the model's reward (tick cost 0).
+    # the model's reward (tick cost 0), with the draws moving the walkers (belief=False).
     level = default_level()
     rng = np.random.default_rng(7)
     n = 40_000
     for node, enemy, enemy_hp in ((4, 3, 100.0), (6, 3, 30.0), (0, 8, 35.0), (2, 5, 5.0)):
-        sim = EncounterSimulator(
-            level, [EncounterRoot(weapon, node, SELF_HEALTH, enemy, enemy_hp, 0.0)], n, tick_cost=0
-        )
+        root = EncounterRoot(weapon, node, SELF_HEALTH, enemy, enemy_hp, 0.0)
+        sim = EncounterSimulator(level, [root], n, belief=False, tick_cost=0)
         before = sim.roots(n)
         after, reward, _ = sim.step(before, np.zeros(n, dtype=np.int64), rng)  # stay
         assert np.ptp(reward) == 0.0  # a function of the state, not of the draws
@@ -145,6 +146,48 @@ def test_mean_reward_is_the_mean_of_the_engines_outcomes(weapon: str) -> None:
         )
         se = outcome.std() / np.sqrt(n)
         assert abs(outcome.mean() - reward[0]) < 4 * se + 1e-12, (node, enemy, enemy_hp)
+
+
+
+@pytest.mark.parametrize("weapon", sorted(WEAPONS))
+def test_a_belief_path_earns_the_mean_of_the_drawn_paths(weapon: str) -> None:
+    # A belief walker (the default) carries the chances of each count of hits landed and draws
+    # nothing: over a path of moves, its return (tick cost included) and its mean healths must
+    # be the mean of what walkers moved by the engine's draws earn on the same path, kills and
+    # the end of return fire after a lethal hit included. Few enough ticks that the bot cannot
+    # die (the belief has no self death). The drawn return is read off the drawn healths.
+    level = default_level()
+    n = 40_000
+    moves = np.array([0, 1, 2])
+    for node, enemy, enemy_hp in ((4, 3, 100.0), (6, 3, 30.0), (0, 8, 65.0)):
+        root = EncounterRoot(weapon, node, SELF_HEALTH, enemy, enemy_hp, 0.0)
+        belief = EncounterSimulator(level, [root], 1, tick_cost=0.5, horizon=len(moves))
+        drawn = EncounterSimulator(level, [root], n, belief=False)
+        rng = np.random.default_rng(11)
+        b, d = belief.roots(1), drawn.roots(n)
+        b_ret, d_ret = 0.0, np.zeros(n)
+        for move in moves:
+            b, r, _ = belief.step(b, np.array([move]), rng)
+            b_ret += float(r[0])
+            after, _, _ = drawn.step(d, np.full(n, move), rng)
+            d_ret += (d[:, 2] - after[:, 2]) / ENEMY_HEALTH - (d[:, 1] - after[:, 1]) / SELF_HEALTH
+            d_ret -= 0.5 * (d[:, 2] > 0)  # the tick cost while the enemy is up
+            d = after
+        assert (d[:, 1] > 0).all()  # nobody died: the comparison is exact in expectation
+        for got, samples in ((b_ret, d_ret), (b[0, 1], d[:, 1]), (b[0, 2], d[:, 2])):
+            se = samples.std() / np.sqrt(n)
+            assert abs(samples.mean() - got) < 4 * se + 1e-9, (node, enemy, enemy_hp)
+        assert b[0, 11:].sum() == pytest.approx(1.0)  # the chances stay a distribution
+
+
+def test_a_belief_step_draws_nothing() -> None:
+    level = default_level()
+    sim = EncounterSimulator(level, [EncounterRoot("rocket", 4, 100, 3, 100, 0.0)], 8)
+    actions = np.arange(8) % level.neighbors.shape[1]
+    a = sim.step(sim.roots(8), actions, np.random.default_rng(1))
+    b = sim.step(sim.roots(8), actions, np.random.default_rng(2))
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x, y)
 
 
 def test_mean_hit_probability_averages_the_gaussian_aim_error() -> None:
