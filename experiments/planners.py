@@ -299,18 +299,25 @@ def planners_section(
         for (world, planner), rs in runs.items()
     ]  # fmt: skip
     lines += [*table(("World", "Planner", "Fired", "Accuracy", "Distance", "Exposure"), rows), ""]
-    rows = []
+    rows, short = [], []
     for world in dict.fromkeys(w for w, _ in runs):
         for other in (p for w, p in runs if w == world and p != "fmc"):
             if (world, "fmc") not in runs:
                 continue
-            cells = []
-            for _, fn, d, higher in METRICS.values():
+            cells, verdicts = [], {}
+            for title, fn, d, higher in METRICS.values():
                 st = _paired(runs[world, "fmc"], runs[world, other], fn)
-                cells.append(f"{ci(st, fixed(d, signed=True))} ({_verdict(st, higher)})")
+                verdicts[title.lower()] = verdict = _verdict(st, higher)
+                cells.append(f"{ci(st, fixed(d, signed=True))} ({verdict})")
             rows.append((world, f"fmc - {other}", *cells))
+            if other in PLANNERS:
+                short.append(f"`{world}`, fmc against {other}: " + "; ".join(
+                    f"{v} on {', '.join(m for m, x in verdicts.items() if x == v)}"
+                    for v in ("better", "no different", "worse") if v in verdicts.values()
+                ))  # fmt: skip
     lines += ["Per-seed differences (better / worse: the 95% interval excludes 0):", ""]
     lines += [*table(("World", "Difference", *header[2:]), rows), ""]
+    lines += ["In short:", "", *(f"- {s}." for s in short), ""]
     lines += ["Per seed (kills per tick, damage ratio, deaths, time-outs):", ""]
     for world in dict.fromkeys(w for w, _ in runs):
         planners = [p for w, p in runs if w == world]
@@ -346,7 +353,7 @@ def _bound_lines(worlds: Sequence[str]) -> list[str]:
         + "; ".join(parts)
         + ". So on kills per tick a planner can beat the graph planner by about 1% at most, and "
         "every tick it spends reaching cover comes out of that margin. Time-outs are 0 for "
-        "every planner below except the old ones: nothing to beat there.",
+        "graph, fmc and mc: nothing to beat there.",
     ]
 
 
