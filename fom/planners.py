@@ -152,8 +152,8 @@ class FmcPlanner:
         ]
         sim = EncounterSimulator(
             level, roots, self.walkers, belief=self.belief, horizon=self.horizon, hold=self.hold,
-            mean_reward=self.mean_reward,
-            tick_cost=self.tick_cost, flank_penalty=self.flank_penalty,
+            mean_reward=self.mean_reward, tick_cost=self.tick_cost,
+            flank_penalty=self.flank_penalty,
         )  # fmt: skip
         keys = plan_keys(
             seed,

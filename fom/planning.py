@@ -134,7 +134,6 @@ class EncounterSimulator:
             )  # fmt: skip
         if belief:
             rows[:, _HITS] = 1.0  # no hit landed yet, for sure
-            self._landed = np.arange(hits, dtype=np.float64)
         self._roots = rows
         extent = np.ptp(level.positions, axis=0)
         self._positions = level.positions / np.where(extent > 0, extent, 1.0)
