@@ -115,8 +115,8 @@ DIAGNOSIS: list[str] = [
     "planner's edge weight (row `fmc + flank penalty`).",
     "- **Once the model sees the price of a tick, the price sets the trade** between kill speed "
     "and damage: `TICK_COST` = 2 (kill speed first, damage the tie-break) against 0.2 (rows "
-    "`fmc, tick cost 0.2`, `fmc - tick cost`); the horizon went from 8 to 12 ticks, a fight's "
-    "length and a half (row `fmc, horizon 8`). Both were chosen on the tuning seeds.",
+    "`fmc, tick cost 0.2`, `fmc - tick cost`); the horizon went from 8 to 12 ticks, an "
+    "encounter's time-out (row `fmc, horizon 8`). Both were chosen on the tuning seeds.",
     "- The swarm weighs reward over spread a little more (`reward_scale` 3, "
     "`fom.planners.REWARD_SCALE`, row `fmc, reward_scale 1`). The shared parts held: the "
     "walkers' steps play `fom.rules` as the engine does, and a belief step is the mean of the "
