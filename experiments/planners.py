@@ -60,7 +60,7 @@ __all__ = [
 WORLD_TICKS: dict[str, int] = {"dummy": 300, "enhanced": 400}
 """The worlds compared and the ticks of a run in each (the issue's 400 on enhanced)."""
 PLANNERS: tuple[str, ...] = ("graph", "fmc", "mc")
-TIPS, WALKERS, HORIZON = 4, 32, 12
+TIPS, WALKERS, HORIZON = RunConfig().tips, RunConfig().walkers, RunConfig().horizon
 """``fom-run``'s defaults: encounters at once, and FMC's (and MC's) budget."""
 ABLATIONS: dict[str, dict[str, Any]] = {
     "fmc before issue 13": {

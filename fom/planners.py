@@ -19,7 +19,7 @@ import numpy as np
 
 from fom.fmc import plan_batch, plan_batch_mc
 from fom.level import CanonicalLevel
-from fom.planning import TICK_COST, EncounterRoot, EncounterSimulator, decode_action
+from fom.planning import HORIZON, TICK_COST, EncounterRoot, EncounterSimulator, decode_action
 from fom.streams import RowStreams, plan_keys
 
 __all__ = [
@@ -114,7 +114,7 @@ class FmcPlanner:
         self,
         *,
         walkers: int = 32,
-        horizon: int = 12,
+        horizon: int = HORIZON,
         belief: bool = True,
         hold: bool = False,
         mean_reward: bool = True,

@@ -48,6 +48,7 @@ from fom.hitmodel import (
 from fom.level import CanonicalLevel
 
 __all__ = [
+    "HORIZON",
     "PLANNER_AIM_NOISE",
     "TICK_COST",
     "EncounterRoot",
@@ -57,6 +58,8 @@ __all__ = [
 
 PLANNER_AIM_NOISE = 0.15
 """Spread of the aim error the planner assumes (it does not know the hidden drift)."""
+HORIZON = 12
+"""FMC's default horizon in ticks (an encounter's time-out); it sizes a belief row's columns."""
 TICK_COST = 2.0
 """Reward lost per tick the enemy may still be up, in kills: kill speed first, the damage both
 ways as the tie-break (the sweep of this price is in docs/results.md, issue 13)."""
@@ -109,7 +112,7 @@ class EncounterSimulator:
         walkers: int,
         *,
         belief: bool = True,
-        horizon: int = 12,
+        horizon: int = HORIZON,
         hold: bool = False,
         mean_reward: bool = True,
         tick_cost: float = TICK_COST,
