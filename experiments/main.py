@@ -105,9 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     loads.append(_load())
     say("planners on fight outcomes, both worlds (synchronous driver)")
     t = time.perf_counter()
-    planner_runs = run_planners(
-        s.planner_seeds, PLANNERS + (() if s.quick else tuple(ABLATIONS)), s.jobs
-    )
+    planner_runs = run_planners(s.planner_seeds, PLANNERS, s.jobs)
+    ablation_runs = None
+    if s.ablation_seeds:
+        ablation_runs = run_planners(s.ablation_seeds, ("fmc", *ABLATIONS), s.jobs)
     phase_s["planners, both worlds"] = time.perf_counter() - t
     loads.append(_load())
     say("analysis, plots, report")
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     phase_s["report"] = time.perf_counter() - t
     wall_s = time.perf_counter() - started
     write_report(s, groups, compute, latency, out, command, wall_s, phase_s, loads)
-    splice(out / "results.md", planners_section(planner_runs, s.planner_seeds, command))
+    section = planners_section(
+        planner_runs, s.planner_seeds, command, ablation_runs, s.ablation_seeds
+    )
+    splice(out / "results.md", section)
     say(f"wrote {out / 'results.md'} and {len(PNGS)} PNGs")
     return 0

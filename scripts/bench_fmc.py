@@ -80,10 +80,11 @@ def sim_rate(
 
 
 def planners_vs(seeds: int) -> dict[str, Any]:
-    """graph, fmc and mc on fight outcomes per world (``experiments.planners.summarise``)."""
-    from experiments.planners import run_planners, summarise
+    """graph, fmc and mc on fight outcomes per world (``experiments.planners.summarise``), on
+    the first ``seeds`` of the comparison's seeds."""
+    from experiments.planners import SEEDS, run_planners, summarise
 
-    return summarise(run_planners(range(seeds), jobs=2))
+    return summarise(run_planners(SEEDS[:seeds], jobs=2))
 
 
 # ------------------------------------------------------------------------------- (b) atari
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sim-only", action="store_true", help="only (a) and (e), simulated")
     parser.add_argument("--skip-planners", action="store_true", help="skip (e), the planners")
-    parser.add_argument("--planner-seeds", type=int, help="seeds of (e) (default 60, quick 5)")
+    parser.add_argument("--planner-seeds", type=int, help="seeds of (e) (default 240, quick 5)")
     args = parser.parse_args(argv)
     q = args.quick
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = r["sim_row_streams_walker_steps_per_s"][n]
         say(f"    {int(n):7d} {rate:12,.0f} {rows:12,.0f}")
     if not args.skip_planners:
-        r["planners"] = planners_vs(args.planner_seeds or (5 if q else 60))
+        r["planners"] = planners_vs(args.planner_seeds or (5 if q else 240))
         say("(e) planners on fight outcomes (fom learner, --tips 4, 32 walkers x horizon 12)")
         for world, entry in r["planners"].items():
             for name in ("graph", "fmc", "mc"):

@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 
 from experiments.fight_bound import bounds, expected_ticks, graph_policy
-from experiments.planners import BEGIN, END, METRICS, run_planners, splice, summarise
+from experiments.planners import (
+    BEGIN,
+    END,
+    METRICS,
+    planners_section,
+    run_planners,
+    splice,
+    summarise,
+)
 from fom.hitmodel import ENEMY_HEALTH, WEAPONS
 
 
@@ -44,3 +52,18 @@ def test_summary_has_every_metric_and_fmcs_differences() -> None:
         assert d["lo"] <= d["mean"] <= d["hi"]
     kills = [r.kills_per_tick for r in runs["dummy", "graph"]]
     assert entry["graph"]["kills_per_tick"]["mean"] == np.mean(kills)
+
+
+def test_the_section_holds_the_comparison_and_the_ablations_each_on_its_seeds() -> None:
+    runs = run_planners((200, 201), ("graph", "fmc"), worlds=("dummy",))
+    ablations = run_planners((0, 1), ("fmc", "fmc, horizon 8"), worlds=("dummy",))
+    lines = planners_section(runs, (200, 201), "cmd", ablations, (0, 1))
+    text = "\n".join(lines)
+    assert "runs on seeds 200..201 (2 seeds), the ablations on seeds 0..1 (2 seeds)" in text
+    assert "| dummy | fmc - graph |" in text and "| dummy | fmc - fmc, horizon 8 |" in text
+    assert "- `dummy`, fmc against graph:" in text and "against fmc, horizon 8" not in text
+    per_seed = lines[lines.index("Per seed (kills per tick, damage ratio, deaths, time-outs):"):]
+    assert any(line.startswith("| 200 |") for line in per_seed)
+    assert not any(line.startswith("| 0 |") for line in per_seed)  # the ablations' seeds
+    timeouts = sum(r.timeouts for r in runs["dummy", "fmc"])
+    assert f"fmc {timeouts}" in text
