@@ -94,7 +94,8 @@ class AtariWalkerPool(Actor):
 
     It runs its own emulator of the same game (and its worker processes, if any), so planning
     never touches the real game. ``adaptive``: the FractalAI recipe's budget
-    (:class:`fom.fmc.HorizonPlanner`, ``max_samples`` its cap, default ``walkers * horizon``);
+    (:class:`fom.fmc.HorizonPlanner`, ``max_samples`` its cap, default ``walkers * horizon``,
+    ``min_walkers`` the fewest it shrinks to);
     otherwise every walker steps ``horizon`` times (:func:`fom.fmc.plan_batch`).
     """
 
@@ -109,6 +110,7 @@ class AtariWalkerPool(Actor):
         max_samples: int | None,
         seed: int,
         adaptive: bool = False,
+        min_walkers: int = 2,
     ) -> None:
         self.sim = sim
         self.walkers = walkers
@@ -116,7 +118,11 @@ class AtariWalkerPool(Actor):
         self.max_samples = max_samples
         self.seed = seed
         cap = walkers * horizon if max_samples is None else max_samples
-        self.planner = HorizonPlanner(sim, walkers, horizon, cap) if adaptive else None
+        self.planner = (
+            HorizonPlanner(sim, walkers, horizon, cap, min_walkers=min_walkers)
+            if adaptive
+            else None
+        )
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:

@@ -209,6 +209,9 @@ class FmcConfig:
     """FMC horizon in decisions (each decision lasts ``frameskip`` frames)."""
     max_samples: int | None = None
     """Cap on walker-steps per decision; default walkers * horizon."""
+    min_walkers: int = 2
+    """With ``adaptive``, the fewest walkers the swarm shrinks to when a decision spends the cap
+    short of the horizon (2: the reference's rule; ``walkers``: never shrink, which Pong needs)."""
     steps: int = 200
     """Decisions to play (the episode may end first)."""
     frameskip: int = 5
@@ -222,8 +225,9 @@ class FmcConfig:
     """What distances between walkers are measured on: the 128 RAM bytes or a grey screen
     averaged over 4 x 4 blocks."""
     loss_is_death: bool = False
-    """A walker step with a negative reward is death, like a lost life (the reference's rule for
-    games that can be won: Boxing, Pong)."""
+    """For games that can be won (Boxing, Pong): a walker step with a negative reward is death,
+    like a lost life (the reference's rule), and one that ends the game by scoring is a win, not
+    a death."""
     processes: int = 1
     """Processes stepping the walkers, each with its own emulator (2 uses both cores of a 2-core
     machine); the actions and score do not depend on it."""
@@ -254,6 +258,10 @@ class FmcConfig:
             raise ConfigError(
                 f"--max-samples must be >= --walkers ({self.walkers}) with the adaptive budget,"
                 f" got {self.max_samples}"
+            )
+        if not 2 <= self.min_walkers <= self.walkers:
+            raise ConfigError(
+                f"--min-walkers must be in [2, --walkers={self.walkers}], got {self.min_walkers}"
             )
         if self.obs not in ("ram", "pixels"):
             raise ConfigError(f"--obs must be 'ram' or 'pixels', got {self.obs!r}")

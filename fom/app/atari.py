@@ -51,6 +51,7 @@ async def play_async(
                     max_samples=config.max_samples,
                     seed=config.seed,
                     adaptive=config.adaptive,
+                    min_walkers=config.min_walkers,
                 ),
                 name="walker-pool",
             )

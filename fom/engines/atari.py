@@ -25,7 +25,7 @@ from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 from fom.engines.atari_workers import AtariWorkers, WorkerSettings
 from fom.errors import UnknownGame
 
-__all__ = ["AtariBatch", "AtariSimulator", "available_games", "resolve_game"]
+__all__ = ["AtariBatch", "AtariSimulator", "available_games", "resolve_game", "walker_outcomes"]
 
 ObsKind = Literal["ram", "pixels"]
 RAM_SIZE = 128
@@ -66,6 +66,28 @@ def resolve_game(name: str) -> str:
     raise UnknownGame(f"unknown Atari game {name!r}{hint}")
 
 
+def walker_outcomes(
+    rewards: np.ndarray,
+    over: np.ndarray,
+    lives_before: np.ndarray,
+    lives: np.ndarray,
+    won_before: np.ndarray,
+    *,
+    can_win: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rewards, dead, won) of one walker step. Death is a lost life or the game's end; in a game
+    that can be won (``can_win``, the simulator's ``loss_is_death``) also a negative reward, and
+    a step that ends the game by scoring is a win instead: the walker lives on, and a walker that
+    has won earns nothing more. (Counting the winning point as death made the swarm refuse the
+    last point of Pong at 20-0.)"""
+    won = won_before | (can_win & over & (rewards > 0))
+    rewards = np.where(won_before, 0.0, rewards)
+    dead = (over & ~won) | (lives < lives_before)
+    if can_win:
+        dead |= rewards < 0
+    return rewards, dead, won
+
+
 @dataclass(frozen=True, slots=True)
 class AtariBatch:
     """Walkers of an Atari game: saved emulator states with their observations and lives."""
@@ -75,6 +97,9 @@ class AtariBatch:
     """``(n, d)`` uint8: RAM bytes or a downsampled grey screen, read right after the step."""
     lives: np.ndarray
     """``(n,)`` int64: lives left in each state (a drop means death)."""
+    won: np.ndarray
+    """``(n,)`` bool: the game ended on a step that scored, with ``loss_is_death`` (a win, not a
+    death: the walker stays, its reward frozen)."""
 
     def __len__(self) -> int:
         """Number of walkers."""
@@ -226,6 +251,7 @@ class AtariSimulator:
             [self._root_state] * n,
             np.repeat(self._root_obs[None], n, axis=0),
             np.full(n, self._root_lives, dtype=np.int64),
+            np.zeros(n, dtype=bool),
         )
 
     def sample_actions(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -235,8 +261,8 @@ class AtariSimulator:
     def step(
         self, batch: AtariBatch, actions: np.ndarray, rng: np.random.Generator
     ) -> tuple[AtariBatch, np.ndarray, np.ndarray]:
-        """Restore, act and clone every walker; a lost life or the game's end is death (and, with
-        ``loss_is_death``, a negative reward). With worker processes the rows are split into
+        """Restore, act and clone every walker; who died and who won is :func:`walker_outcomes`.
+        With worker processes the rows are split into
         contiguous chunks, the first stepped here and one sent to each worker."""
         states, acts = batch.states, actions.tolist()
         workers = self._workers
@@ -253,10 +279,10 @@ class AtariSimulator:
                 parts.append(([ALEState(b) for b in got], *rest))
             new = [st for part in parts for st in part[0]]
             rewards, lives, over, obs = (np.concatenate([p[i] for p in parts]) for i in range(1, 5))
-        dead = over | (lives < batch.lives)
-        if self.loss_is_death:
-            dead |= rewards < 0
-        return AtariBatch(new, obs, lives), rewards, dead
+        rewards, dead, won = walker_outcomes(
+            rewards, over, batch.lives, lives, batch.won, can_win=self.loss_is_death
+        )
+        return AtariBatch(new, obs, lives, won), rewards, dead
 
     def step_states(
         self, states: list[ALEState], actions: list[int]
@@ -293,16 +319,21 @@ class AtariSimulator:
     def take(self, batch: AtariBatch, index: np.ndarray) -> AtariBatch:
         """Gather walkers (cloning shares the immutable saved states)."""
         states = batch.states
-        return AtariBatch([states[i] for i in index.tolist()], batch.obs[index], batch.lives[index])
+        return AtariBatch(
+            [states[i] for i in index.tolist()],
+            batch.obs[index],
+            batch.lives[index],
+            batch.won[index],
+        )
 
     def put(self, batch: AtariBatch, index: np.ndarray, rows: AtariBatch) -> AtariBatch:
         """``batch`` with its rows ``index`` replaced by ``rows`` (the walkers that stepped)."""
         states = list(batch.states)
         for i, state in zip(index.tolist(), rows.states, strict=True):
             states[i] = state
-        obs, lives = batch.obs.copy(), batch.lives.copy()
-        obs[index], lives[index] = rows.obs, rows.lives
-        return AtariBatch(states, obs, lives)
+        obs, lives, won = batch.obs.copy(), batch.lives.copy(), batch.won.copy()
+        obs[index], lives[index], won[index] = rows.obs, rows.lives, rows.won
+        return AtariBatch(states, obs, lives, won)
 
     # ----------------------------------------------------------------- worker processes
 

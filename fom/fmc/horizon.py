@@ -22,8 +22,13 @@ Between decisions :class:`HorizonPlanner` adapts the number of walkers with the 
 feedback on ``balance = mean depth / horizon``: a decision that hit the cap short of the horizon
 shrinks the swarm to ``ceil(walkers * balance)`` (fewer, deeper walkers next time), one that
 reached the horizon with fewer walkers than the maximum grows it to ``ceil(walkers * balance)``
-(at least one more), both within ``[2, max walkers]``. A decision where every walker died says
-nothing about the budget and leaves the swarm as it is (the reference shrank it).
+(at least one more), both within ``[min_walkers, max walkers]``. ``min_walkers`` is 2 by
+default, the reference's floor; a game whose walkers die together at a point of no return wants
+more: in Pong, where a swarm stuck behind a ball it cannot reach hits the cap short of the
+horizon decision after decision, the floor of 2 let it collapse to 2 walkers, too few to find
+the returns that were still there (``min_walkers = walkers``, no shrinking, won its points;
+Boxing plays better with the shrinking). A decision where every walker died says nothing about
+the budget and leaves the swarm as it is (the reference shrank it).
 
 Randomness: every iteration draws one action per walker and three uniforms per walker whatever
 clones, so the draws never depend on the simulator's outcome layout; a simulator stepped in
@@ -141,7 +146,8 @@ class HorizonPlanner:
     """:func:`plan_to_horizon` with the walkers adapted between decisions (see module).
 
     ``walkers`` is the maximum (and the first decision's) number of walkers; ``max_samples`` the
-    cap on walker-steps per decision. ``decide(rng)`` plans one decision from ``sim``'s root.
+    cap on walker-steps per decision; ``min_walkers`` the fewest the swarm shrinks to (the
+    reference's 2 by default). ``decide(rng)`` plans one decision from ``sim``'s root.
     """
 
     def __init__(
@@ -153,9 +159,12 @@ class HorizonPlanner:
         reward_scale: float = 1.0,
         distance_scale: float = 1.0,
         adapt_walkers: bool = True,
+        min_walkers: int = 2,
     ) -> None:
         """Check and store the settings."""
         _check(walkers, horizon, max_samples)
+        if not 2 <= min_walkers <= walkers:
+            raise ValueError(f"min_walkers must be in [2, walkers={walkers}], got {min_walkers}")
         self.sim = sim
         self.max_walkers = walkers
         self.horizon = horizon
@@ -164,6 +173,8 @@ class HorizonPlanner:
         self.adapt_walkers = adapt_walkers
         self.walkers = walkers
         """Walkers the next decision uses."""
+        self.min_walkers = min_walkers
+        """The fewest walkers the swarm shrinks to."""
 
     def decide(self, rng: SeedLike = None) -> Decision:
         """Plan one decision, then adapt the walkers for the next."""
@@ -180,7 +191,9 @@ class HorizonPlanner:
         balance = decision.depth / self.horizon
         reached = balance >= 1.0
         if decision.samples >= self.max_samples and not reached:
-            self.walkers = int(np.clip(math.ceil(self.walkers * balance), 2, self.max_walkers))
+            self.walkers = int(
+                np.clip(math.ceil(self.walkers * balance), self.min_walkers, self.max_walkers)
+            )
         elif reached and self.walkers < self.max_walkers:
             grown = max(math.ceil(self.walkers * balance), self.walkers + 1)
             self.walkers = min(grown, self.max_walkers)

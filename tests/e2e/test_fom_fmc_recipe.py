@@ -31,6 +31,7 @@ def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         (("--walkers", "10", "--max-samples", "5"), "--max-samples must be >= --walkers (10)"),
         (("--obs", "rgb"), "invalid choice: 'rgb'"),
         (("--frameskip", "0"), "--frameskip must be >= 1"),
+        (("--walkers", "8", "--min-walkers", "9"), "--min-walkers must be in [2, --walkers=8]"),
     ],
 )
 def test_bad_recipe_flags_are_one_line_and_status_2(args: tuple[str, ...], needle: str) -> None:

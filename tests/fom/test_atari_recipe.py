@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("ale_py")
 
-from fom.engines.atari import AtariSimulator
+from fom.engines.atari import AtariSimulator, walker_outcomes
 from fom.errors import EngineError
-from fom.fmc import HorizonPlanner, plan_to_horizon
+from fom.fmc import Decision, HorizonPlanner, plan_to_horizon
 
 
 def _gone(pid: int | None) -> bool:
@@ -31,7 +31,7 @@ def _play(
     real = AtariSimulator("boxing", seed=0)
     with AtariSimulator(
         "boxing", seed=0, loss_is_death=True, processes=processes, obs=obs  # type: ignore[arg-type]
-    ) as sim:
+    ) as sim:  # fmt: skip
         planner = HorizonPlanner(sim, walkers=6, horizon=4, max_samples=30)
         actions, samples = [], []
         for i in range(steps):
@@ -82,6 +82,21 @@ def test_walkers_adapt_between_decisions_within_bounds() -> None:
     assert min(seen) >= 2 and seen[-1] < 8  # fewer, deeper walkers after hitting the cap
 
 
+def test_min_walkers_is_the_floor_the_swarm_shrinks_to() -> None:
+    sim = AtariSimulator("pong", seed=0, loss_is_death=True)
+    short = Decision(0, samples=100, walkers=8, steps=40, depth=3.0, mean_reward=0.0,
+                     best_reward=0.0, clone_rate=0.5, alive_fraction=0.5)  # fmt: skip
+    reference = HorizonPlanner(sim, walkers=8, horizon=12, max_samples=100)
+    reference._adapt(short)  # the cap spent at depth 3 of 12
+    assert reference.walkers == 2  # ceil(8 * 3 / 12)
+    floored = HorizonPlanner(sim, walkers=8, horizon=12, max_samples=100, min_walkers=5)
+    floored._adapt(short)
+    assert floored.walkers == 5
+    for bad in (1, 9):
+        with pytest.raises(ValueError, match="min_walkers"):
+            HorizonPlanner(sim, walkers=8, horizon=12, max_samples=100, min_walkers=bad)
+
+
 def test_loss_is_death_kills_the_walker_that_was_punched() -> None:
     plain = AtariSimulator("boxing", seed=0)
     strict = AtariSimulator("boxing", seed=0, loss_is_death=True)
@@ -118,3 +133,19 @@ def test_a_dead_worker_is_a_clear_error_not_a_hang() -> None:
         with pytest.raises(EngineError, match="worker 1"):
             for i in range(3):  # the first step after the kill may still be queued
                 plan_to_horizon(sim, 6, 3, 60, rng=i)
+
+
+def test_scoring_the_last_point_is_a_win_not_a_death() -> None:
+    rewards = np.array([1.0, -1.0, 0.0, 1.0, 0.0])
+    over = np.array([True, True, True, False, True])
+    lives = np.zeros(5, dtype=np.int64)
+    won_before = np.array([False, False, False, False, True])
+    got, dead, won = walker_outcomes(rewards, over, lives, lives, won_before, can_win=True)
+    assert won.tolist() == [True, False, False, False, True]
+    assert dead.tolist() == [False, True, True, False, False]
+    assert got.tolist() == [1.0, -1.0, 0.0, 1.0, 0.0]  # a walker that has won earns no more
+    got, dead, won = walker_outcomes(rewards + won_before, over, lives, lives, won_before,
+                                     can_win=True)  # fmt: skip
+    assert got[4] == 0.0 and not dead[4]
+    _, dead, won = walker_outcomes(rewards, over, lives, lives, won_before & False, can_win=False)
+    assert not won.any() and dead.tolist() == [True, True, True, False, True]
