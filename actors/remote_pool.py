@@ -217,7 +217,9 @@ class WorkerLink:
 
     async def _ask(self, subject: str, batch: PlanBatch) -> PlanBatchReply | None:
         try:
-            reply = await self.bus.request(subject, batch, timeout=self.timeout, sender="driver")
+            reply = await self.bus.request(
+                subject, batch, timeout=self.timeout, sender="driver", resend_on_reconnect=True
+            )
         except NoResponders:  # the worker's subscription is gone: it is, too
             worker = subject.removeprefix(f"{PLAN_BATCH}.")
             if worker != subject and self._last.pop(worker, None) is not None:

@@ -42,7 +42,7 @@ from actors.messages import ActorFailed
 from actors.remote_pool import WorkerLink
 from actors.runtime import FAILURE_TOPIC
 from actors.supervision import NEVER_RESTART
-from bus import Envelope, NoResponders, RequestFailed, RequestTimeout
+from bus import Envelope, NoResponders, Reconnected, RequestFailed, RequestTimeout
 from fom.match import tip_name
 
 __all__ = ["HOST_NAME", "RemoteTips", "place"]
@@ -204,16 +204,19 @@ class RemoteTips(Actor):
 
     async def _ask(self, worker: str, step: Request) -> Reply | None:
         """The worker's reply; the step is sent again (same ``seq``: the worker answers it
-        once) while NATS fails, until the watch in ``_step`` gives the worker up or the
-        request timeout passes. None when it failed for good."""
+        once) while NATS fails and when it reconnects, until the watch in ``_step`` gives the
+        worker up or the request timeout passes. None when it failed for good."""
         bus = self.link.bus
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         while (left := deadline - loop.time()) > 0:
             try:
                 reply = await bus.request(
-                    f"{TIPS_STEP}.{worker}", step, timeout=left, sender="driver"
-                )
+                    f"{TIPS_STEP}.{worker}", step, timeout=left, sender="driver",
+                    resend_on_reconnect=True,
+                )  # fmt: skip
+            except Reconnected:  # the step or its reply may have gone with the old connection
+                log.info("NATS reconnected during the step of worker %s; sending it again", worker)
             except RequestFailed as exc:  # the worker could not step: no use sending it again
                 log.warning("worker %s failed its step: %s; its encounters fail", worker, exc)
                 return None

@@ -11,6 +11,7 @@ __all__ = [
     "EncodeError",
     "FrameTooLarge",
     "NoResponders",
+    "Reconnected",
     "RegistryError",
     "RequestFailed",
     "RequestTimeout",
@@ -43,6 +44,11 @@ class NoResponders(BusError, LookupError):
 
 class RequestTimeout(BusError, TimeoutError):
     """Raised when a request gets no reply within its timeout."""
+
+
+class Reconnected(BusError, ConnectionError):
+    """Raised when NATS reconnected while a request asked to be told waited for its reply: the
+    request or its reply may have gone with the old connection, so it may be sent again."""
 
 
 class RequestFailed(BusError):

@@ -39,6 +39,7 @@ from bus.errors import (
     EncodeError,
     FrameTooLarge,
     NoResponders,
+    Reconnected,
     RequestTimeout,
 )
 from bus.mailbox import Mailbox, Overflow
@@ -114,6 +115,7 @@ class NatsBus(Bus):
         self.oversize_frames = 0
         self.reconnects = 0
         self.disconnects = 0
+        self._cut_on_reconnect: set[asyncio.Future[Any]] = set()
 
     @classmethod
     async def connect(
@@ -141,7 +143,7 @@ class NatsBus(Bus):
 
         async def on_reconnect() -> None:
             if holder:
-                holder[0].reconnects += 1
+                holder[0]._on_reconnect()
 
         try:
             nc = await asyncio.wait_for(
@@ -349,9 +351,19 @@ class NatsBus(Bus):
 
     # ------------------------------------------------------------------ request / reply
 
-    async def request(self, topic: str, message: Any, *, timeout: float, sender: str = "") -> Any:
+    async def request(
+        self,
+        topic: str,
+        message: Any,
+        *,
+        timeout: float,
+        sender: str = "",
+        resend_on_reconnect: bool = False,
+    ) -> Any:
         """Send ``message`` and wait for the first reply; ``NoResponders`` at once if nobody
-        subscribes to ``topic`` anywhere on the server."""
+        subscribes to ``topic`` anywhere on the server. With ``resend_on_reconnect``, a
+        reconnection while it waits raises ``Reconnected`` (NATS may have lost the request or
+        its reply with the old connection) instead of waiting out the timeout."""
         if not timeout or timeout <= 0:
             raise ValueError("a request needs a positive timeout")
         corr = self._corr + 1
@@ -367,6 +379,8 @@ class NatsBus(Bus):
         self._corr = corr
         future: asyncio.Future[Any] = loop.create_future()
         self._pending[corr] = future
+        if resend_on_reconnect:
+            self._cut_on_reconnect.add(future)
         try:
             if self._out:
                 await self._flush_queue()
@@ -378,6 +392,7 @@ class NatsBus(Bus):
             raise NoResponders(f"no subscriber answers requests on {topic!r}") from None
         finally:
             del self._pending[corr]
+            self._cut_on_reconnect.discard(future)
         msg = self.codec.decode_message(reply)
         if type(msg) is ErrorReply:
             raise _reply_error(topic, msg)
@@ -431,6 +446,12 @@ class NatsBus(Bus):
             self.fail_envelope(Envelope("", "", 0, corr, reply_to, None), error)
 
     # ------------------------------------------------------------------ lost frames
+
+    def _on_reconnect(self) -> None:
+        self.reconnects += 1
+        for future in self._cut_on_reconnect:
+            if not future.done():
+                future.set_exception(Reconnected("NATS reconnected while the request waited"))
 
     def _on_error(self, exc: Exception) -> None:
         if isinstance(exc, SlowConsumerError):

@@ -14,6 +14,7 @@ from bus import (
     DecodeError,
     FrameTooLarge,
     NoResponders,
+    Reconnected,
     RequestFailed,
     RequestTimeout,
     message,
@@ -97,6 +98,35 @@ async def test_request_reply_no_responders_and_timeout(nats_server: NatsServer) 
         assert a.pending_requests == 0 and silent.mailbox  # the silent one did get it
         for t in tasks:
             t.cancel()
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_request_waiting_across_a_reconnect_is_cut_short_when_asked(
+    nats_server: NatsServer,
+) -> None:
+    """A request or reply in flight when the server goes is lost without a word; a caller that
+    can send again (the driver's encounter steps) hears of the reconnection, not the timeout."""
+    a, b = await _pair(nats_server.url)
+    try:
+        silent = b.subscribe("svc.silent", name="silent")
+        await _ready(b)
+        plain = asyncio.create_task(a.request("svc.silent", Ping(0, np.zeros(1)), timeout=60))
+        cut = asyncio.create_task(
+            a.request("svc.silent", Ping(1, np.zeros(1)), timeout=60, resend_on_reconnect=True)
+        )
+        for _ in range(2):
+            await asyncio.wait_for(silent.get(), 5)  # both arrived; nobody answers them
+        await asyncio.to_thread(nats_server.pause)
+        await asyncio.to_thread(nats_server.start)
+        with pytest.raises(Reconnected):
+            await asyncio.wait_for(cut, 20)
+        assert a.reconnects >= 1 and not plain.done(), "only the request that asked is cut"
+        plain.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await plain
+        assert a.pending_requests == 0
     finally:
         await a.aclose()
         await b.aclose()
