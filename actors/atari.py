@@ -4,6 +4,8 @@ walker pool plans with FMC on its own emulator."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +13,9 @@ from actors.actor import Actor
 from actors.channels import AtariPlanReply, AtariPlanRequest, GameFinished, GameStep
 from actors.supervision import NEVER_RESTART
 from bus import Envelope
+from fom.checkpoint import AtariCheckpoint
 from fom.engines.atari import AtariSimulator
+from fom.errors import RunFailed
 from fom.fmc import HorizonPlanner, plan_batch
 from fom.streams import PLAN_STREAM
 
@@ -23,22 +27,61 @@ class AtariGame(Actor):
 
     The whole game is played in ``on_start``, so the actor is never restarted (a restart would
     go on from a half-played game as if it were new): a crash is kept in ``error`` and, like the
-    game's end, asks the runtime to shut down.
+    game's end, asks the runtime to shut down. ``start``: a checkpoint to go on from (its game
+    state already in ``game``); ``save`` is handed a checkpoint every ``save_every`` decisions
+    (``settings`` and ``walkers``, the swarm's size for the first decision, go into it).
     """
 
     restart = NEVER_RESTART
 
-    def __init__(self, game: AtariSimulator, *, steps: int, request_timeout: float) -> None:
+    def __init__(
+        self,
+        game: AtariSimulator,
+        *,
+        steps: int,
+        request_timeout: float,
+        settings: dict[str, Any] | None = None,
+        walkers: int = 0,
+        start: AtariCheckpoint | None = None,
+        save: Callable[[AtariCheckpoint], None] | None = None,
+        save_every: int = 100,
+    ) -> None:
         self.game = game
         self.steps = steps
         self.request_timeout = request_timeout
+        self.settings = settings or {}
+        self.save = save
+        self.save_every = save_every
+        self.step = start.step if start is not None else 0
+        self.samples = start.samples if start is not None else 0
+        self.walkers = start.walkers if start is not None else walkers
+        """Walkers the next decision uses, as the walker pool last said."""
+        self._wall_before = start.wall_s if start is not None else 0.0
+        self._started: float | None = None
         self.result: GameFinished | None = None
         self.error: str | None = None
         """Why the game stopped before its end (the actor crashed), else None."""
 
+    @property
+    def wall_s(self) -> float:
+        """Wall time spent playing, over every session of this game."""
+        now = time.perf_counter() - self._started if self._started is not None else 0.0
+        return self._wall_before + now
+
+    def checkpoint(self) -> AtariCheckpoint:
+        """Where the game stands after the decisions played so far."""
+        game = self.game
+        return AtariCheckpoint(
+            self.settings, self.step, game.export_root(), game.score, self.samples, self.wall_s,
+            self.walkers,
+        )  # fmt: skip
+
     async def on_start(self) -> None:
         try:
             await self._play()
+        except RunFailed as exc:
+            self.error = str(exc)
+            raise
         except Exception as exc:
             self.error = f"the game actor crashed: {type(exc).__name__}: {exc}"
             raise
@@ -46,17 +89,17 @@ class AtariGame(Actor):
             self.runtime.request_shutdown()
 
     async def _play(self) -> None:
-        started = time.perf_counter()
+        self._started = time.perf_counter()
         game = self.game
-        samples = 0
-        step = 0
-        while step < self.steps and not game.game_over:
+        while self.step < self.steps and not game.game_over:
+            step = self.step
             plan: AtariPlanReply = await self.request(
                 "atari.plan", AtariPlanRequest(step, game.export_root()),
                 timeout=self.request_timeout,
-            )
+            )  # fmt: skip
             reward, _ = game.act(plan.action)
-            samples += plan.samples
+            self.step, self.walkers = step + 1, plan.walkers
+            self.samples += plan.samples
             await self.publish(
                 "event.atari.step",
                 GameStep(
@@ -70,17 +113,18 @@ class AtariGame(Actor):
                     elapsed_ms=plan.elapsed_ms,
                 ),
             )
-            step += 1
-        wall = time.perf_counter() - started
+            if self.save is not None and self.step % self.save_every == 0:
+                self.save(self.checkpoint())
+        wall, steps = self.wall_s, self.step
         self.result = GameFinished(
-            tick=step,
+            tick=steps,
             game=game.game,
             score=game.score,
-            steps=step,
+            steps=steps,
             game_over=game.game_over,
-            samples=samples,
-            samples_per_step=samples / step if step else 0.0,
-            walker_steps_per_s=samples / wall if wall > 0 else 0.0,
+            samples=self.samples,
+            samples_per_step=self.samples / steps if steps else 0.0,
+            walker_steps_per_s=self.samples / wall if wall > 0 else 0.0,
             wall_s=wall,
         )
         await self.publish("event.atari.finished", self.result)
@@ -95,7 +139,8 @@ class AtariWalkerPool(Actor):
     It runs its own emulator of the same game (and its worker processes, if any), so planning
     never touches the real game. ``adaptive``: the FractalAI recipe's budget
     (:class:`fom.fmc.HorizonPlanner`, ``max_samples`` its cap, default ``walkers * horizon``,
-    ``min_walkers`` the fewest it shrinks to);
+    ``min_walkers`` the fewest it shrinks to, ``start_walkers`` the swarm's size for the first
+    decision, from a checkpoint);
     otherwise every walker steps ``horizon`` times (:func:`fom.fmc.plan_batch`).
     """
 
@@ -111,6 +156,7 @@ class AtariWalkerPool(Actor):
         seed: int,
         adaptive: bool = False,
         min_walkers: int = 2,
+        start_walkers: int | None = None,
     ) -> None:
         self.sim = sim
         self.walkers = walkers
@@ -123,6 +169,12 @@ class AtariWalkerPool(Actor):
             if adaptive
             else None
         )
+        if self.planner is not None and start_walkers is not None:
+            if not min_walkers <= start_walkers <= walkers:
+                raise ValueError(
+                    f"start_walkers must be in [{min_walkers}, {walkers}], got {start_walkers}"
+                )
+            self.planner.walkers = start_walkers
 
     async def receive(self, envelope: Envelope) -> None:
         match envelope.message:
@@ -145,6 +197,7 @@ class AtariWalkerPool(Actor):
                         samples=decision.samples,
                         depth=decision.depth,
                         elapsed_ms=(time.perf_counter() - started) * 1e3,
+                        walkers=self.planner.walkers if self.planner is not None else self.walkers,
                     ),
                 )
             case other:

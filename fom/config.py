@@ -40,6 +40,16 @@ def _check_events_path(path: str, fmt: str, other_files: tuple[str | None, ...])
         )
 
 
+def _check_checkpoint_path(path: str, events: str | None) -> None:
+    """ConfigError if the checkpoint would overwrite the events or cannot be written where
+    it is named."""
+    if events not in (None, "-") and os.path.realpath(events) == os.path.realpath(path):
+        raise ConfigError(f"--checkpoint {path} is also the --events file: refusing that")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(f"--checkpoint {path}: {directory} is not a writable directory")
+
+
 def merge_rate(alpha: float | None, tips: int) -> float:
     """The ULP's alpha: ``alpha`` when given, else 1 / tips (concurrent deltas average)."""
     return alpha if alpha is not None else 1.0 / tips
@@ -233,6 +243,14 @@ class FmcConfig:
     machine); the actions and score do not depend on it."""
     seed: int = 0
     """Seed of the game and the planner."""
+    checkpoint: str | None = None
+    """Save where the game stands to this file (atomically) every ``checkpoint_every``
+    decisions, at its end and when it is interrupted, so that ``resume`` can go on from it."""
+    checkpoint_every: int = 100
+    """Decisions between two saves of the checkpoint."""
+    resume: bool = False
+    """Go on from ``checkpoint`` (played with the same game, seed and planner settings) as if
+    the game had never stopped; ``steps`` counts the decisions played before too."""
     events: str | None = None
     """Write events (plan.done per step, the final summary) to this path, or ``-`` for stdout."""
     events_format: Literal["jsonl", "msgpack"] = "jsonl"
@@ -275,6 +293,12 @@ class FmcConfig:
             raise ConfigError(f"unknown events format {self.events_format!r}")
         if self.events not in (None, "-"):
             _check_events_path(self.events, self.events_format, ())
+        if self.checkpoint_every < 1:
+            raise ConfigError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
+        if self.resume and self.checkpoint is None:
+            raise ConfigError("--resume goes on from a --checkpoint file: name one")
+        if self.checkpoint is not None:
+            _check_checkpoint_path(self.checkpoint, self.events)
         return self
 
 

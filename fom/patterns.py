@@ -9,9 +9,7 @@ identical values. The cost is a few microseconds per parameter per merge.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
+from fom.atomic import remove_stale_temporaries, write_atomically
 from fom.errors import ConfigError, InvalidDelta, StateFileError
 
 __all__ = [
@@ -250,75 +249,13 @@ class PatternStore:
         return store
 
 
-def _umask_mode() -> int:
-    """The mode a new file gets from the user's umask (0o666 minus it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _umask_mode()
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (another user's counts)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
-
-
-def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
-    """Remove the temp files a killed writer left beside ``path`` (``.NAME.PID.*.tmp`` whose
-    PID is gone); return them. A kill -9 in the middle of a save leaves one; the next save
-    removes it."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    prefix = f".{target.name}."
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return removed
-    for entry in entries:
-        name = entry.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")):
-            continue
-        pid = name[len(prefix) :].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-    return removed
-
-
 def save_patterns(store: PatternStore, path: str | os.PathLike[str]) -> None:
-    """Write the store as msgpack atomically: a temp file in the same directory (named with the
-    writer's pid), then os.replace. Temp files of writers that were killed are removed."""
-    target = Path(path)
+    """Write the store as msgpack atomically (:func:`fom.atomic.write_atomically`)."""
     data = msgpack.packb(store.to_state(), use_bin_type=True)
-    directory = target.parent if str(target.parent) else Path(".")
-    remove_stale_temporaries(target)
     try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory
-        )
+        write_atomically(path, data)
     except OSError as exc:
-        raise StateFileError(f"cannot save patterns to {target}: {exc.strerror or exc}") from None
-    try:
-        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600: give the file the user's umask
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise StateFileError(f"cannot save patterns to {target}: {exc.strerror or exc}") from None
+        raise StateFileError(f"cannot save patterns to {path}: {exc.strerror or exc}") from None
 
 
 def load_patterns(path: str | os.PathLike[str]) -> PatternStore:

@@ -1,7 +1,7 @@
 """FMC on Atari at the published samples per step, one episode per game, beside the published table.
 
     python scripts/bench_atari.py [--games boxing,pong,ms_pacman,qbert] [--steps N]
-                                  [--processes 2] [--seed 0] [--json]
+                                  [--processes 2] [--seed 0] [--json] [--checkpoint-dir DIR]
 
 Each game is played by ``fom-fmc``'s own code path (:func:`fom.app.play`) with the recipe below:
 the adaptive budget (walkers that clone do not step; a decision stops when the walkers' mean depth
@@ -16,10 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from fom.app import play
+from fom.atomic import write_atomically
+from fom.checkpoint import AtariCheckpoint
 from fom.config import FmcConfig
 
 PUBLISHED: dict[str, tuple[float, int | None]] = {
@@ -52,17 +56,34 @@ def _cpu_s() -> float:
 
 
 def episode(
-    game: str, *, steps: int | None = None, processes: int = 2, seed: int = 0, **overrides: Any
+    game: str,
+    *,
+    steps: int | None = None,
+    processes: int = 2,
+    seed: int = 0,
+    checkpoint_dir: str | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
-    """Play one episode of ``game`` (at most ``steps`` decisions) with its recipe; the figures."""
+    """Play one episode of ``game`` (at most ``steps`` decisions) with its recipe; the figures.
+    With ``checkpoint_dir``, the game goes on from its checkpoint there if there is one, and
+    saves one (every 100 decisions, at its end and on Ctrl-C): a full game may take several
+    sessions; the CPU time of those before is kept beside it."""
     settings = RECIPES[game] | overrides
+    ckpt = Path(checkpoint_dir) / f"{game}-seed{seed}.ckpt" if checkpoint_dir else None
+    before = _sessions(ckpt)
+    played_before = AtariCheckpoint.load(ckpt).step if before["sessions"] else 0
     config = FmcConfig(
         game=game, steps=steps if steps is not None else 10**9, seed=seed, processes=processes,
-        quiet=True, **settings,
+        quiet=True, checkpoint=str(ckpt) if ckpt else None, resume=before["sessions"] > 0,
+        **settings,
     )  # fmt: skip
     cpu0, t0 = _cpu_s(), time.perf_counter()
-    result = play(config, handle_signals=False)
+    result = play(config, handle_signals=ckpt is not None)  # Ctrl-C saves, then returns
     total = time.perf_counter() - t0
+    cpu = before["cpu_s"] + _cpu_s() - cpu0
+    if ckpt is not None:
+        now = {"sessions": before["sessions"] + (result.steps > played_before), "cpu_s": cpu}
+        write_atomically(_sidecar(ckpt), json.dumps(now).encode())
     return {
         "game": game,
         "score": result.score,
@@ -72,13 +93,26 @@ def episode(
         "samples_per_step": result.samples_per_step,
         "wall_s": result.wall_s,
         "wall_with_start_s": total,
-        "cpu_s": _cpu_s() - cpu0,
+        "cpu_s": cpu,
+        "sessions": before["sessions"] + (result.steps > played_before),
         "cores": processes,
         "seed": seed,
         "settings": settings,
         "published_score": PUBLISHED[game][0],
         "published_samples_per_step": PUBLISHED[game][1],
     }
+
+
+def _sidecar(ckpt: Path) -> Path:
+    return ckpt.with_suffix(".sessions.json")
+
+
+def _sessions(ckpt: Path | None) -> dict[str, Any]:
+    """The sessions a checkpointed game was played in so far, and their CPU seconds."""
+    if ckpt is None or not ckpt.exists():
+        return {"sessions": 0, "cpu_s": 0.0}
+    side = _sidecar(ckpt)
+    return json.loads(side.read_text()) if side.exists() else {"sessions": 1, "cpu_s": 0.0}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -91,6 +125,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         pub = r["published_samples_per_step"]
         ended = "game over" if r["game_over"] else f"**capped** at {r['steps']:,} decisions"
+        if r.get("sessions", 1) > 1:
+            ended += f" ({r['sessions']} sessions)"
         k = r["settings"]
         floor = k.get("min_walkers", 2)
         settings = (
@@ -115,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=2, help="processes stepping walkers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON list")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="save each game there and go on from it: Ctrl-C, then the same "
+                             "command, plays a full game over several sessions")  # fmt: skip
     args = parser.parse_args(argv)
     games = [g.strip() for g in args.games.split(",") if g.strip()]
     unknown = [g for g in games if g not in RECIPES]
@@ -122,9 +161,17 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown game(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}")
     rows = []
     for game in games:
-        rows.append(episode(game, steps=args.steps, processes=args.processes, seed=args.seed))
+        rows.append(
+            episode(game, steps=args.steps, processes=args.processes, seed=args.seed,
+                    checkpoint_dir=args.checkpoint_dir)
+        )  # fmt: skip
         if not args.json:
             print(table(rows[-1:]).splitlines()[-1], flush=True)
+        row = rows[-1]
+        cap = args.steps if args.steps is not None else float("inf")
+        if not row["game_over"] and row["steps"] < cap:  # Ctrl-C: the checkpoint keeps it
+            print(f"{game}: interrupted after {row['steps']:,} decisions", file=sys.stderr)
+            break
     print(json.dumps(rows, indent=2) if args.json else table(rows))
 
 

@@ -23,6 +23,8 @@ class AtariPlanReply:
     samples: int
     depth: float
     elapsed_ms: float
+    walkers: int = 0
+    """Walkers the next decision uses (the adaptive swarm's size after this one)."""
 
 
 @message("atari.step")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from actors import Runtime
 from actors import run as run_loop
@@ -12,6 +13,7 @@ from actors.event_log import EventLog
 from actors.progress import Progress
 from bus import Bus
 from fom.app.report import events_error_message
+from fom.checkpoint import AtariCheckpoint, game_settings
 from fom.config import FmcConfig
 from fom.engines.atari import AtariSimulator, resolve_game
 from fom.errors import RunFailed
@@ -24,13 +26,24 @@ __all__ = ["format_fmc_result", "play", "play_async"]
 async def play_async(
     config: FmcConfig, *, handle_signals: bool | StopSignals = False
 ) -> GameFinished:
-    """Play ``config.game``; an unknown name raises UnknownGame before anything starts."""
+    """Play ``config.game``; an unknown name, or a checkpoint to resume that is missing or of
+    another game, raises (UnknownGame, StateFileError, ConfigError) before anything starts."""
     config.validate()
     game_id = resolve_game(config.game)
+    settings = game_settings(config, game_id)
+    start = AtariCheckpoint.load(config.checkpoint) if config.resume and config.checkpoint else None
+    if start is not None:
+        start.check(settings, str(config.checkpoint))
     writer = open_event_writer(config.events, config.events_format) if config.events else None
     game = AtariSimulator(game_id, frameskip=config.frameskip, seed=config.seed)
+    if start is not None:
+        game.import_root(start.state, start.score)
     planner_sim: AtariSimulator | None = None
-    actor = AtariGame(game, steps=config.steps, request_timeout=600.0)
+    actor = AtariGame(
+        game, steps=config.steps, request_timeout=600.0, settings=settings,
+        walkers=config.walkers, start=start, save=_saver(config.checkpoint),
+        save_every=config.checkpoint_every,
+    )  # fmt: skip
     try:
         planner_sim = AtariSimulator(
             game_id, frameskip=config.frameskip, seed=config.seed, obs=config.obs,
@@ -52,11 +65,12 @@ async def play_async(
                     seed=config.seed,
                     adaptive=config.adaptive,
                     min_walkers=config.min_walkers,
+                    start_walkers=actor.walkers,
                 ),
                 name="walker-pool",
             )
             if not config.quiet:
-                progress = Progress.for_stderr(config.steps, "step")
+                progress = Progress.for_stderr(config.steps - actor.step, "step")
                 if progress is not None:
                     rt.spawn(progress, name="progress", topics=("event.atari.step",))
             rt.spawn(actor, name="game")
@@ -69,15 +83,35 @@ async def play_async(
         if writer is not None:
             with contextlib.suppress(OSError):  # the EventLog reports it
                 writer.close()
+    if actor.save is not None and actor.error is None:  # also when interrupted: go on later
+        actor.save(actor.checkpoint())
     if actor.error is not None:  # the game actor crashed (it is never restarted)
         raise RunFailed(actor.error)
     if log.error is not None:  # the events could not be written: the game was stopped
         raise RunFailed(
             events_error_message(config.events, log.error, log.first_lost, log.seq)
         )
-    if actor.result is None:  # interrupted before the first decision finished
-        return GameFinished(0, game_id, game.score, 0, game.game_over, 0, 0.0, 0.0, 0.0)
+    if actor.result is None:  # interrupted before the game's end
+        steps, wall = actor.step, actor.wall_s
+        return GameFinished(
+            steps, game_id, game.score, steps, game.game_over, actor.samples,
+            actor.samples / steps if steps else 0.0, actor.samples / wall if wall else 0.0, wall,
+        )  # fmt: skip
     return actor.result
+
+
+def _saver(path: str | None) -> Callable[[AtariCheckpoint], None] | None:
+    """Save a checkpoint to ``path``; RunFailed, with the reason, if it cannot be written."""
+    if path is None:
+        return None
+
+    def save(checkpoint: AtariCheckpoint) -> None:
+        try:
+            checkpoint.save(path)
+        except OSError as exc:
+            raise RunFailed(f"cannot write the checkpoint {path}: {exc.strerror or exc}") from None
+
+    return save
 
 
 def play(config: FmcConfig, *, handle_signals: bool | StopSignals = True) -> GameFinished:
