@@ -25,6 +25,7 @@ from fom.app import play
 from fom.atomic import write_atomically
 from fom.checkpoint import AtariCheckpoint
 from fom.config import FmcConfig
+from fom.engines.atari import MAX_EPISODE_FRAMES
 
 PUBLISHED: dict[str, tuple[float, int | None]] = {
     "boxing": (100, 77),
@@ -125,6 +126,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         pub = r["published_samples_per_step"]
         ended = "game over" if r["game_over"] else f"**capped** at {r['steps']:,} decisions"
+        if r["game_over"] and r["frames"] >= MAX_EPISODE_FRAMES:
+            ended = f"ALE's {MAX_EPISODE_FRAMES:,}-frame limit (30 minutes), game still on"
         if r.get("sessions", 1) > 1:
             ended += f" ({r['sessions']} sessions)"
         k = r["settings"]

@@ -25,7 +25,17 @@ from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 from fom.engines.atari_workers import AtariWorkers, WorkerSettings
 from fom.errors import UnknownGame
 
-__all__ = ["AtariBatch", "AtariSimulator", "available_games", "resolve_game", "walker_outcomes"]
+__all__ = [
+    "MAX_EPISODE_FRAMES",
+    "AtariBatch",
+    "AtariSimulator",
+    "available_games",
+    "resolve_game",
+    "walker_outcomes",
+]
+
+MAX_EPISODE_FRAMES = 108_000
+"""ALE's usual limit on an episode: 30 minutes of play at 60 frames per second."""
 
 ObsKind = Literal["ram", "pixels"]
 RAM_SIZE = 128
@@ -121,7 +131,7 @@ class AtariSimulator:
         frameskip: int = 5,
         obs: ObsKind = "ram",
         seed: int = 0,
-        max_episode_frames: int = 108_000,
+        max_episode_frames: int = MAX_EPISODE_FRAMES,
         pixel_block: int = 4,
         loss_is_death: bool = False,
         processes: int = 1,
