@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from fmc_cli import FMC, running, wait_for_a_step
 
 from fom.app import play
 from fom.checkpoint import AtariCheckpoint
@@ -18,7 +17,6 @@ from fom.config import FmcConfig
 
 pytest.importorskip("ale_py")
 
-CODE = "from fom.cli import fmc_main; fmc_main()"
 RECIPE = {"game": "boxing", "walkers": 6, "horizon": 4, "max_samples": 12, "frameskip": 5,
           "loss_is_death": True, "seed": 11, "quiet": True}  # fmt: skip
 """A cap below walkers x horizon: the swarm shrinks, so its size is part of the state."""
@@ -52,28 +50,17 @@ def test_ctrl_c_saves_where_the_game_stands(tmp_path: Path) -> None:
     events, checkpoint = tmp_path / "run.jsonl", tmp_path / "game.ckpt"
     args = ["boxing", "--walkers", "6", "--horizon", "4", "--max-samples", "12", "--seed", "11",
             "--quiet", "--checkpoint", str(checkpoint), "--checkpoint-every", "1000"]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CODE, *args, "--steps", "100000", "--events", str(events)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while '"atari.step"' not in (events.read_text() if events.exists() else ""):
-            assert proc.poll() is None and time.monotonic() < deadline, "no decision was played"
-            time.sleep(0.05)  # polling a file another process writes: there is no event to await
+    with running(*args, "--steps", "100000", "--events", str(events)) as proc:
+        wait_for_a_step(proc, events)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
     assert proc.returncode == 128 + signal.SIGINT and "Traceback" not in err, err
     played = _steps(events)
     saved = AtariCheckpoint.load(checkpoint)  # saved at the interruption, not every 1000
     assert saved.step == len(played) >= 1 and saved.score == played[-1][2]
     more = tmp_path / "more.jsonl"
     done = subprocess.run(
-        [sys.executable, "-c", CODE, *args, "--resume", "--steps", str(saved.step + 3),
+        [*FMC, *args, "--resume", "--steps", str(saved.step + 3),
          "--events", str(more)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -101,9 +88,7 @@ def test_bad_checkpoint_flags_are_one_line_and_status_2(
     play(FmcConfig(**RECIPE, steps=1, checkpoint=str(tmp_path / "game.ckpt")), handle_signals=False)
     args = ["boxing", "--walkers", "6", "--horizon", "4", "--max-samples", "12", "--seed", "11",
             "--steps", "3", *(a.replace("{tmp}", str(tmp_path)) for a in extra)]  # fmt: skip
-    proc = subprocess.run(
-        [sys.executable, "-c", CODE, *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    proc = subprocess.run([*FMC, *args], capture_output=True, text=True, timeout=60, check=False)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
     assert needle in lines[0]

@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
+from fmc_cli import FMC, running, wait_for_a_step
 
 pytest.importorskip("ale_py")
 
-CODE = "from fom.cli import fmc_main; fmc_main()"
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", CODE, *args],
+        [*FMC, *args],
         capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
 
@@ -85,24 +85,14 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
 def test_ctrl_c_leaves_no_worker_process(tmp_path: Path) -> None:
     events = tmp_path / "run.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CODE, "Boxing", "--steps", "100000", "--walkers", "6",
-         "--horizon", "4", "--processes", "3", "--events", str(events), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while '"atari.step"' not in (events.read_text() if events.exists() else ""):
-            assert proc.poll() is None and time.monotonic() < deadline, "no decision was played"
-            time.sleep(0.05)  # polling a file another process writes: there is no event to await
+    args = ("Boxing", "--steps", "100000", "--walkers", "6", "--horizon", "4", "--processes", "3",
+            "--events", str(events), "--quiet")  # fmt: skip
+    with running(*args) as proc:
+        wait_for_a_step(proc, events)
         workers = _children(proc.pid)
         assert len(workers) == 2
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
     assert "Traceback" not in err
     assert "boxing: score" in out  # the interrupted game still reports
     deadline = time.monotonic() + 5
