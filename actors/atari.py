@@ -56,17 +56,12 @@ class AtariGame(Actor):
         self.samples = start.samples if start is not None else 0
         self.walkers = start.walkers if start is not None else walkers
         """Walkers the next decision uses, as the walker pool last said."""
-        self._wall_before = start.wall_s if start is not None else 0.0
-        self._started: float | None = None
+        self.wall_s = start.wall_s if start is not None else 0.0
+        """Wall time spent on the decisions played (planning and playing each), over every
+        session of this game."""
         self.result: GameFinished | None = None
         self.error: str | None = None
         """Why the game stopped before its end (the actor crashed), else None."""
-
-    @property
-    def wall_s(self) -> float:
-        """Wall time spent playing, over every session of this game."""
-        now = time.perf_counter() - self._started if self._started is not None else 0.0
-        return self._wall_before + now
 
     def checkpoint(self) -> AtariCheckpoint:
         """Where the game stands after the decisions played so far."""
@@ -79,9 +74,8 @@ class AtariGame(Actor):
     async def on_start(self) -> None:
         try:
             await self._play()
-        except RunFailed as exc:
+        except RunFailed as exc:  # a checkpoint that cannot be written: one line, no traceback
             self.error = str(exc)
-            raise
         except Exception as exc:
             self.error = f"the game actor crashed: {type(exc).__name__}: {exc}"
             raise
@@ -89,10 +83,9 @@ class AtariGame(Actor):
             self.runtime.request_shutdown()
 
     async def _play(self) -> None:
-        self._started = time.perf_counter()
         game = self.game
         while self.step < self.steps and not game.game_over:
-            step = self.step
+            step, started = self.step, time.perf_counter()
             plan: AtariPlanReply = await self.request(
                 "atari.plan", AtariPlanRequest(step, game.export_root()),
                 timeout=self.request_timeout,
@@ -100,6 +93,7 @@ class AtariGame(Actor):
             reward, _ = game.act(plan.action)
             self.step, self.walkers = step + 1, plan.walkers
             self.samples += plan.samples
+            self.wall_s += time.perf_counter() - started
             await self.publish(
                 "event.atari.step",
                 GameStep(

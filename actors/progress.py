@@ -18,15 +18,18 @@ class Progress(Actor):
     overflow = Overflow.DROP_OLDEST
 
     def __init__(
-        self, total: int, unit: str, stream: TextIO, *, delay: float = SHOW_AFTER_S
+        self, total: int, unit: str, stream: TextIO, *, delay: float = SHOW_AFTER_S, start: int = 0
     ) -> None:
+        """``start``: ticks already done (a resumed game)."""
         self.bar = progress_bar(total, unit, stream, delay=delay)
+        if start:
+            self.bar.update(start)
 
     @classmethod
-    def for_stderr(cls, total: int, unit: str) -> Progress | None:
+    def for_stderr(cls, total: int, unit: str, start: int = 0) -> Progress | None:
         """A bar on stderr when it is a terminal, else None."""
         stream = terminal_stderr()
-        return cls(total, unit, stream) if stream is not None else None
+        return cls(total, unit, stream, start=start) if stream is not None else None
 
     async def receive(self, envelope: Envelope) -> None:
         tick = getattr(envelope.message, "tick", None)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from actors.channels import DriverAlive, PlanBatch, PlanBatchReply, PlanChoice, PlanProblem
 from actors.channels.workers import DRIVER_ALIVE, PLAN_BATCH, WORKER_ALIVE
 from actors.walker_pool import WalkerPool
-from bus import BusError, Envelope, NoResponders
+from bus import BusError, Envelope, NoResponders, Reconnected
 from bus.nats import NatsBus
 
 __all__ = ["LinkStats", "RemoteWalkerPool", "WorkerLink"]
@@ -216,10 +216,21 @@ class WorkerLink:
         return sorted(failed)
 
     async def _ask(self, subject: str, batch: PlanBatch) -> PlanBatchReply | None:
+        """The batch's reply, sent again at once when NATS reconnects (the outage may have
+        lost it); None when it failed."""
+        while True:
+            try:
+                return await self._ask_once(subject, batch)
+            except Reconnected:
+                log.info("NATS reconnected during plan batch on %s; sending it again", subject)
+
+    async def _ask_once(self, subject: str, batch: PlanBatch) -> PlanBatchReply | None:
         try:
             reply = await self.bus.request(
                 subject, batch, timeout=self.timeout, sender="driver", resend_on_reconnect=True
             )
+        except Reconnected:
+            raise
         except NoResponders:  # the worker's subscription is gone: it is, too
             worker = subject.removeprefix(f"{PLAN_BATCH}.")
             if worker != subject and self._last.pop(worker, None) is not None:

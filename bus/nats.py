@@ -393,6 +393,8 @@ class NatsBus(Bus):
         finally:
             del self._pending[corr]
             self._cut_on_reconnect.discard(future)
+            if future.done() and not future.cancelled():
+                future.exception()  # read: a cut that came as the caller was cancelled is no error
         msg = self.codec.decode_message(reply)
         if type(msg) is ErrorReply:
             raise _reply_error(topic, msg)

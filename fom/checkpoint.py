@@ -81,7 +81,8 @@ class AtariCheckpoint:
         return checkpoint
 
     def check(self, settings: dict[str, Any], path: str) -> None:
-        """ConfigError naming the first setting this game was not played with."""
+        """ConfigError naming the first setting this game was not played with; StateFileError
+        if its counts are out of range."""
         for name, value in settings.items():
             if self.settings.get(name) != value:
                 flag = "game" if name == "game" else "--" + name.replace("_", "-")
@@ -89,3 +90,6 @@ class AtariCheckpoint:
                     f"checkpoint {path} was played with {flag} {self.settings.get(name)!r}, "
                     f"not {value!r}: resume with the same settings"
                 )
+        low = settings["min_walkers"] if settings["adaptive"] else settings["walkers"]
+        if self.step < 0 or self.samples < 0 or not low <= self.walkers <= settings["walkers"]:
+            raise StateFileError(f"checkpoint {path} is corrupt: counts out of range")

@@ -40,11 +40,17 @@ def _check_events_path(path: str, fmt: str, other_files: tuple[str | None, ...])
         )
 
 
-def _check_checkpoint_path(path: str, events: str | None) -> None:
-    """ConfigError if the checkpoint would overwrite the events or cannot be written where
-    it is named."""
+def _check_checkpoint_path(path: str, events: str | None, *, resume: bool) -> None:
+    """ConfigError if the checkpoint would overwrite the events or another game's checkpoint
+    (without ``resume``), or cannot be written where it is named."""
     if events not in (None, "-") and os.path.realpath(events) == os.path.realpath(path):
         raise ConfigError(f"--checkpoint {path} is also the --events file: refusing that")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ConfigError(f"--checkpoint {path} is not a file")
+    if os.path.exists(path) and not resume:
+        raise ConfigError(
+            f"--checkpoint {path} exists: --resume goes on from it; remove it to start anew"
+        )
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
         raise ConfigError(f"--checkpoint {path}: {directory} is not a writable directory")
@@ -298,7 +304,7 @@ class FmcConfig:
         if self.resume and self.checkpoint is None:
             raise ConfigError("--resume goes on from a --checkpoint file: name one")
         if self.checkpoint is not None:
-            _check_checkpoint_path(self.checkpoint, self.events)
+            _check_checkpoint_path(self.checkpoint, self.events, resume=self.resume)
         return self
 
 

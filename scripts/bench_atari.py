@@ -26,6 +26,7 @@ from fom.atomic import write_atomically
 from fom.checkpoint import AtariCheckpoint
 from fom.config import FmcConfig
 from fom.engines.atari import MAX_EPISODE_FRAMES
+from fom.signals import StopSignals
 
 PUBLISHED: dict[str, tuple[float, int | None]] = {
     "boxing": (100, 77),
@@ -78,8 +79,9 @@ def episode(
         quiet=True, checkpoint=str(ckpt) if ckpt else None, resume=before["sessions"] > 0,
         **settings,
     )  # fmt: skip
+    signals = StopSignals()
     cpu0, t0 = _cpu_s(), time.perf_counter()
-    result = play(config, handle_signals=ckpt is not None)  # Ctrl-C saves, then returns
+    result = play(config, handle_signals=signals if ckpt is not None else False)  # Ctrl-C saves
     total = time.perf_counter() - t0
     cpu = before["cpu_s"] + _cpu_s() - cpu0
     if ckpt is not None:
@@ -96,6 +98,7 @@ def episode(
         "wall_with_start_s": total,
         "cpu_s": cpu,
         "sessions": before["sessions"] + (result.steps > played_before),
+        "signal": signals.received[0] if signals.received else None,
         "cores": processes,
         "seed": seed,
         "settings": settings,
@@ -128,6 +131,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         ended = "game over" if r["game_over"] else f"**capped** at {r['steps']:,} decisions"
         if r["game_over"] and r["frames"] >= MAX_EPISODE_FRAMES:
             ended = f"ALE's {MAX_EPISODE_FRAMES:,}-frame limit (30 minutes), game still on"
+        if r.get("signal") is not None:
+            ended = f"**interrupted** at {r['steps']:,} decisions, game not over"
         if r.get("sessions", 1) > 1:
             ended += f" ({r['sessions']} sessions)"
         k = r["settings"]
@@ -170,12 +175,12 @@ def main(argv: list[str] | None = None) -> None:
         )  # fmt: skip
         if not args.json:
             print(table(rows[-1:]).splitlines()[-1], flush=True)
-        row = rows[-1]
-        cap = args.steps if args.steps is not None else float("inf")
-        if not row["game_over"] and row["steps"] < cap:  # Ctrl-C: the checkpoint keeps it
-            print(f"{game}: interrupted after {row['steps']:,} decisions", file=sys.stderr)
+        if rows[-1]["signal"] is not None:  # Ctrl-C: the checkpoint keeps the game
+            print(f"{game}: interrupted after {rows[-1]['steps']:,} decisions", file=sys.stderr)
             break
     print(json.dumps(rows, indent=2) if args.json else table(rows))
+    if rows[-1]["signal"] is not None:
+        raise SystemExit(128 + rows[-1]["signal"])
 
 
 if __name__ == "__main__":

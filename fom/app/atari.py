@@ -70,7 +70,7 @@ async def play_async(
                 name="walker-pool",
             )
             if not config.quiet:
-                progress = Progress.for_stderr(config.steps - actor.step, "step")
+                progress = Progress.for_stderr(config.steps, "step", start=actor.step)
                 if progress is not None:
                     rt.spawn(progress, name="progress", topics=("event.atari.step",))
             rt.spawn(actor, name="game")

@@ -42,11 +42,15 @@ def run_quick(command: list[str], out: Path, *, terminal: bool = False) -> str:
 
 @pytest.mark.timeout(300)
 def test_quick_run_writes_the_report_and_is_deterministic(tmp_path: Path) -> None:
-    with ThreadPoolExecutor(2) as pool:  # the two runs at once: each uses one core
+    one_core = ["--jobs", "1"]
+    with ThreadPoolExecutor(2) as pool:  # the two runs at once, one core each
         runs = (
-            pool.submit(run_quick, [sys.executable, str(SCRIPT)], tmp_path / "a"),
+            pool.submit(run_quick, [sys.executable, str(SCRIPT), *one_core], tmp_path / "a"),
             pool.submit(
-                run_quick, [sys.executable, "-m", "experiments"], tmp_path / "b", terminal=True
+                run_quick,
+                [sys.executable, "-m", "experiments", *one_core],
+                tmp_path / "b",
+                terminal=True,
             ),
         )
         first, second = (run.result() for run in runs)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -79,6 +80,8 @@ def test_ctrl_c_saves_where_the_game_stands(tmp_path: Path) -> None:
         (("--checkpoint", "{tmp}/no/such/dir/game.ckpt"), "is not a writable directory"),
         (("--checkpoint", "{tmp}/x.jsonl", "--events", "{tmp}/x.jsonl"), "also the --events"),
         (("--checkpoint-every", "0"), "--checkpoint-every must be >= 1"),
+        (("--checkpoint", "{tmp}/game.ckpt"), "exists: --resume goes on from it"),
+        (("--checkpoint", "{tmp}"), "is not a file"),
     ],
 )  # fmt: skip
 def test_bad_checkpoint_flags_are_one_line_and_status_2(
@@ -92,3 +95,20 @@ def test_bad_checkpoint_flags_are_one_line_and_status_2(
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
     assert needle in lines[0]
+
+
+def test_a_checkpoint_that_cannot_be_written_stops_the_game_with_one_line_and_status_1(
+    tmp_path: Path,
+) -> None:
+    events, place = tmp_path / "run.jsonl", tmp_path / "gone"
+    place.mkdir()
+    args = ("boxing", "--walkers", "6", "--horizon", "4", "--max-samples", "12", "--quiet",
+            "--steps", "100000", "--events", str(events), "--checkpoint", str(place / "g.ckpt"),
+            "--checkpoint-every", "1")  # fmt: skip
+    with running(*args) as proc:
+        wait_for_a_step(proc, events)
+        shutil.rmtree(place)  # the next save has nowhere to go
+        _, err = proc.communicate(timeout=60)
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert "cannot write the checkpoint" in lines[0] and "g.ckpt" in lines[0]
