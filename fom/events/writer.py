@@ -6,6 +6,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -50,12 +51,21 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+FLUSH_AFTER_S = 1.0
+"""Seconds after which a write pushes the buffer to the file: a reader following it (``tail
+-f``, a tool of the user's) sees a slow run's events as they come, a fast run stays buffered."""
+
+
 class EventWriter:
     """Appends events to a file or stdout, as JSON lines or back-to-back msgpack maps."""
 
-    def __init__(self, stream: IO[bytes], fmt: str, *, owns: bool) -> None:
+    def __init__(
+        self, stream: IO[bytes], fmt: str, *, owns: bool, flush_after_s: float = FLUSH_AFTER_S
+    ) -> None:
         self._stream = stream
         self._owns = owns
+        self._flush_after = flush_after_s
+        self._flushed = time.monotonic()
         self.format = fmt
         self.count = 0
         self.closed = False
@@ -67,13 +77,18 @@ class EventWriter:
             self._encode = packer.pack
 
     def write(self, event: Mapping[str, Any]) -> None:
-        """Write one event."""
+        """Write one event; push the buffer to the file if the last push is ``flush_after_s``
+        old (OSError if it cannot be written)."""
         try:
             data = self._encode(event)
         except ValueError:  # a non-finite float somewhere: write it as null / +-1e308
             data = self._encode(_replace_nonfinite(event))
         self._stream.write(data)
         self.count += 1
+        now = time.monotonic()
+        if now - self._flushed >= self._flush_after:
+            self._stream.flush()
+            self._flushed = now
 
     def flush(self) -> None:
         """Push buffered events to the file."""

@@ -17,6 +17,7 @@ from fom.events import (
     ActorFailed,
     DeadLetterEvent,
     EpisodeFinished,
+    EventWriter,
     Header,
     LatencySummary,
     LevelInfo,
@@ -178,3 +179,19 @@ def test_strip_wallclock_drops_the_latencies_at_any_depth() -> None:
     summary = strip_wallclock(finished)["summary"]
     assert not {"latency_ms", "wall_s", "decisions_per_s"} & summary.keys()
     assert summary["kills"] == 2 and summary["damage_dealt"] == 75.0
+
+
+@pytest.mark.parametrize(("flush_after_s", "on_disk"), [(0.0, ["a", "b"]), (3600.0, [])])
+def test_a_write_pushes_the_buffer_once_the_last_push_is_old_enough(
+    tmp_path: Path, flush_after_s: float, on_disk: list[str]
+) -> None:
+    """A reader following the file sees a slow run's events as they come; a fast run's stay
+    buffered (no push per event)."""
+    path = tmp_path / "run.jsonl"
+    stream = open(path, "wb", buffering=1 << 16)  # noqa: SIM115 - closed by the writer
+    writer = EventWriter(stream, "jsonl", owns=True, flush_after_s=flush_after_s)
+    writer.write({"type": "a", "seq": 0})
+    writer.write({"type": "b", "seq": 1})
+    assert [json.loads(line)["type"] for line in path.read_text().splitlines()] == on_disk
+    writer.close()
+    assert len(path.read_text().splitlines()) == 2
