@@ -16,15 +16,20 @@ import time
 from pathlib import Path
 
 from experiments.measure import measure_compute, measure_latency
-from experiments.planners import ABLATIONS, PLANNERS, planners_section, run_planners, splice
+from experiments.planners import ABLATIONS, PLANNERS, planners_section, run_planners
 from experiments.plots import PNGS, plot_all
 from experiments.report import write_report
 from experiments.runs import run_matrix
+from experiments.sections import sections, splice
 from experiments.settings import LEARNER_PLANNERS, LEARNERS, default_settings
 from experiments.stats import analyse
 from fom.progress import terminal_stderr
 
 __all__ = ["default_out", "main"]
+
+OWN_SECTIONS = ("timing", "planners")
+"""The marked sections of results.md this command writes; it keeps the others (another script's,
+such as ``scripts/bench_atari.py --write``'s Atari table) as they were."""
 
 
 def default_out() -> Path:
@@ -117,10 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     plot_all(groups, compute, latency, s, out)
     phase_s["report"] = time.perf_counter() - t
     wall_s = time.perf_counter() - started
+    report = out / "results.md"
+    others = {k: v for k, v in sections(report).items() if k not in OWN_SECTIONS}
     write_report(s, groups, compute, latency, out, command, wall_s, phase_s, loads)
     section = planners_section(
         planner_runs, s.planner_seeds, command, ablation_runs, s.ablation_seeds
     )
-    splice(out / "results.md", section)
+    splice(report, section)
+    for block in others.values():  # such as the Atari table, which takes hours to make
+        splice(report, block)
     say(f"wrote {out / 'results.md'} and {len(PNGS)} PNGs")
     return 0

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import re
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from experiments.fight_bound import bounds
+from experiments.sections import splice
 from experiments.settings import ABLATION_SEEDS, PLANNER_SEEDS
 from experiments.stats import Stat, mean_ci
 from experiments.tables import ci, fixed, table
@@ -419,18 +419,6 @@ def _bound_lines(runs: Runs) -> list[str]:
         "every tick it spends reaching cover comes out of that margin. Time-outs are rare for "
         f"every planner (encounters timed out, all seeds together: {timeouts}).",
     ]
-
-
-def splice(path: Path, section: Sequence[str]) -> None:
-    """Replace this section of ``path`` (between BEGIN and END), or append it."""
-    text = path.read_text() if path.exists() else ""
-    block = "\n".join(section)
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
     python scripts/bench_atari.py [--games boxing,pong,ms_pacman,qbert] [--steps N]
                                   [--processes 2] [--seed 0] [--json] [--checkpoint-dir DIR]
+                                  [--report] [--write docs/results.md]
 
 Each game is played by ``fom-fmc``'s own code path (:func:`fom.app.play`) with the recipe below:
 the adaptive budget (walkers that clone do not step; a decision stops when the walkers' mean depth
@@ -21,11 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from experiments.sections import splice
 from fom.app import play
 from fom.atomic import write_atomically
 from fom.checkpoint import AtariCheckpoint
 from fom.config import FmcConfig
-from fom.engines.atari import MAX_EPISODE_FRAMES
+from fom.engines.atari import MAX_EPISODE_FRAMES, AtariSimulator
 from fom.signals import StopSignals
 
 PUBLISHED: dict[str, tuple[float, int | None]] = {
@@ -71,7 +73,7 @@ def episode(
     saves one (every 100 decisions, at its end and on Ctrl-C): a full game may take several
     sessions; the CPU time of those before is kept beside it."""
     settings = RECIPES[game] | overrides
-    ckpt = Path(checkpoint_dir) / f"{game}-seed{seed}.ckpt" if checkpoint_dir else None
+    ckpt = checkpoint_path(checkpoint_dir, game, seed) if checkpoint_dir else None
     before = _sessions(ckpt)
     played_before = AtariCheckpoint.load(ckpt).step if before["sessions"] else 0
     config = FmcConfig(
@@ -84,27 +86,58 @@ def episode(
     result = play(config, handle_signals=signals if ckpt is not None else False)  # Ctrl-C saves
     total = time.perf_counter() - t0
     cpu = before["cpu_s"] + _cpu_s() - cpu0
+    sessions = before["sessions"] + (result.steps > played_before)
     if ckpt is not None:
-        now = {"sessions": before["sessions"] + (result.steps > played_before), "cpu_s": cpu}
-        write_atomically(_sidecar(ckpt), json.dumps(now).encode())
+        write_atomically(_sidecar(ckpt), json.dumps({"sessions": sessions, "cpu_s": cpu}).encode())
+    return _row(
+        game, seed, settings, processes, score=result.score, steps=result.steps,
+        game_over=result.game_over, samples=result.samples, wall_s=result.wall_s, cpu_s=cpu,
+        sessions=sessions, signal=signals.received[0] if signals.received else None,
+        resumable=ckpt is not None and not result.game_over, wall_with_start_s=total,
+    )  # fmt: skip
+
+
+def standing(game: str, seed: int, checkpoint_dir: str) -> dict[str, Any] | None:
+    """Where the game checkpointed in ``checkpoint_dir`` stands (its row), without playing;
+    None if it has no checkpoint there."""
+    ckpt = checkpoint_path(checkpoint_dir, game, seed)
+    if not ckpt.exists():
+        return None
+    saved = AtariCheckpoint.load(ckpt)
+    with AtariSimulator(game, frameskip=saved.settings["frameskip"], seed=seed) as sim:
+        sim.import_root(saved.state, saved.score)
+        over = sim.game_over
+    before = _sessions(ckpt)
+    keys = RECIPES[game].keys() | {"min_walkers"}
+    settings = {k: v for k, v in saved.settings.items() if k in keys}
+    return _row(
+        game, seed, settings, None, score=saved.score, steps=saved.step, game_over=over,
+        samples=saved.samples, wall_s=saved.wall_s, cpu_s=before["cpu_s"],
+        sessions=before["sessions"], signal=None, resumable=not over,
+    )  # fmt: skip
+
+
+def _row(
+    game: str, seed: int, settings: dict[str, Any], processes: int | None, **figures: Any
+) -> dict[str, Any]:
+    """One game's figures beside the published ones."""
+    steps = figures["steps"]
     return {
         "game": game,
-        "score": result.score,
-        "steps": result.steps,
-        "game_over": result.game_over,
-        "frames": result.steps * config.frameskip,
-        "samples_per_step": result.samples_per_step,
-        "wall_s": result.wall_s,
-        "wall_with_start_s": total,
-        "cpu_s": cpu,
-        "sessions": before["sessions"] + (result.steps > played_before),
-        "signal": signals.received[0] if signals.received else None,
+        **figures,
+        "frames": steps * settings["frameskip"],
+        "samples_per_step": figures["samples"] / steps if steps else 0.0,
         "cores": processes,
         "seed": seed,
         "settings": settings,
         "published_score": PUBLISHED[game][0],
         "published_samples_per_step": PUBLISHED[game][1],
     }
+
+
+def checkpoint_path(checkpoint_dir: str, game: str, seed: int) -> Path:
+    """Where a game of ``game`` with ``seed`` is checkpointed in ``checkpoint_dir``."""
+    return Path(checkpoint_dir) / f"{game}-seed{seed}.ckpt"
 
 
 def _sidecar(ckpt: Path) -> Path:
@@ -131,8 +164,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         ended = "game over" if r["game_over"] else f"**capped** at {r['steps']:,} decisions"
         if r["game_over"] and r["frames"] >= MAX_EPISODE_FRAMES:
             ended = f"ALE's {MAX_EPISODE_FRAMES:,}-frame limit (30 minutes), game still on"
-        if r.get("signal") is not None:
-            ended = f"**interrupted** at {r['steps']:,} decisions, game not over"
+        if r.get("resumable") and not r["game_over"]:
+            ended = f"**stopped** at {r['steps']:,} decisions, game not over (checkpointed)"
         if r.get("sessions", 1) > 1:
             ended += f" ({r['sessions']} sessions)"
         k = r["settings"]
@@ -150,6 +183,34 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+BEGIN, END = "<!-- atari:begin -->", "<!-- atari:end -->"
+
+
+def section(rows: list[dict[str, Any]], command: str) -> list[str]:
+    """The table as a section of results.md, between its markers."""
+    return [
+        BEGIN,
+        "## Atari at the published sample budget (issue 13)",
+        "",
+        f"Generated by `{command}`. FMC with the FractalAI recipe (`fom-fmc`; the recipes and "
+        "the published figures' sources are in docs/results_atari.md), one game per row; a game "
+        "marked *stopped* is checkpointed and goes on with `python scripts/bench_atari.py "
+        "--checkpoint-dir DIR` (a whole MsPacman or Qbert game takes hours). Wall and CPU "
+        "seconds add up every session of a game.",
+        "",
+        table(rows),
+        END,
+    ]
+
+
+def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Print the table (or JSON); write its section into ``args.write`` if asked."""
+    print(json.dumps(rows, indent=2) if args.json else table(rows))
+    if args.write is not None and rows:
+        command = "python scripts/bench_atari.py " + " ".join(sys.argv[1:])
+        splice(args.write, section(rows, command.strip()))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Play the games and print the table (or JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -162,11 +223,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint-dir", default=None,
                         help="save each game there and go on from it: Ctrl-C, then the same "
                              "command, plays a full game over several sessions")  # fmt: skip
+    parser.add_argument("--report", action="store_true",
+                        help="play nothing: the table of where the games checkpointed in "
+                             "--checkpoint-dir stand")  # fmt: skip
+    parser.add_argument("--write", type=Path, default=None,
+                        help="also write the table into this markdown file (docs/results.md), "
+                             "in place of the one a run wrote there before")  # fmt: skip
     args = parser.parse_args(argv)
     games = [g.strip() for g in args.games.split(",") if g.strip()]
     unknown = [g for g in games if g not in RECIPES]
     if unknown:
         parser.error(f"unknown game(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+    if args.report and not args.checkpoint_dir:
+        parser.error("--report reads the games of a --checkpoint-dir: name one")
+    if args.report:
+        rows = [r for g in games if (r := standing(g, args.seed, args.checkpoint_dir))]
+        _print(rows, args)
+        return
     rows = []
     for game in games:
         rows.append(
@@ -178,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         if rows[-1]["signal"] is not None:  # Ctrl-C: the checkpoint keeps the game
             print(f"{game}: interrupted after {rows[-1]['steps']:,} decisions", file=sys.stderr)
             break
-    print(json.dumps(rows, indent=2) if args.json else table(rows))
+    _print(rows, args)
     if rows[-1]["signal"] is not None:
         raise SystemExit(128 + rows[-1]["signal"])
 

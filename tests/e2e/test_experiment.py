@@ -43,6 +43,9 @@ def run_quick(command: list[str], out: Path, *, terminal: bool = False) -> str:
 @pytest.mark.timeout(300)
 def test_quick_run_writes_the_report_and_is_deterministic(tmp_path: Path) -> None:
     one_core = ["--jobs", "1"]
+    atari = "<!-- atari:begin -->\n## Another script's table\n<!-- atari:end -->"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "results.md").write_text(f"# an older report\n\n{atari}\n")
     with ThreadPoolExecutor(2) as pool:  # the two runs at once, one core each
         runs = (
             pool.submit(run_quick, [sys.executable, str(SCRIPT), *one_core], tmp_path / "a"),
@@ -81,5 +84,7 @@ def test_quick_run_writes_the_report_and_is_deterministic(tmp_path: Path) -> Non
     assert "MLP / FOM: net of the floor" in timing.group(0)
     assert not re.search(r"\bnan\b|n/a|TODO|mock", first, re.I)  # every figure was measured
 
+    assert first.count(atari) == 1 and "an older report" not in first  # kept, the rest rewritten
+    first = first.replace(f"\n\n{atari}", "")
     assert TIMING.sub("", first) == TIMING.sub("", second)
     assert TIMING.search(second) is not None
