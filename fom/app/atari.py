@@ -88,9 +88,7 @@ async def play_async(
     if actor.error is not None:  # the game actor crashed (it is never restarted)
         raise RunFailed(actor.error)
     if log.error is not None:  # the events could not be written: the game was stopped
-        raise RunFailed(
-            events_error_message(config.events, log.error, log.first_lost, log.seq)
-        )
+        raise RunFailed(events_error_message(config.events, log.error, log.first_lost, log.seq))
     if actor.result is None:  # interrupted before the game's end
         steps, wall = actor.step, actor.wall_s
         return GameFinished(

@@ -16,7 +16,6 @@ from fmc_cli import FMC, running, wait_for_a_step
 pytest.importorskip("ale_py")
 
 
-
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*FMC, *args],
