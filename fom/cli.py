@@ -218,7 +218,10 @@ def _fmc(argv: Sequence[str] | None, signals: StopSignals) -> None:
     except FomError as exc:
         _fail("fom-fmc", exc)
     out = sys.stderr if config.events == "-" else sys.stdout
-    print(format_fmc_result(result), file=out)
+    print(format_fmc_result(result, interrupted=bool(signals.received)), file=out)
+    if signals.received and config.checkpoint and not result.game_over:
+        print(f"fom-fmc: saved in {config.checkpoint}: --resume goes on from decision "
+              f"{result.steps}", file=sys.stderr)  # fmt: skip
     if signals.received:  # stopped early (or interrupted while this printed): 130 or 143
         raise SystemExit(128 + signals.received[0])
 

@@ -117,9 +117,9 @@ def play(config: FmcConfig, *, handle_signals: bool | StopSignals = True) -> Gam
     return run_loop(play_async(config, handle_signals=handle_signals), use_uvloop=config.uvloop)
 
 
-def format_fmc_result(r: GameFinished) -> str:
+def format_fmc_result(r: GameFinished, *, interrupted: bool = False) -> str:
     """The console lines of ``fom-fmc``."""
-    end = "game over" if r.game_over else "steps done"
+    end = "game over" if r.game_over else "interrupted" if interrupted else "steps done"
     return (
         f"{r.game}: score {r.score:g} after {r.steps} steps ({end})\n"
         f"samples per step {r.samples_per_step:,.1f}   walker-steps/s {r.walker_steps_per_s:,.0f}"

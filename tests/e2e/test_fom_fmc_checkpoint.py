@@ -54,8 +54,9 @@ def test_ctrl_c_saves_where_the_game_stands(tmp_path: Path) -> None:
     with running(*args, "--steps", "100000", "--events", str(events)) as proc:
         wait_for_a_step(proc, events)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGINT and "Traceback" not in err, err
+    assert "(interrupted)" in out and "--resume goes on from decision" in err
     played = _steps(events)
     saved = AtariCheckpoint.load(checkpoint)  # saved at the interruption, not every 1000
     assert saved.step == len(played) >= 1 and saved.score == played[-1][2]
