@@ -71,6 +71,21 @@ class AtariGame(Actor):
             self.walkers,
         )  # fmt: skip
 
+    def summary(self) -> GameFinished:
+        """The game's figures after the decisions played so far."""
+        steps, samples, wall = self.step, self.samples, self.wall_s
+        return GameFinished(
+            tick=steps,
+            game=self.game.game,
+            score=self.game.score,
+            steps=steps,
+            game_over=self.game.game_over,
+            samples=samples,
+            samples_per_step=samples / steps if steps else 0.0,
+            walker_steps_per_s=samples / wall if wall > 0 else 0.0,
+            wall_s=wall,
+        )
+
     async def on_start(self) -> None:
         try:
             await self._play()
@@ -109,18 +124,7 @@ class AtariGame(Actor):
             )
             if self.save is not None and self.step % self.save_every == 0:
                 self.save(self.checkpoint())
-        wall, steps = self.wall_s, self.step
-        self.result = GameFinished(
-            tick=steps,
-            game=game.game,
-            score=game.score,
-            steps=steps,
-            game_over=game.game_over,
-            samples=self.samples,
-            samples_per_step=self.samples / steps if steps else 0.0,
-            walker_steps_per_s=self.samples / wall if wall > 0 else 0.0,
-            wall_s=wall,
-        )
+        self.result = self.summary()
         await self.publish("event.atari.finished", self.result)
 
     async def receive(self, envelope: Envelope) -> None:

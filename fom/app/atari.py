@@ -89,13 +89,7 @@ async def play_async(
         raise RunFailed(actor.error)
     if log.error is not None:  # the events could not be written: the game was stopped
         raise RunFailed(events_error_message(config.events, log.error, log.first_lost, log.seq))
-    if actor.result is None:  # interrupted before the game's end
-        steps, wall = actor.step, actor.wall_s
-        return GameFinished(
-            steps, game_id, game.score, steps, game.game_over, actor.samples,
-            actor.samples / steps if steps else 0.0, actor.samples / wall if wall else 0.0, wall,
-        )  # fmt: skip
-    return actor.result
+    return actor.result or actor.summary()  # the figures so far if interrupted
 
 
 def _saver(path: str | None) -> Callable[[AtariCheckpoint], None] | None:
