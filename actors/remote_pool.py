@@ -220,27 +220,22 @@ class WorkerLink:
         lost it); None when it failed."""
         while True:
             try:
-                return await self._ask_once(subject, batch)
+                reply = await self.bus.request(
+                    subject, batch, timeout=self.timeout, sender="driver", resend_on_reconnect=True
+                )
             except Reconnected:
                 log.info("NATS reconnected during plan batch on %s; sending it again", subject)
-
-    async def _ask_once(self, subject: str, batch: PlanBatch) -> PlanBatchReply | None:
-        try:
-            reply = await self.bus.request(
-                subject, batch, timeout=self.timeout, sender="driver", resend_on_reconnect=True
-            )
-        except Reconnected:
-            raise
-        except NoResponders:  # the worker's subscription is gone: it is, too
-            worker = subject.removeprefix(f"{PLAN_BATCH}.")
-            if worker != subject and self._last.pop(worker, None) is not None:
-                self.stats.lost_workers.add(worker)
-                log.warning("worker %s is gone; its share goes to the others", worker)
-            return None
-        except Exception as exc:  # BusError, or nats-py's own (connection closed, reconnecting)
-            log.warning("plan batch on %s failed: %r; sending it again", subject, exc)
-            return None
-        return reply if isinstance(reply, PlanBatchReply) else None
+                continue
+            except NoResponders:  # the worker's subscription is gone: it is, too
+                worker = subject.removeprefix(f"{PLAN_BATCH}.")
+                if worker != subject and self._last.pop(worker, None) is not None:
+                    self.stats.lost_workers.add(worker)
+                    log.warning("worker %s is gone; its share goes to the others", worker)
+                return None
+            except Exception as exc:  # BusError, or nats-py's own (connection closed, reconnecting)
+                log.warning("plan batch on %s failed: %r; sending it again", subject, exc)
+                return None
+            return reply if isinstance(reply, PlanBatchReply) else None
 
 
 class RemoteWalkerPool(WalkerPool):

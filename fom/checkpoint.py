@@ -22,12 +22,11 @@ FORMAT = "fom-fmc-checkpoint/1"
 
 def game_settings(config: FmcConfig, game_id: str) -> dict[str, Any]:
     """The settings a game's decisions depend on (``processes`` and ``steps`` do not)."""
-    cap = config.max_samples if config.max_samples is not None else config.walkers * config.horizon
     return {
         "game": game_id, "seed": config.seed, "walkers": config.walkers,
-        "horizon": config.horizon, "max_samples": cap, "min_walkers": config.min_walkers,
-        "frameskip": config.frameskip, "adaptive": config.adaptive, "obs": config.obs,
-        "loss_is_death": config.loss_is_death,
+        "horizon": config.horizon, "max_samples": config.sample_cap,
+        "min_walkers": config.min_walkers, "frameskip": config.frameskip,
+        "adaptive": config.adaptive, "obs": config.obs, "loss_is_death": config.loss_is_death,
     }  # fmt: skip
 
 

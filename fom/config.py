@@ -25,13 +25,15 @@ MAX_ATARI_SEED = 2**31 - 1
 _EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".msgpack": "msgpack", ".mpk": "msgpack"}
 
 
-def _check_events_path(path: str, fmt: str, other_files: tuple[str | None, ...]) -> None:
-    """ConfigError if ``--events`` would overwrite another file of the run, or if its name
-    says one format and ``--events-format`` another."""
+def _check_events_path(
+    path: str, fmt: str, other_files: tuple[tuple[str | None, str], ...]
+) -> None:
+    """ConfigError if ``--events`` would overwrite another file of the run (``other_files``:
+    its path and what it is), or if its name says one format and ``--events-format`` another."""
     target = os.path.realpath(path)
-    for other in other_files:
+    for other, what in other_files:
         if other is not None and os.path.realpath(other) == target:
-            raise ConfigError(f"--events {path} is also the run's pattern file: refusing that")
+            raise ConfigError(f"--events {path} is also {what}: refusing that")
     named = _EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if named is not None and named != fmt:
         raise ConfigError(
@@ -40,11 +42,9 @@ def _check_events_path(path: str, fmt: str, other_files: tuple[str | None, ...])
         )
 
 
-def _check_checkpoint_path(path: str, events: str | None, *, resume: bool) -> None:
-    """ConfigError if the checkpoint would overwrite the events or another game's checkpoint
-    (without ``resume``), or cannot be written where it is named."""
-    if events not in (None, "-") and os.path.realpath(events) == os.path.realpath(path):
-        raise ConfigError(f"--checkpoint {path} is also the --events file: refusing that")
+def _check_checkpoint_path(path: str, *, resume: bool) -> None:
+    """ConfigError if the checkpoint would overwrite another game's checkpoint (without
+    ``resume``), or cannot be written where it is named."""
     if os.path.exists(path) and not os.path.isfile(path):
         raise ConfigError(f"--checkpoint {path} is not a file")
     if os.path.exists(path) and not resume:
@@ -169,7 +169,9 @@ class RunConfig:
         if self.tick_ms is not None and not 0 <= self.tick_ms < math.inf:
             raise ConfigError(f"--tick-ms must be a finite number >= 0, got {self.tick_ms}")
         if self.events not in (None, "-"):
-            _check_events_path(self.events, self.events_format, (self.load, self.save))
+            patterns = "the run's pattern file"
+            others = ((self.load, patterns), (self.save, patterns))
+            _check_events_path(self.events, self.events_format, others)
         if self.save_every is not None and (self.save_every < 1 or not self.save):
             raise ConfigError(f"--save-every needs --save and N >= 1, got {self.save_every}")
         if not (math.isfinite(self.request_timeout) and self.request_timeout > 0):
@@ -266,6 +268,11 @@ class FmcConfig:
     quiet: bool = False
     """No progress bar."""
 
+    @property
+    def sample_cap(self) -> int:
+        """Walker-steps a decision may spend: ``max_samples``, or walkers * horizon."""
+        return self.max_samples if self.max_samples is not None else self.walkers * self.horizon
+
     def validate(self) -> FmcConfig:
         """Raise ConfigError for any value out of range; return self."""
         if self.walkers < 2:
@@ -298,13 +305,15 @@ class FmcConfig:
         if self.events_format not in EVENT_FORMATS:
             raise ConfigError(f"unknown events format {self.events_format!r}")
         if self.events not in (None, "-"):
-            _check_events_path(self.events, self.events_format, ())
+            _check_events_path(
+                self.events, self.events_format, ((self.checkpoint, "the --checkpoint file"),)
+            )
         if self.checkpoint_every < 1:
             raise ConfigError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
         if self.resume and self.checkpoint is None:
             raise ConfigError("--resume goes on from a --checkpoint file: name one")
         if self.checkpoint is not None:
-            _check_checkpoint_path(self.checkpoint, self.events, resume=self.resume)
+            _check_checkpoint_path(self.checkpoint, resume=self.resume)
         return self
 
 
