@@ -1,4 +1,5 @@
-"""Shared fixtures: a real ``nats-server`` for the NATS tests (skipped only without one)."""
+"""Shared fixtures: a real ``nats-server`` for the NATS tests (skipped only without one); the
+slow tests first, so that pytest-xdist's workers start the long ones while the short fill in."""
 
 from __future__ import annotations
 
@@ -16,3 +17,8 @@ def nats_server() -> Iterator[NatsServer]:
         pytest.skip(f"no nats-server binary: {INSTALL_HINT}")
     with NatsServer() as server:
         yield server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests marked ``slow`` first (a stable sort: the rest keep their order)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

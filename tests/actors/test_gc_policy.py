@@ -85,6 +85,7 @@ async def test_runtime_without_policy_leaves_collector_alone(
 @pytest.mark.skipif(
     sys.version_info >= (3, 14), reason="CPython 3.14 collects the old generation incrementally"
 )
+@pytest.mark.slow
 def test_thousands_of_tips_do_not_collect_the_old_generation_every_tick() -> None:
     full: list[int] = []
 

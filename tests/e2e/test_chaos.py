@@ -351,6 +351,7 @@ def _schedule(rounds: int) -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="looks for leftover processes in /proc")
+@pytest.mark.slow
 @pytest.mark.timeout(60 + 10 * ROUNDS)
 def test_chaos(tmp_path: Path) -> None:
     state = tmp_path / "p.fom"

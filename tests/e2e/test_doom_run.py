@@ -184,6 +184,7 @@ def test_two_floors_play_in_lockstep_and_the_same_seed_gives_the_same_stream(
     assert {s["encounter"] % 2 for s in shots} == {0, 1}  # both floors' bodies fought
 
 
+@pytest.mark.slow
 def test_a_killed_doom_process_is_reported_and_its_floor_plays_on(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     proc = subprocess.Popen(

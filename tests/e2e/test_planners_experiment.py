@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from experiments.fight_bound import bounds, expected_ticks, graph_policy
 from experiments.planners import (
     BEGIN,
     END,
     METRICS,
+    PlannerRun,
     planners_section,
     run_planners,
     splice,
@@ -42,8 +44,23 @@ def test_the_fastest_policy_bounds_the_graph_planners_walk() -> None:
     assert expected_ticks("enhanced", graph_policy(0.0)) == bounds(["enhanced"])["enhanced"][1]
 
 
-def test_summary_has_every_metric_and_fmcs_differences() -> None:
-    runs = run_planners((0, 1), ("graph", "fmc"), worlds=("dummy",))
+COMPARED = (200, 201)
+# The two tests that share the comparison's runs stay on one pytest-xdist worker.
+shared = pytest.mark.xdist_group("planners-comparison")
+
+
+@pytest.fixture(scope="module")
+def comparison() -> dict[tuple[str, str], list[PlannerRun]]:
+    """graph and fmc on dummy over two seeds, played once for the module."""
+    return run_planners(COMPARED, ("graph", "fmc"), worlds=("dummy",))
+
+
+@shared
+@pytest.mark.slow  # beside the other user of the module's fixture, which is slow
+def test_summary_has_every_metric_and_fmcs_differences(
+    comparison: dict[tuple[str, str], list[PlannerRun]],
+) -> None:
+    runs = comparison
     summary = summarise(runs)
     entry = summary["dummy"]
     assert set(METRICS) <= set(entry["graph"]) and entry["fmc"]["seeds"] == 2
@@ -54,10 +71,14 @@ def test_summary_has_every_metric_and_fmcs_differences() -> None:
     assert entry["graph"]["kills_per_tick"]["mean"] == np.mean(kills)
 
 
-def test_the_section_holds_the_comparison_and_the_ablations_each_on_its_seeds() -> None:
-    runs = run_planners((200, 201), ("graph", "fmc"), worlds=("dummy",))
+@shared
+@pytest.mark.slow
+def test_the_section_holds_the_comparison_and_the_ablations_each_on_its_seeds(
+    comparison: dict[tuple[str, str], list[PlannerRun]],
+) -> None:
+    runs = comparison
     ablations = run_planners((0, 1), ("fmc", "fmc, horizon 8"), worlds=("dummy",))
-    lines = planners_section(runs, (200, 201), "cmd", ablations, (0, 1))
+    lines = planners_section(runs, COMPARED, "cmd", ablations, (0, 1))
     text = "\n".join(lines)
     assert "runs on seeds 200..201 (2 seeds), the ablations on seeds 0..1 (2 seeds)" in text
     assert "| dummy | fmc - graph |" in text and "| dummy | fmc - fmc, horizon 8 |" in text

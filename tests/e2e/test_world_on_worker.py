@@ -24,6 +24,7 @@ from fom.dashboard.replay import read_events
 from fom.engines import make_engine
 from fom.errors import ConfigError
 from fom.match import Act, resolve_tick
+from fom.signals import StopSignals
 
 pytestmark = pytest.mark.skipif(
     nats_server_binary() is None, reason="no nats-server binary (apt-get install nats-server)"
@@ -116,29 +117,47 @@ async def test_kill_9_of_the_worlds_worker_stops_the_run_with_its_error(
 async def test_a_worker_that_joins_mid_run_takes_new_encounters(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    config = RunConfig(**{**BASE, "ticks": 120, "tips": 8, "tick_ms": 20.0},  # type: ignore[arg-type]
+    """The worker joins after tick 20; the run stops (as on Ctrl-C) 60 ticks after the driver
+    can have heard it, however long it took to start."""
+    config = RunConfig(**{**BASE, "ticks": 100_000, "tips": 8, "tick_ms": 20.0},  # type: ignore[arg-type]
                        bus=nats_server.url, workers=1)  # fmt: skip
-    ticks: list[int] = []
+    ticks = 0
+    at: dict[int, asyncio.Event] = {}
     joined: list[subprocess.Popen[bytes]] = []
+    stops = StopSignals()
 
     def listen(event: dict[str, Any]) -> None:
+        nonlocal ticks
         if event["type"] == "world.tick":
-            ticks.append(event["tick"])
+            ticks += 1
+            if ticks in at:
+                at[ticks].set()
+
+    async def tick(n: int) -> None:
+        at.setdefault(n, asyncio.Event())
+        if ticks < n:
+            await at[n].wait()
 
     async def join() -> None:
-        while len(ticks) < 20:
-            await asyncio.sleep(0.01)
+        await tick(20)
         joined.append(subprocess.Popen(worker_command(nats_server.url, "late-joiner")))
+        await _worker_pids(nats_server.url, 2)  # the run's worker and the late joiner beat
+        await tick(ticks + 60)
+        stops(signal.SIGINT)
 
     task = asyncio.create_task(join())
     try:
-        result = await asyncio.wait_for(run_async(config, listeners=(listen,)), 120)
+        result = await asyncio.wait_for(
+            run_async(config, listeners=(listen,), handle_signals=stops), 120
+        )
         await asyncio.wait_for(task, 5)
     finally:
+        task.cancel()
         for proc in joined:
             proc.terminate()
             proc.wait(timeout=10)
     stats = result.workers
+    assert result.interrupted and ticks < config.ticks  # stopped by the test, not run out
     assert stats is not None and "late-joiner" in stats.seen, stats
     assert stats.sent.get("late-joiner", 0) > 0, "the worker that joined hosted no encounter"
     assert stats.failed_encounters == 0 and result.error is None
