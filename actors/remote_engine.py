@@ -8,7 +8,9 @@ tick is one round trip: :meth:`resolve` (which :func:`fom.match.resolve_tick` ha
 tick to), answered with the tick's results and the engine's new view and projections.
 
 A world whose worker does not answer (it was killed, or NATS is gone for longer than the
-request timeout) raises EngineError: the World stops and the run ends with its error.
+request timeout) raises EngineError: the World stops and the run ends with its error. A request
+that NATS may have lost as it reconnected is sent again at once; its number (``seq``) makes the
+worker carry it out once.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from actors.channels.world_host import (
     WorldResolve,
     WorldSnapshot,
 )
-from bus import BusError
+from bus import BusError, Reconnected
 from bus.nats import NatsBus
 from fom.engines.base import ShotOutcome, StepReport, WorldView
 from fom.errors import EngineError
@@ -67,6 +69,7 @@ class RemoteEngine:
         )
         self._thread.start()
         self._bus: NatsBus | None = None
+        self._seq = 0
         self.tick = 0
         try:
             self._bus = self._wait(NatsBus.connect(url, name="fom-world"), _CONNECT_S)
@@ -91,11 +94,29 @@ class RemoteEngine:
             why = f"the world on worker {self.worker} gave no answer in {timeout:g} s"
             raise EngineError(why) from None
 
-    def _call(self, request: object) -> WorldSnapshot:
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    async def _ask(self, request: object) -> object:
+        """The worker's reply, the request sent again as often as NATS reconnects while it
+        waits, within one request timeout in all."""
         assert self._bus is not None
-        ask = self._bus.request(self.subject, request, timeout=self.timeout, sender="driver")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            try:
+                return await self._bus.request(
+                    self.subject, request, timeout=max(deadline - loop.time(), 0.001),
+                    sender="driver", resend_on_reconnect=True,
+                )  # fmt: skip
+            except Reconnected:
+                if loop.time() >= deadline:
+                    raise
+
+    def _call(self, request: object) -> WorldSnapshot:
         try:
-            reply = self._wait(ask, self.timeout + 1.0)
+            reply = self._wait(self._ask(request), self.timeout + 1.0)
         except BusError as exc:  # no responder, timed out, or the worker's own error
             raise EngineError(f"the world on worker {self.worker}: {exc}") from None
         if not isinstance(reply, WorldSnapshot):
@@ -124,7 +145,8 @@ class RemoteEngine:
     # ------------------------------------------------------------------ the Engine
 
     def reset(self, seed: int | None = None) -> WorldView:
-        self._take(self._call(WorldReset(self.run, 0 if seed is None else int(seed))))
+        request = WorldReset(self.run, 0 if seed is None else int(seed), self._next_seq())
+        self._take(self._call(request))
         return self._view
 
     def observe(self) -> WorldView:
@@ -137,11 +159,11 @@ class RemoteEngine:
             raise EngineError(f"encounter {encounter} is not in the world's view") from None
 
     def close(self, encounter: int) -> None:
-        self._take(self._call(WorldClose(self.run, int(encounter))))
+        self._take(self._call(WorldClose(self.run, int(encounter), self._next_seq())))
 
     def resolve(self, tick: int, acts: Sequence[Act]) -> TickResolution:
         """One tick, resolved on the worker by ``fom.match.resolve_tick``."""
-        snap = self._call(WorldResolve(self.run, tick, tuple(acts)))
+        snap = self._call(WorldResolve(self.run, tick, tuple(acts), self._next_seq()))
         self._take(snap)
         results: dict[int, ActResult | EngineError] = {
             r.report.encounter: r for r in snap.results

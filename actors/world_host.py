@@ -33,9 +33,24 @@ class WorldHost:
 
     def __init__(self) -> None:
         self._engines: dict[str, Engine] = {}
+        self._answered: dict[str, tuple[int, WorldSnapshot]] = {}
+        """Per run, the number of its last numbered request and the answer it got."""
 
     def handle(self, request: Request) -> WorldSnapshot:
-        """Carry out one request on its run's engine; EngineError for a run never opened."""
+        """Carry out one request on its run's engine; EngineError for a run never opened. A
+        numbered request sent again (the driver could not know it arrived) is answered as it
+        was the first time, not carried out twice."""
+        seq = 0 if isinstance(request, WorldOpen) else request.seq
+        if seq:
+            last = self._answered.get(request.run)
+            if last is not None and last[0] == seq:
+                return last[1]
+        snapshot = self._carry_out(request)
+        if seq:
+            self._answered[request.run] = (seq, snapshot)
+        return snapshot
+
+    def _carry_out(self, request: Request) -> WorldSnapshot:
         match request:
             case WorldOpen(run=run, world=world, seed=seed, tips=tips, options=options):
                 self.forget(run)
@@ -80,6 +95,7 @@ class WorldHost:
     def forget(self, run: str) -> None:
         """Shut a run's engine down."""
         engine = self._engines.pop(run, None)
+        self._answered.pop(run, None)
         shutdown = getattr(engine, "shutdown", None)
         if shutdown is not None:
             shutdown()
@@ -88,4 +104,3 @@ class WorldHost:
         """Shut every engine down."""
         for run in list(self._engines):
             self.forget(run)
-

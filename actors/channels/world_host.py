@@ -41,6 +41,9 @@ class WorldReset:
 
     run: str
     seed: int
+    seq: int = 0
+    """The request's number in its run (from 1; the same when sent again after a NATS
+    reconnection): the host carries a number out once and answers it again from memory."""
 
 
 @message("world_host.resolve")
@@ -50,6 +53,9 @@ class WorldResolve:
     run: str
     tick: int
     acts: tuple[Act, ...]
+    seq: int = 0
+    """The request's number in its run (from 1; the same when sent again after a NATS
+    reconnection): the host carries a number out once and answers it again from memory."""
 
 
 @message("world_host.close")
@@ -58,6 +64,9 @@ class WorldClose:
 
     run: str
     encounter: int
+    seq: int = 0
+    """The request's number in its run (from 1; the same when sent again after a NATS
+    reconnection): the host carries a number out once and answers it again from memory."""
 
 
 @message("world_host.snapshot")

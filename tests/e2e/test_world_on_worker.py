@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from test_workers import BASE, _stream, _worker_pids
 
-from actors.channels.world_host import WorldOpen, WorldResolve
+from actors.channels.world_host import WorldClose, WorldOpen, WorldResolve
 from actors.world_host import WorldHost
 from bus.server import NatsServer, nats_server_binary
 from fom.app import run_async
@@ -47,6 +47,20 @@ def test_a_world_host_resolves_a_tick_as_the_engine_does() -> None:
         assert snap.reports == want.reports
         assert {r.report.encounter: r for r in snap.results} == want.results
         assert repr(snap.view) == repr(local.observe())  # (positions are arrays)
+    host.close()
+
+
+def test_a_numbered_request_sent_again_is_answered_once() -> None:
+    """A request the driver sends again after a NATS reconnection (same ``seq``) does not play
+    its tick twice: the host answers it from memory; the next number plays on."""
+    host = WorldHost()
+    host.handle(WorldOpen("r", "enhanced", 5, 8, {}))
+    first = host.handle(WorldResolve("r", 0, (), 1))
+    assert host.handle(WorldResolve("r", 0, (), 1)) is first
+    assert first.view.tick == 1
+    assert host.handle(WorldResolve("r", 1, (), 2)).view.tick == 2
+    open_id = first.view.opponents[0].id
+    assert host.handle(WorldClose("r", open_id, 3)) is host.handle(WorldClose("r", open_id, 3))
     host.close()
 
 
@@ -161,3 +175,90 @@ async def test_a_worker_that_joins_mid_run_takes_new_encounters(
     assert stats is not None and "late-joiner" in stats.seen, stats
     assert stats.sent.get("late-joiner", 0) > 0, "the worker that joined hosted no encounter"
     assert stats.failed_encounters == 0 and result.error is None
+
+
+@pytest.mark.slow
+async def test_the_nats_server_down_for_2_s_and_back_plays_each_tick_once(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """The world's requests wait out an outage (far shorter than the request timeout) and the
+    run plays on: the stream is the one-process stream."""
+    fields = {**BASE, "ticks": 120, "tick_ms": 20.0, "request_timeout": 20.0}
+    alone, remote = tmp_path / "alone.jsonl", tmp_path / "remote.jsonl"
+    await run_async(RunConfig(**fields, events=str(alone)))  # type: ignore[arg-type]
+    config = RunConfig(**fields, events=str(remote), bus=nats_server.url, workers=1,  # type: ignore[arg-type]
+                       world_on_worker=True)  # fmt: skip
+    ticks = 0
+    twentieth = asyncio.Event()
+
+    def listen(event: dict[str, Any]) -> None:
+        nonlocal ticks
+        if event["type"] == "world.tick":
+            ticks += 1
+            if ticks == 20:
+                twentieth.set()
+
+    async def bounce() -> None:
+        await twentieth.wait()
+        await asyncio.to_thread(nats_server.pause)
+        await asyncio.sleep(2.0)
+        await asyncio.to_thread(nats_server.start)
+
+    task = asyncio.create_task(bounce())
+    try:
+        result = await asyncio.wait_for(run_async(config, listeners=(listen,)), 60)
+        await asyncio.wait_for(task, 10)
+    finally:
+        task.cancel()
+    assert result.error is None and not result.interrupted
+    assert _stream(remote) == _stream(alone)
+
+
+async def test_a_world_request_cut_by_a_reconnection_is_sent_again_and_played_once(
+    nats_server: NatsServer,
+) -> None:
+    """NATS may lose a request or its reply as it reconnects: the engine sends the request
+    again, with its number, and the worker answers the copy from memory. Here the worker
+    holds the first reply back until the driver's connection has said it reconnected."""
+    from actors.channels.world_host import WORLD_HOST
+    from actors.remote_engine import RemoteEngine
+    from bus.nats import NatsBus
+
+    responder = await NatsBus.connect(nats_server.url)
+    requests = responder.subscribe(f"{WORLD_HOST}.w", name="world")
+    host, seen = WorldHost(), []
+    engine: RemoteEngine | None = None
+
+    async def serve() -> None:
+        held = None
+        while True:
+            envelope = await requests.get()
+            seen.append(envelope.message)
+            answer = host.handle(envelope.message)
+            if isinstance(envelope.message, WorldResolve) and held is None:
+                held = envelope, answer  # as if NATS lost it: the driver hears of a reconnection
+                assert engine is not None and engine._bus is not None
+                engine._loop.call_soon_threadsafe(engine._bus._on_reconnect)
+                continue
+            responder.reply(envelope, answer, sender="w")
+            if held is not None:
+                responder.reply(*held, sender="w")  # late: nobody waits for it any more
+
+    server = asyncio.create_task(serve())
+    try:
+        engine = await asyncio.to_thread(
+            RemoteEngine, nats_server.url, "w", run="r", world="enhanced", seed=5, tips=8,
+            options={}, timeout=20.0,
+        )  # fmt: skip
+        view = engine.observe()
+        acts = tuple(Act(o.id, 0, engine.projection(o.id).node, 0.0, True) for o in view.opponents)
+        await asyncio.to_thread(engine.resolve, 0, acts)
+        resolves = [m for m in seen if isinstance(m, WorldResolve)]
+        assert len(resolves) == 2 and resolves[0] == resolves[1]  # the same request, number
+        assert engine.tick == 1 and host.handle(WorldResolve("r", 1, (), 9)).view.tick == 2
+    finally:
+        server.cancel()
+        if engine is not None:
+            await asyncio.to_thread(engine.shutdown)
+        host.close()
+        await responder.aclose()
