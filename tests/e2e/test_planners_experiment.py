@@ -45,8 +45,6 @@ def test_the_fastest_policy_bounds_the_graph_planners_walk() -> None:
 
 
 COMPARED = (200, 201)
-# The two tests that share the comparison's runs stay on one pytest-xdist worker.
-shared = pytest.mark.xdist_group("planners-comparison")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +53,6 @@ def comparison() -> dict[tuple[str, str], list[PlannerRun]]:
     return run_planners(COMPARED, ("graph", "fmc"), worlds=("dummy",))
 
 
-@shared
 @pytest.mark.slow  # beside the other user of the module's fixture, which is slow
 def test_summary_has_every_metric_and_fmcs_differences(
     comparison: dict[tuple[str, str], list[PlannerRun]],
@@ -71,7 +68,6 @@ def test_summary_has_every_metric_and_fmcs_differences(
     assert entry["graph"]["kills_per_tick"]["mean"] == np.mean(kills)
 
 
-@shared
 @pytest.mark.slow
 def test_the_section_holds_the_comparison_and_the_ablations_each_on_its_seeds(
     comparison: dict[tuple[str, str], list[PlannerRun]],
