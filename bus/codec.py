@@ -88,12 +88,11 @@ def decode_ndarray(data: bytes) -> np.ndarray:
 
 
 def _parse_layout(data: bytes, n: int, end: int) -> tuple[np.dtype, tuple[int, ...], int]:
+    text = data[1 : 1 + n].decode()
     try:
-        dtype = np.dtype(data[1 : 1 + n].decode())
-    except UnicodeDecodeError:
-        raise
+        dtype = np.dtype(text)
     except Exception as exc:  # numpy parses some dtype strings with ast: SyntaxError and more
-        raise DecodeError(f"malformed array payload: dtype {data[1 : 1 + n]!r}: {exc!r}") from None
+        raise DecodeError(f"malformed array payload: dtype {text!r}: {exc!r}") from None
     if dtype.hasobject or dtype.itemsize == 0:
         raise DecodeError(f"array dtype {dtype} cannot travel on the bus")
     ndim = data[1 + n]
