@@ -8,7 +8,7 @@ body's trigger, the health it lost), over the episodes that ended within ``--tic
 
 - ``fom``, ``static``, ``mlp``: ``fom-run --world doom:<scenario> --learner <L> --planner graph``
   (the whole actor system; the graph planner fires every decision, so what differs is the aim
-  the learner adds);
+  the learner adds and whether it rests the trigger between shots, fom/learners/trigger.py);
 - ``scripted``: turn to the nearest monster in sight and fire, standing still while it fights
   (the engine walks the bot on when none is in sight, as it does for every agent); it aims at
   where the monster is (no lead), as every learner's prior does;
@@ -68,6 +68,7 @@ def _learner_run(job: Job) -> dict:
 
     episodes: list[dict] = []
     curve: list[tuple[int, str, float]] = []
+    final: dict[str, dict[str, float]] = {}
 
     def listen(event: dict) -> None:
         if event["type"] == "world.episode":
@@ -75,10 +76,11 @@ def _learner_run(job: Job) -> dict:
         elif event["type"] == "pattern.merged" and "aim_offset" in event["params"]:
             p = event["params"]
             curve.append((event["tick"], event["signature"], p["aim_offset"], p["lead_gain"]))
+            final[event["signature"]] = p
 
     run(RunConfig(world=f"doom:{job.scenario}", ticks=job.ticks, seed=job.seed,
                   learner=job.agent, planner="graph", quiet=True), listeners=(listen,))  # fmt: skip
-    return _metrics(episodes) | {"curve": curve}
+    return _metrics(episodes) | {"curve": curve, "final": final}
 
 
 def _engine_run(job: Job) -> dict:
@@ -180,6 +182,7 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
                 lead, aim = np.array(vals).T
                 lines.append(f"| {scn} | {sig} | {lead.mean():.2f} ± {lead.std():.2f} | "
                              f"{aim.mean():+.2f} ± {aim.std():.2f} | {len(vals)} |")
+    lines += _trigger_table(rows)
     lines += ["", "## Where FOM beats the baselines", "",
               "Paired over seeds; 'yes' only when the mean difference exceeds two standard "
               "errors.", "",
@@ -212,7 +215,12 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
               "through fom-run with the graph planner, which walks the bot towards its target "
               "(where the scenario lets it move: deadly_corridor), and the trigger goes to the "
               "monster the engine ranks first (threat over distance and remaining health); the "
-              "scripted bots stand while they fight and shoot the nearest monster."]
+              "scripted bots stand while they fight and shoot the nearest monster. And `fom` "
+              "rests the trigger between shots for the patterns whose rested shots hit more "
+              "often (the trigger table above); resting halves the rate of fire, so it turns "
+              "into kills where bullets are scarce (defend_the_center gives 26) and costs kills "
+              "where the ammunition is refilled every tic (defend_the_line) or the bot walks "
+              "into fire (deadly_corridor)."]
     lines += ["", "How shots are counted: a shot went off when ammunition was spent, a hit was "
               "counted (HITCOUNT, DAMAGECOUNT), or a new bullet puff lies on the line of fire "
               "(defend_the_line refills the ammunition every tic, so its misses are seen only "
@@ -221,6 +229,33 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
               "Learning curves: each pattern's aim_offset (degrees, top) and lead_gain (bottom) as "
               "the ULP merged them, seed 0 of each scenario, learner fom.", ""]  # fmt: skip
     return "\n".join(lines)
+
+
+def _trigger_table(rows: list[dict]) -> list[str]:
+    """The trigger rule as learner fom left it: each pattern's shots after a rest and with the
+    trigger held, their hit rates (summed over seeds), and the seeds whose pattern rests."""
+    from fom.learners.trigger import TRIGGER_PARAMS, rests
+
+    lines = ["", "## Learned trigger rests", "",
+             "A pattern rests the trigger after each press when its shots after a rest hit more "
+             "often than its refires by more than REST_MARGIN (`fom/learners/trigger.py`). "
+             "Learner fom, every pattern's counts at its last merge, summed over seeds:", "",
+             "| scenario | pattern | first shots | their hit rate | refires | their hit rate | "
+             "seeds resting at the end |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for scn in SCENARIOS:
+        counts: dict[str, list[list[float]]] = {}
+        for r in rows:
+            if r["scenario"] == scn and r["agent"] == "fom":
+                for sig, p in r.get("final", {}).items():
+                    if all(n in p for n in TRIGGER_PARAMS):
+                        counts.setdefault(sig, []).append([p[n] for n in TRIGGER_PARAMS])
+        for sig, per_seed in sorted(counts.items()):
+            fs, fh, rs, rh = np.sum(per_seed, axis=0)
+            resting = sum(rests(*c) for c in per_seed)
+            rate = [f"{h / s:.3f}" if s else "n/a" for s, h in ((fs, fh), (rs, rh))]
+            lines.append(f"| {scn} | {sig} | {fs:.0f} | {rate[0]} | {rs:.0f} | {rate[1]} | "
+                         f"{resting} of {len(per_seed)} |")
+    return lines
 
 
 def plot_curves(rows: list[dict], path: str) -> None:

@@ -30,7 +30,7 @@ from fom.knowledge import KnowledgeSnapshot
 from fom.learners.base import (
     EncounterObservation,
     Learner,
-    check_layout,
+    fit_layout,
     make_learner,
     new_store,
 )
@@ -95,11 +95,11 @@ def encounter_rng(seed: int, encounter: int) -> np.random.Generator:
 
 def initial_store(learner: str, alpha: float, load: str | None = None) -> PatternStore:
     """The run's PatternStore: laid out for ``learner``, or the patterns saved at ``load``
-    (which must have that layout: a file saved by a run with another learner is refused)."""
+    (in that layout, or in an older one of it, widened: a file saved by a run with another
+    learner is refused)."""
     if load is None:
         return new_store(learner, alpha)
-    state = load_patterns(load).to_state()
-    check_layout(learner, tuple(state["names"]), load)
+    state = fit_layout(learner, load_patterns(load), load).to_state()
     state["alpha"] = alpha
     return PatternStore.from_state(state)
 
@@ -118,6 +118,7 @@ class Encounter:
     __slots__ = (
         "_decision",
         "_path",
+        "_pressed",
         "done",
         "encounter",
         "enemy_health",
@@ -173,6 +174,7 @@ class Encounter:
         self.totals = [0, 0, 0, 0.0, 0.0]  # ticks, shots, hits, damage taken, exposure summed
         self._decision = None
         self._path: tuple[int, ...] = ()
+        self._pressed = False
 
     @classmethod
     def begin(
@@ -243,13 +245,17 @@ class Encounter:
         )
 
     def act(self, choice: PlanChoice) -> Act:
-        """The action for this tick: the planner's step and fire, the learner's aim."""
-        if self._decision is None:
+        """The action for this tick: the planner's step and fire, the learner's aim; a learner
+        that rests the trigger holds fire for one tick after each press."""
+        decision = self._decision
+        if decision is None:
             raise RuntimeError("act() before decide()")
         self._path = tuple(choice.path)
+        fire = bool(choice.fire) and not (decision.rest and self._pressed)
+        self._pressed = fire
         return Act(
-            self.encounter, self.tick, int(choice.move_to), self._decision.aim_offset,
-            bool(choice.fire), self._decision.lead_gain,
+            self.encounter, self.tick, int(choice.move_to), decision.aim_offset, fire,
+            decision.lead_gain,
         )  # fmt: skip
 
     def observe(self, result: ActResult, latency_ms: float = 0.0) -> TipShot:

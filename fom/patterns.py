@@ -30,7 +30,15 @@ __all__ = [
     "signature_for",
 ]
 
-PARAM_NAMES: tuple[str, ...] = ("aim_offset", "flank_bias", "lead_gain")
+PARAM_NAMES: tuple[str, ...] = (
+    "aim_offset",
+    "flank_bias",
+    "lead_gain",
+    "first_shots",
+    "first_hits",
+    "refire_shots",
+    "refire_hits",
+)
 FILE_FORMAT = "fom.patterns"
 FILE_VERSION = 1
 
@@ -187,6 +195,25 @@ class PatternStore:
     def all(self) -> dict[str, PatternParams]:
         """Every pattern, signature -> PatternParams, in signature order."""
         return {s: self._params(s, self._patterns[s]) for s in sorted(self._patterns)}
+
+    def widened(self, names: Sequence[str], initial: Mapping[str, float]) -> PatternStore:
+        """This store laid out as ``names``, its own names with new ones among them in the same
+        order: a new parameter starts at its ``initial`` value (0.0 if absent) in every pattern,
+        the others keep their exact values, versions and merge counts (an older file read by a
+        newer layout). ConfigError if ``names`` does not hold this store's in order."""
+        names = tuple(str(n) for n in names)
+        if [n for n in names if n in self.names] != list(self.names):
+            raise ConfigError(f"{names} does not extend {self.names} in order")
+        start = {n: float(initial.get(n, 0.0)) for n in names}
+        old = self.initial
+        out = PatternStore(self.alpha, names, {n: old.get(n, start[n]) for n in names})
+        for sig, pat in self._patterns.items():
+            have = dict(zip(self.names, pat.acc, strict=True))
+            acc = [have[n] if n in have else _to_fixed(start[n]) for n in names]
+            values = np.array([_from_fixed(a) for a in acc], dtype=np.float64)
+            values.setflags(write=False)
+            out._patterns[sig] = _Pattern(acc, values, pat.version, pat.merges)
+        return out
 
     def to_state(self) -> dict:
         """Plain msgpack-able data (exact accumulators as hex strings, so a reload is exact)."""

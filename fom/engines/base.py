@@ -35,6 +35,8 @@ class ShotOutcome:
     motion: float = 0.0  # the target's apparent motion over the aim's lead horizon (degrees,
     # signed like aim_offset): what a lead_gain of 1 adds to the aim; 0.0 for targets that
     # do not move across the bot's view (the simulated worlds) or when not fired
+    refire: bool = False  # fired with the trigger held since the decision before (Doom's
+    # refire spread); False in worlds without one
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ __all__ = [
     "Learner",
     "LearnerSpec",
     "check_layout",
+    "fit_layout",
     "learner_names",
     "learner_spec",
     "learning_pattern",
@@ -46,12 +47,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class AimDecision:
-    """What a learner decides for the next shot: the aim correction, the path's flank bias and
-    the lead gain (times the target's apparent motion, added to the aim; fom/learners/lead.py)."""
+    """What a learner decides for the next shot: the aim correction, the path's flank bias,
+    the lead gain (times the target's apparent motion, added to the aim; fom/learners/lead.py)
+    and whether to rest the trigger after each press (fom/learners/trigger.py)."""
 
     aim_offset: float
     flank_bias: float
     lead_gain: float = 0.0
+    rest: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +107,14 @@ class LearnerSpec(Protocol):
 
 
 class AimFlankLayout:
-    """The layout of the built-in rules: a pattern is (aim_offset, flank_bias, lead_gain), all
-    from 0 (LEAD_PRIOR)."""
+    """The layout of the built-in rules: a pattern is (aim_offset, flank_bias, lead_gain) and
+    the trigger rule's shot counts (fom/learners/trigger.py), all from 0 (LEAD_PRIOR)."""
 
     param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
 
     @classmethod
     def initial_params(cls) -> dict[str, float]:
-        """Every parameter starts at 0.0 (no aim correction, no flanking, no lead)."""
+        """Every parameter starts at 0.0 (no aim correction, no flanking, no lead, no shots)."""
         return dict.fromkeys(cls.param_names, 0.0) | {"lead_gain": LEAD_PRIOR}
 
 
@@ -179,6 +182,19 @@ def check_layout(name: str, names: tuple[str, ...], source: str) -> None:
             f"pattern file {source} holds {_describe(tuple(names))}, but learner {name!r} "
             f"needs {_describe(wanted)}: it was saved by a run with another learner"
         )
+
+
+def fit_layout(name: str, store: PatternStore, source: str) -> PatternStore:
+    """Patterns read from ``source`` laid out for learner ``name``: as they are, or, when they
+    predate parameters the learner has added since (its names with some left out, in the same
+    order), widened with each missing one at the learner's starting value. Otherwise
+    StateFileError, as check_layout."""
+    names = tuple(store.names)
+    wanted, initial = pattern_layout(name)
+    if names != wanted and [n for n in wanted if n in names] == list(names):
+        return store.widened(wanted, initial)
+    check_layout(name, names, source)
+    return store
 
 
 def learning_pattern(name: str, signature: str) -> str:

@@ -8,6 +8,9 @@ at exposed nodes pushes paths into cover) and ``flank_bias -= flank_decay * flan
 (slow forgetting, so the bias relaxes when fights stop hurting).
 lead: after every fired shot, the lead rule of fom/learners/lead.py on ``lead_gain`` (when the
 pattern has it): the error's share explained by the target's motion.
+trigger: every fired shot is counted with its kind (after a rest, or a refire with the trigger
+held) and whether it hit; act() rests the trigger when fom/learners/trigger.py says a rested
+shot is worth more (when the pattern has the counts).
 delta() is the working parameters minus the starting ones: what this encounter learned.
 """
 
@@ -21,6 +24,7 @@ from fom.engines.base import ShotOutcome, StepReport
 from fom.errors import ConfigError
 from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
 from fom.learners.lead import lead_step
+from fom.learners.trigger import count_shot, rests, shot_counts
 from fom.patterns import PatternParams
 
 __all__ = ["FomLearner", "check_rates"]
@@ -33,7 +37,8 @@ def check_rates(lr: float, flank_lr: float, flank_decay: float) -> None:
 
 
 class FomLearner(AimFlankLayout):
-    """Per-encounter SGD on the pattern's aim_offset and flank_bias (other entries untouched)."""
+    """Per-encounter SGD on the pattern's aim_offset and flank_bias, the lead rule on lead_gain,
+    the trigger rule's shot counts (other entries untouched)."""
 
     def __init__(
         self,
@@ -57,6 +62,7 @@ class FomLearner(AimFlankLayout):
         self._aim = names.index("aim_offset")
         self._flank = names.index("flank_bias")
         self._lead = names.index("lead_gain") if "lead_gain" in names else None
+        self._counts = shot_counts(names)
         self.compute_flops = 0
         self.shots = 0
 
@@ -77,7 +83,13 @@ class FomLearner(AimFlankLayout):
 
     def act(self, observation: EncounterObservation) -> AimDecision:
         """The working parameters (the rule is model-free: it ignores the observation)."""
-        return AimDecision(self.aim_offset, self.flank_bias, self.lead_gain)
+        return AimDecision(self.aim_offset, self.flank_bias, self.lead_gain, self.rest)
+
+    @property
+    def rest(self) -> bool:
+        """Whether the working shot counts say to rest the trigger after each press."""
+        where = self._counts
+        return where is not None and rests(*(float(self._theta[i]) for i in where))
 
     def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
         """One SGD step on aim (if a shot fired) and one on flank bias (from the tick's damage)."""
@@ -88,6 +100,9 @@ class FomLearner(AimFlankLayout):
             if self._lead is not None:
                 theta[self._lead] += lead_step(outcome.error, outcome.motion, self.lr)
                 self.compute_flops += 6
+            if self._counts is not None:
+                count_shot(theta, self._counts, outcome.refire, outcome.hit)
+                self.compute_flops += 2
             self.shots += 1
         if report is not None:
             hurt = max(float(report.damage_taken), 0.0) / 100.0 * float(report.exposure)

@@ -6,6 +6,7 @@ import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport
 from fom.learners.base import AimDecision, AimFlankLayout, EncounterObservation
+from fom.learners.trigger import TRIGGER_PARAMS, rests
 from fom.patterns import PatternParams
 
 __all__ = ["StaticLearner"]
@@ -25,6 +26,7 @@ class StaticLearner(AimFlankLayout):
             aim_offset=_get(params, "aim_offset"),
             flank_bias=_get(params, "flank_bias"),
             lead_gain=_get(params, "lead_gain"),
+            rest=rests(*(_get(params, n) for n in TRIGGER_PARAMS)),
         )
 
     def act(self, observation: EncounterObservation) -> AimDecision:

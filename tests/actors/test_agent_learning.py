@@ -7,6 +7,7 @@ from typing import Any
 
 from fom.app import run_async
 from fom.config import RunConfig
+from fom.patterns import PARAM_NAMES
 
 SEEDS = range(6)
 FIRST = 120  # finished encounters whose accuracy is compared
@@ -42,7 +43,7 @@ async def test_static_learner_never_changes_its_pattern() -> None:
     result = await run_async(config, listeners=(events.append,))
     assert result.summary.encounters > 0
     for p in result.summary.patterns.values():
-        assert p.params == {"aim_offset": 0.0, "flank_bias": 0.0, "lead_gain": 0.0}
+        assert p.params == dict.fromkeys(PARAM_NAMES, 0.0)
     learned = await run_async(
         RunConfig(ticks=80, seed=0, learner="fom", planner="graph", quiet=True)
     )

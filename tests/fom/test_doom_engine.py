@@ -110,6 +110,23 @@ def test_a_scripted_bot_kills_monsters_on_deadly_corridor(corridor: DoomEngine) 
     assert all(ep.kills >= 0 and np.isfinite(ep.reward) for ep in episodes)
 
 
+def test_a_shot_is_a_refire_when_the_trigger_was_held_the_decision_before(
+    corridor: DoomEngine,
+) -> None:
+    """Pressed every decision, the pistol's later shots are refires; pressed every other
+    decision, none is (ShotOutcome.refire: what the trigger rule counts)."""
+    for every, refired in ((1, True), (2, False)):
+        corridor.reset(0)
+        refires = []
+        for tick in range(60):
+            acts = [Act(o.id, tick, corridor.projection(o.id).node, 0.0, tick % every == 0)
+                    for o in corridor.observe().opponents]  # fmt: skip
+            res = resolve_tick(corridor, tick, acts)
+            refires += [r.shot.refire for r in res.results.values()
+                        if not isinstance(r, Exception) and r.shot.fired]  # fmt: skip
+        assert refires and any(refires) is refired
+
+
 def test_scenarios_by_name_or_path_and_unknown_ones() -> None:
     names = builtin_scenarios()
     assert "deadly_corridor" in names and "multi" not in names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,7 @@ from fom.learners import (
     pattern_layout,
 )
 from fom.learners.mlp import FEATURES, HIDDEN, OUTPUTS
+from fom.learners.trigger import rests
 from fom.patterns import PARAM_NAMES, PatternParams, PatternStore
 from fom.simulate import run_encounters
 
@@ -57,7 +60,7 @@ def test_make_learner_builds_every_registered_kind_on_its_own_layout() -> None:
         make_learner("dqn", _params(), rng)
     with pytest.raises(ConfigError, match="learner 'monolithic' needs patterns of 750 param"):
         make_learner("monolithic", _params(), rng)
-    with pytest.raises(ConfigError, match="learner 'fom' needs patterns of 3 param") as info:
+    with pytest.raises(ConfigError, match="learner 'fom' needs patterns of 7 param") as info:
         make_learner("fom", new_store("mlp", 1.0).get(SIG), rng)  # another learner's pattern
     assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="learner 'mlp' needs patterns of 35 param"):
@@ -66,9 +69,7 @@ def test_make_learner_builds_every_registered_kind_on_its_own_layout() -> None:
 
 def test_pattern_layouts_and_the_pattern_learned_into_come_from_the_learner() -> None:
     for kind in ("fom", "static"):
-        assert pattern_layout(kind) == (
-            PARAM_NAMES, {"aim_offset": 0.0, "flank_bias": 0.0, "lead_gain": 0.0}
-        )
+        assert pattern_layout(kind) == (PARAM_NAMES, dict.fromkeys(PARAM_NAMES, 0.0))
     names, initial = pattern_layout("mlp")
     assert names == MlpLearner.param_names
     assert len(names) == (len(FEATURES) + len(OUTPUTS)) * HIDDEN + len(OUTPUTS)
@@ -81,7 +82,7 @@ def test_pattern_layouts_and_the_pattern_learned_into_come_from_the_learner() ->
     assert learning_pattern("monolithic", SIG) == "monolithic/q"  # one network for all kinds
     assert learning_pattern("fom", SIG) == SIG and learning_pattern("mlp", SIG) == SIG
     check_layout("mlp", names, "x.msgpack")
-    needle = r"x\.msgpack holds 3 parameter.*learner 'mlp' needs 35"
+    needle = r"x\.msgpack holds 7 parameter.*learner 'mlp' needs 35"
     with pytest.raises(StateFileError, match=needle):
         check_layout("mlp", PARAM_NAMES, "x.msgpack")
 
@@ -92,7 +93,7 @@ def test_static_never_learns() -> None:
         d = learner.act(OBS)
         learner.update(_shot(0.5, motion=3.0), _report(30.0, 1.0))
     assert (d.aim_offset, d.flank_bias, d.lead_gain) == (0.2, 1.0, 0.5)
-    assert np.array_equal(learner.delta(), [0.0, 0.0, 0.0])
+    assert np.array_equal(learner.delta(), np.zeros(len(PARAM_NAMES)))
     assert learner.compute_flops == 0
 
 
@@ -102,8 +103,27 @@ def test_fom_aim_rule_is_sgd_on_the_signed_error() -> None:
     assert learner.act(OBS).aim_offset == pytest.approx(0.2)
     learner.update(_shot(0.0, fired=False), None)  # no shot, no aim update
     assert learner.aim_offset == pytest.approx(0.2)
-    assert learner.delta() == pytest.approx([0.1, 0.0, 0.0])  # motion 0: no lead learned
+    delta = dict(zip(PARAM_NAMES, learner.delta(), strict=True))
+    assert delta["aim_offset"] == pytest.approx(0.1)
+    assert delta["flank_bias"] == delta["lead_gain"] == 0.0  # motion 0: no lead learned
     assert learner.compute_flops > 0
+
+
+def test_the_trigger_rests_while_first_shots_hit_more_often_than_refires() -> None:
+    learner = FomLearner(PatternStore().get(SIG))
+    assert not learner.act(OBS).rest  # no shot seen: both kinds taken to hit
+    for hit in (True, False, False, True, False):  # refires that mostly miss
+        learner.update(dataclasses.replace(_shot(0.0, hit=hit), refire=True), None)
+    assert learner.act(OBS).rest
+    for _ in range(4):  # then the rested shots miss too: no reason to rest
+        learner.update(_shot(0.0, hit=False), None)
+    assert not learner.act(OBS).rest
+    delta = dict(zip(PARAM_NAMES, learner.delta(), strict=True))
+    assert (delta["first_shots"], delta["first_hits"]) == (4.0, 0.0)
+    assert (delta["refire_shots"], delta["refire_hits"]) == (5.0, 2.0)
+    assert rests(10, 9, 10, 8.5) is False and rests(10, 9, 10, 8) is True  # REST_MARGIN 0.05
+    resting = PatternStore(initial={"first_shots": 9, "first_hits": 9, "refire_shots": 9})
+    assert StaticLearner(resting.get(SIG)).act(OBS).rest  # static plays its pattern as given
 
 
 def test_fom_aim_converges_to_the_hidden_drift() -> None:

@@ -21,8 +21,8 @@ from fom.match import (
     resolve_tick,
     snapshot_for,
 )
-from fom.patterns import PatternStore, save_patterns, signature_for
-from fom.planners import FmcPlanner, GraphPlanner
+from fom.patterns import PARAM_NAMES, PatternStore, save_patterns, signature_for
+from fom.planners import FmcPlanner, GraphPlanner, PlanChoice
 from fom.simulate import SyncMatch
 from fom.state import Opponent
 
@@ -105,10 +105,11 @@ def test_an_encounter_plays_to_its_end_and_its_totals_agree_with_its_shots() -> 
     assert finished.shots == sum(s.fired for s in shots)
     assert finished.hits == sum(s.hit for s in shots)
     assert finished.damage_taken == pytest.approx(sum(s.damage_taken for s in shots))
-    assert delta.shape == (3,) and np.isfinite(delta).all()
-    names = ("aim_offset", "flank_bias", "lead_gain")
-    assert finished.delta == dict(zip(names, delta.tolist(), strict=True))
+    assert delta.shape == (len(PARAM_NAMES),) and np.isfinite(delta).all()
+    assert finished.delta == dict(zip(PARAM_NAMES, delta.tolist(), strict=True))
     assert finished.delta["lead_gain"] == 0.0  # the simulated enemies do not move across the view
+    assert finished.delta["first_shots"] == finished.shots  # a simulated gun has no refire
+    assert finished.delta["first_hits"] == finished.hits and finished.delta["refire_shots"] == 0
 
 
 def test_an_encounter_refuses_steps_out_of_order() -> None:
@@ -119,7 +120,7 @@ def test_an_encounter_refuses_steps_out_of_order() -> None:
 
 
 def test_merge_delta_merges_or_rejects_and_leaves_the_pattern_alone() -> None:
-    store = PatternStore(alpha=0.5)
+    store = PatternStore(alpha=0.5, names=("aim_offset", "flank_bias", "lead_gain"))
     params, record = merge_delta(store, "combat/rocket", np.array([0.2, -0.4, 0.6]), "tip-1", 3)
     assert isinstance(record, PatternMerged)
     assert params.as_dict() == pytest.approx({"aim_offset": 0.1, "flank_bias": -0.2,
@@ -135,16 +136,56 @@ def test_initial_store_refuses_a_file_saved_with_other_parameters(tmp_path: Path
     save_patterns(PatternStore(names=("a", "b", "c")), path)
     with pytest.raises(StateFileError, match="another learner"):
         initial_store("fom", 0.5, str(path))
-    old = tmp_path / "before_lead.fom"  # saved before patterns learned a lead
-    save_patterns(PatternStore(names=("aim_offset", "flank_bias")), old)
-    with pytest.raises(StateFileError, match=r"holds 2 parameter.*needs 3 parameter"):
-        initial_store("fom", 0.5, str(old))
+    swapped = tmp_path / "swapped.fom"  # the learner's names, in another order
+    save_patterns(PatternStore(names=("flank_bias", "aim_offset")), swapped)
+    with pytest.raises(StateFileError, match=r"holds 2 parameter.*needs 7 parameter"):
+        initial_store("fom", 0.5, str(swapped))
     store = PatternStore(alpha=1.0)
-    store.merge("combat/shotgun", np.array([0.3, 0.1, 0.2]))
+    store.merge("combat/shotgun", np.array([0.3, 0.1, 0.2, 4.0, 3.0, 2.0, 1.0]))
     save_patterns(store, tmp_path / "good.fom")
     loaded = initial_store("fom", 0.25, str(tmp_path / "good.fom"))
     assert loaded.alpha == 0.25
     assert loaded.get("combat/shotgun").as_dict() == store.get("combat/shotgun").as_dict()
+
+
+def test_initial_store_widens_a_file_saved_before_parameters_were_added(tmp_path: Path) -> None:
+    old = PatternStore(alpha=1.0, names=("aim_offset", "flank_bias"))  # before lead and trigger
+    old.merge("combat/shotgun", np.array([0.1, 0.7]))
+    old.merge("combat/shotgun", np.array([0.2, -0.3]))
+    save_patterns(old, tmp_path / "old.fom")
+    loaded = initial_store("fom", 0.5, str(tmp_path / "old.fom"))
+    assert loaded.names == PARAM_NAMES and loaded.alpha == 0.5
+    params = loaded.get("combat/shotgun")
+    want = old.get("combat/shotgun")
+    assert (params.version, params.merges) == (want.version, want.merges)
+    assert params.as_dict() == want.as_dict() | {n: 0.0 for n in PARAM_NAMES[2:]}
+    merged = loaded.merge("combat/shotgun", np.ones(len(PARAM_NAMES)))  # it goes on learning
+    assert merged.get("aim_offset") == want.get("aim_offset") + 0.5
+    assert merged.get("refire_shots") == 0.5
+
+
+def test_an_encounter_whose_pattern_rests_the_trigger_fires_every_other_tick() -> None:
+    resting = {"first_shots": 20.0, "first_hits": 19.0, "refire_shots": 20.0, "refire_hits": 9.0}
+    for initial, every in ((resting, 2), ({}, 1)):
+        engine = EnhancedDummyGame(2, concurrency=1)
+        o = engine.observe().opponents[0]
+        sig = signature_for(o.weapon)
+        encounter = Encounter.begin(
+            snapshot_for(0, engine.projection(o.id), o), encounter=o.id, weapon=o.weapon,
+            signature=sig, params=PatternStore(initial=initial).get(sig), level=engine.level,
+            seed=0, learner="fom",
+        )  # fmt: skip
+        fired = []
+        for tick in range(6):
+            problem = encounter.decide()
+            act = encounter.act(PlanChoice(problem.self_node, True, (problem.self_node,)))
+            fired.append(act.fire)
+            result = resolve_tick(engine, tick, [act]).results[o.id]
+            assert isinstance(result, ActResult)
+            encounter.observe(result)
+            if encounter.done:
+                break
+        assert len(fired) >= 3 and fired == [t % every == 0 for t in range(len(fired))]
 
 
 def _sync_records(seed: int, planner: object) -> list[object]:

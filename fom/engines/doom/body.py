@@ -37,6 +37,7 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     if m.driver is None and ctl.move:
         explore(engine)
     attack = attack and ctl.fire
+    m.held = attack
     turn = 0.0
     if m.aim is not None and ctl.turn:
         turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)

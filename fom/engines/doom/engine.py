@@ -200,6 +200,7 @@ class DoomEngine:
         m.frame = self._read(-1)
         m.by_obj = {}
         m.fought = set()
+        m.held = False
         m.tally = [0, 0, 0.0]
         self._sight()
         m.origin = self._self_node()
@@ -353,9 +354,9 @@ class DoomEngine:
         m = self._m
         if m.driver != eid or m.stepped:
             return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
-        before = self._frame
+        before, refire = self._frame, m.held
         fired = play_decision(self, attack=True)
-        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance, m.motion)
+        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance, m.motion, refire)
         m.tally[0] += m.shot.fired
         m.tally[1] += m.shot.hit
         e.health -= m.shot.damage

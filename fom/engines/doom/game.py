@@ -184,7 +184,7 @@ def bearing(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def shot_outcome(
     eid: int, obj: int, last_xy: np.ndarray, before: Frame, after: Frame | None, distance: float,
-    motion: float = 0.0,
+    motion: float = 0.0, refire: bool = False,
 ) -> ShotOutcome:
     """A shot at monster ``obj`` as the game counted it between two frames (``after``: the tic it
     went off, or the decision's last): fired if ammunition went, a hit was counted or an impact
@@ -193,7 +193,8 @@ def shot_outcome(
     the target's bearing to where the shot landed (of the new puffs and blood away from the bot,
     the one nearest the line of fire, within IMPACT_CONE); 0.0 when none is seen (no evidence:
     the learner keeps its aim). ``motion`` (the target's apparent motion the aim was led by)
-    rides along for the lead rule."""
+    rides along for the lead rule, ``refire`` (the trigger was held the decision before) for
+    the trigger rule."""
     if after is None:  # the episode ended during the shot
         return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
     dv = after.vars - before.vars
@@ -213,4 +214,4 @@ def shot_outcome(
         off = np.where(ours, np.abs(wrap(landed - facing)), np.inf)
         error = float(wrap(aim_at - landed[int(np.argmin(off))]))
     damage = float(max(dv[DAMAGE], 0.0)) if hit else 0.0
-    return ShotOutcome(eid, True, hit, error, damage, distance, motion)
+    return ShotOutcome(eid, True, hit, error, damage, distance, motion, refire)

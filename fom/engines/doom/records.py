@@ -75,6 +75,8 @@ class MatchState:
     motion: float = 0.0
     """The driver's target's apparent motion over LEAD_TICS (degrees) when it aimed."""
     stepped: bool = False
+    held: bool = False
+    """Whether the body held the trigger on the last decision (the next shot is a refire)."""
     shot: ShotOutcome | None = None
     health: float = 0.0
     """The bot's health at the start of the decision."""
