@@ -3,6 +3,8 @@ one trigger per body, shots measured by the game. Skipped only when vizdoom is n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -125,6 +127,27 @@ def test_a_shot_is_a_refire_when_the_trigger_was_held_the_decision_before(
             refires += [r.shot.refire for r in res.results.values()
                         if not isinstance(r, Exception) and r.shot.fired]  # fmt: skip
         assert refires and any(refires) is refired
+
+
+def test_vizdoom_finds_its_directory_made_before_it_is_constructed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ViZDoom's constructor makes ./_vizdoom by check-then-mkdir: games started at once in one
+    directory raced on it and crashed. The engine makes it first and leaves it for the others."""
+    import vizdoom
+
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    native = vizdoom.DoomGame
+
+    def constructed():
+        seen.append((tmp_path / "_vizdoom").is_dir())
+        return native()
+
+    monkeypatch.setattr(vizdoom, "DoomGame", constructed)
+    engine = DoomEngine("basic", 0)
+    engine.shutdown()
+    assert seen == [True] and (tmp_path / "_vizdoom").is_dir()
 
 
 def test_scenarios_by_name_or_path_and_unknown_ones() -> None:

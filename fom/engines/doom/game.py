@@ -86,7 +86,14 @@ class Controls:
 
 def start_game(vzd: Any, config: Path, ini: Path) -> tuple[Any, Controls]:
     """A headless game of the scenario ``config`` (160x120 gray, objects and sectors info, the
-    engine's buttons and variables), and the controls its own buttons allow."""
+    engine's buttons and variables), and the controls its own buttons allow.
+
+    ViZDoom's constructor makes ``_vizdoom/`` in the working directory by check-then-mkdir,
+    and two games constructed at once in one directory (a process pool, pytest-xdist) can both
+    see none: the loser fails ("Failed to create ./_vizdoom/ directory: File exists") and the
+    process may crash. Making it first, with exist_ok, leaves the constructor nothing to race
+    on; it is left in place (removing it would reopen the race for the other processes)."""
+    (Path.cwd() / "_vizdoom").mkdir(exist_ok=True)
     game = vzd.DoomGame()
     game.load_config(str(config))
     game.set_doom_config_path(str(ini))  # ViZDoom's .ini: not in the user's cwd
