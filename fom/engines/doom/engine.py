@@ -95,6 +95,8 @@ class DoomEngine:
         self.weapons = PATTERNS
         self._vzd = vizdoom_module()
         self._tmp = Path(tempfile.mkdtemp(prefix="fom-doom-"))
+        stray = Path.cwd() / "_vizdoom"  # made for ViZDoom in the working directory (start_game)
+        self._stray = None if stray.exists() else stray
         self._game = None
         try:
             self._game = self._start()
@@ -121,6 +123,10 @@ class DoomEngine:
                 game.close()
         if getattr(self, "_tmp", None) is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
+        stray = getattr(self, "_stray", None)
+        if stray is not None:
+            with contextlib.suppress(OSError):  # only if still empty: then it is ours
+                stray.rmdir()
 
     def __del__(self) -> None:
         self.shutdown()
