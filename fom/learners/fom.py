@@ -92,7 +92,8 @@ class FomLearner(AimFlankLayout):
         return where is not None and rests(*(float(self._theta[i]) for i in where))
 
     def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
-        """One SGD step on aim (if a shot fired) and one on flank bias (from the tick's damage)."""
+        """One SGD step on aim and lead and the shot counted (if a shot fired), and one step on
+        flank bias (from the tick's damage)."""
         theta = self._theta
         if outcome is not None and outcome.fired and math.isfinite(outcome.error):
             theta[self._aim] += self.lr * outcome.error

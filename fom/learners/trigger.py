@@ -4,7 +4,8 @@ Some guns stray when the trigger is held: Doom's pistol sends a shot fired after
 trigger true and spreads the refires (ShotOutcome.refire). A pattern counts its shots of each
 kind and their hits (``first_shots``, ``first_hits`` after a rest; ``refire_shots``,
 ``refire_hits`` with the trigger still held): counts merge through the ULP exactly, whatever
-the order. When a first shot hits more often than a refire by more than REST_MARGIN, a bullet
+the order (scaled, like every delta, by the run's ``--alpha``).
+When a first shot hits more often than a refire by more than REST_MARGIN, a bullet
 is worth more after a rest, and the TIP rests one decision after each press (fom/match.py).
 Each kind's rate starts from one imagined hit in one shot, so a kind of shot is taken to hit
 until seen otherwise: a world without refires (every simulated one) never rests, and a world
