@@ -234,13 +234,17 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
 def _trigger_table(rows: list[dict]) -> list[str]:
     """The trigger rule as learner fom left it: each pattern's shots after a rest and with the
     trigger held, their hit rates (summed over seeds), and the seeds whose pattern rests."""
+    from fom.config import RunConfig, merge_rate
     from fom.learners.trigger import TRIGGER_PARAMS, rests
 
     lines = ["", "## Learned trigger rests", "",
              "A pattern rests the trigger after each press when its shots after a rest hit more "
              "often than its refires by more than REST_MARGIN (`fom/learners/trigger.py`). "
-             "Learner fom, every pattern's counts at its last merge, summed over seeds:", "",
-             "| scenario | pattern | first shots | their hit rate | refires | their hit rate | "
+             "Learner fom, every pattern's counts at its last merge (merged like any delta, so "
+             f"scaled by the run's merge rate, {merge_rate(None, RunConfig().tips):g} here), "
+             "summed over seeds:", "",
+             "| scenario | pattern | first shots (scaled) | their hit rate | refires (scaled) | "
+             "their hit rate | "
              "seeds resting at the end |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for scn in SCENARIOS:
         counts: dict[str, list[list[float]]] = {}

@@ -125,8 +125,9 @@ class RunConfig:
     frame_skip: int = 4
     """Doom worlds: game tics per decision (a tick of the run)."""
     floors: int = 1
-    """Doom worlds: games of the map played at once in lockstep (each in a process of its own),
-    sharing their patterns through the ULP; an episode that ends restarts on its floor."""
+    """Doom worlds: games of the map played at once in lockstep (each its own ViZDoom; floor 0
+    driven from the run's process, the others from worker processes of their own), sharing
+    their patterns through the ULP; an episode that ends restarts on its floor."""
     extra: dict[str, str] = field(default_factory=dict)
     """Reserved for engines and learners plugged in by users (name -> value)."""
     bus: str | None = None

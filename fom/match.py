@@ -72,6 +72,8 @@ class Act:
     aim_offset: float
     fire: bool
     lead_gain: float = 0.0
+    rest: bool = False
+    """Hold fire this tick if the body held the trigger on its last one (``trigger_held``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,6 @@ class Encounter:
     __slots__ = (
         "_decision",
         "_path",
-        "_pressed",
         "done",
         "encounter",
         "enemy_health",
@@ -174,7 +175,6 @@ class Encounter:
         self.totals = [0, 0, 0, 0.0, 0.0]  # ticks, shots, hits, damage taken, exposure summed
         self._decision = None
         self._path: tuple[int, ...] = ()
-        self._pressed = False
 
     @classmethod
     def begin(
@@ -245,17 +245,15 @@ class Encounter:
         )
 
     def act(self, choice: PlanChoice) -> Act:
-        """The action for this tick: the planner's step and fire, the learner's aim; a learner
-        that rests the trigger holds fire for one tick after each press."""
+        """The action for this tick: the planner's step and fire, the learner's aim and whether
+        it rests the trigger after each press (carried out by the body: ``act_each``)."""
         decision = self._decision
         if decision is None:
             raise RuntimeError("act() before decide()")
         self._path = tuple(choice.path)
-        fire = bool(choice.fire) and not (decision.rest and self._pressed)
-        self._pressed = fire
         return Act(
-            self.encounter, self.tick, int(choice.move_to), decision.aim_offset, fire,
-            decision.lead_gain,
+            self.encounter, self.tick, int(choice.move_to), decision.aim_offset,
+            bool(choice.fire), decision.lead_gain, bool(decision.rest),
         )  # fmt: skip
 
     def observe(self, result: ActResult, latency_ms: float = 0.0) -> TipShot:
@@ -288,6 +286,7 @@ class Encounter:
             exposure=report.exposure,
             damage_taken=report.damage_taken,
             latency_ms=latency_ms,
+            refire=shot.refire,
         )
         self.self_node, self.enemy_node = report.self_node, report.enemy_node
         self.self_health, self.enemy_health = report.self_health, report.enemy_health
@@ -350,9 +349,11 @@ def act_each(
     engine: Engine, acts: Sequence[Act], holders: Collection[int]
 ) -> dict[int, ShotOutcome | EngineError]:
     """Move, aim and (holders that fire) shoot for each action in turn; each encounter's shot,
-    not fired, or the EngineError that stopped its action. (An engine's ``act_all`` does the
-    same at once.)"""
+    not fired, or the EngineError that stopped its action. A resting action holds fire while
+    the body's trigger was held on its last decision (an engine's ``trigger_held()``: Doom's;
+    an engine without one never rests). (An engine's ``act_all`` does the same at once.)"""
     shots: dict[int, ShotOutcome | EngineError] = {}
+    held = getattr(engine, "trigger_held", None)  # a body whose gun strays when held (Doom)
     for act in acts:
         e = act.encounter
         try:
@@ -361,7 +362,7 @@ def act_each(
                 engine.look_at(e, act.aim_offset, act.lead_gain)  # plays with no lead
             else:
                 engine.look_at(e, act.aim_offset)
-            fire = act.fire and e in holders
+            fire = act.fire and e in holders and not (act.rest and held is not None and held())
             shots[e] = engine.shoot(e) if fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
         except EngineError as exc:
             shots[e] = exc

@@ -197,19 +197,18 @@ class PatternStore:
         return {s: self._params(s, self._patterns[s]) for s in sorted(self._patterns)}
 
     def widened(self, names: Sequence[str], initial: Mapping[str, float]) -> PatternStore:
-        """This store laid out as ``names``, its own names with new ones among them in the same
-        order: a new parameter starts at its ``initial`` value (0.0 if absent) in every pattern,
-        the others keep their exact values, versions and merge counts (an older file read by a
-        newer layout). ConfigError if ``names`` does not hold this store's in order."""
+        """This store laid out as ``names``, its own names followed by new ones: a new parameter
+        starts at its ``initial`` value (0.0 if absent) in every pattern, the others keep their
+        exact values, versions and merge counts (an older file read by a newer layout).
+        ConfigError if ``names`` does not begin with this store's."""
         names = tuple(str(n) for n in names)
-        if [n for n in names if n in self.names] != list(self.names):
-            raise ConfigError(f"{names} does not extend {self.names} in order")
-        start = {n: float(initial.get(n, 0.0)) for n in names}
-        old = self.initial
-        out = PatternStore(self.alpha, names, {n: old.get(n, start[n]) for n in names})
+        if names[: len(self.names)] != self.names:
+            raise ConfigError(f"{names} does not begin with {self.names}")
+        added = names[len(self.names) :]
+        start = [float(initial.get(n, 0.0)) for n in added]
+        out = PatternStore(self.alpha, names, self.initial | dict(zip(added, start, strict=True)))
         for sig, pat in self._patterns.items():
-            have = dict(zip(self.names, pat.acc, strict=True))
-            acc = [have[n] if n in have else _to_fixed(start[n]) for n in names]
+            acc = [*pat.acc, *(_to_fixed(v) for v in start)]
             values = np.array([_from_fixed(a) for a in acc], dtype=np.float64)
             values.setflags(write=False)
             out._patterns[sig] = _Pattern(acc, values, pat.version, pat.merges)

@@ -10,7 +10,8 @@ Keys:
   decision (target >= 0.7); ``engine_only_ratio``: the doom engine alone (a scripted bot
   through ``resolve_tick``, no actors) over the same bare loop;
 - ``floors_speedup``: decisions per second of all floors with ``--floors 2`` over one floor
-  (each floor a game and a worker process of its own; target >= 1.6 on 2 idle cores);
+  (each floor a ViZDoom game; floor 0 driven from the run's process, floor 1 from a worker
+  process of its own; target >= 1.6 on 2 idle cores);
 - ``fmc_engine_walker_steps_per_s``: FMC over the real game (save, load, a decision's tics per
   walker-step), the ``fmc-engine`` planner.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fom.learners.trigger import TRIGGER_PARAMS, rests
+
 if TYPE_CHECKING:  # only the summary record's shape is used here
     from fom.events import RunSummary
 
@@ -20,7 +22,9 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
     if interrupted:
         lines.append("run interrupted: summary of what was played")
     patterns = s.patterns
-    names = sorted({n for p in patterns.values() for n in p.params})
+    names = sorted({n for p in patterns.values() for n in p.params} - set(TRIGGER_PARAMS))
+    counted = [set(TRIGGER_PARAMS) <= set(p.params) for p in patterns.values()]
+    trigger = bool(counted) and all(counted)
     hidden = len(names) if len(names) > MAX_PARAM_COLUMNS else 0
     if hidden:  # e.g. the mlp learner's weights: a table of them says nothing at a glance
         names = []
@@ -28,7 +32,7 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
         f"{'pattern':18} {'encounters':>10} {'kills':>6} {'shots':>7} {'hits':>7} "
         f"{'accuracy':>8} {'dmg dealt':>10}"
     )
-    head += "".join(f" {n:>11}" for n in names)
+    head += "".join(f" {n:>11}" for n in names) + (f" {'rests':>5}" if trigger else "")
     lines.append(head)
     lines.append("-" * len(head))
     for sig, p in patterns.items():
@@ -37,6 +41,8 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
             f"{p.accuracy:8.1%} {p.damage_dealt:10.0f}"
         )
         row += "".join(f" {p.params.get(n, float('nan')):11.4f}" for n in names)
+        if trigger:  # the trigger rule's verdict on its shot counts, not the counts
+            row += f" {'yes' if rests(*(p.params[n] for n in TRIGGER_PARAMS)) else 'no':>5}"
         lines.append(row)
     lines.append("-" * len(head))
     lines.append(
@@ -44,7 +50,8 @@ def format_summary(s: RunSummary, *, interrupted: bool = False) -> str:
         f"{s.accuracy:8.1%} {s.damage_dealt:10.0f}"
     )
     if hidden:
-        lines.append(f"({hidden} parameters per pattern, not shown: --save writes them)")
+        shown = f"{hidden} parameters per pattern" + (" and the shot counts" if trigger else "")
+        lines.append(f"({shown}, not shown: --save writes them)")
     lat = s.latency_ms
     if s.episodes:  # a real game's episodes (ViZDoom)
         lines.append(

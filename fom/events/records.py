@@ -156,6 +156,8 @@ class TipShot:
     exposure: float
     damage_taken: float
     latency_ms: float = 0.0
+    refire: bool = False
+    """The shot went off with the trigger held since the decision before (Doom's refire)."""
 
 
 @_record

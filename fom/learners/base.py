@@ -16,6 +16,7 @@ An entry point there loads a *learner spec* (LearnerSpec), usually the learner c
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
@@ -78,7 +79,7 @@ class Learner(Protocol):
     compute_flops: int
 
     def act(self, observation: EncounterObservation) -> AimDecision:
-        """Decide the aim offset and flank bias for this tick."""
+        """Decide the aim offset, flank bias, lead gain and trigger rest for this tick."""
         ...
 
     def update(self, outcome: ShotOutcome, report: StepReport) -> None:
@@ -186,14 +187,14 @@ def check_layout(name: str, names: tuple[str, ...], source: str) -> None:
 
 def fit_layout(name: str, store: PatternStore, source: str) -> PatternStore:
     """Patterns read from ``source`` laid out for learner ``name``: as they are, or, when they
-    predate parameters the learner has added since (its names with some left out, in the same
-    order), widened with each missing one at the learner's starting value. Otherwise
-    StateFileError, as check_layout."""
-    names = tuple(store.names)
+    predate parameters the learner has appended since (its names begin with the file's),
+    widened with each new one at the learner's starting value. Otherwise StateFileError, as
+    check_layout."""
     wanted, initial = pattern_layout(name)
-    if names != wanted and [n for n in wanted if n in names] == list(names):
-        return store.widened(wanted, initial)
-    check_layout(name, names, source)
+    if len(store.names) < len(wanted):
+        with contextlib.suppress(ConfigError):  # not the start of this layout: refused below
+            return store.widened(wanted, initial)
+    check_layout(name, tuple(store.names), source)
     return store
 
 

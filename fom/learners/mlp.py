@@ -3,7 +3,9 @@
 The network maps an encounter observation (distance, both healths, exposure, a constant 1) to
 (aim_offset, flank_bias, lead_gain) through one tanh hidden layer: ``y = W2 tanh(W1 x) + b2``.
 The pattern's parameter vector is ``[W1.ravel(), W2.ravel(), b2]`` (35 numbers with 4 hidden
-units), so the ULP merges what an encounter learned like any other delta: weights + alpha * Δ.
+units), so the ULP merges what an encounter learned like any other delta: weights + alpha * Δ;
+the trigger rule's four shot counts follow (fom/learners/trigger.py, as the fom learner keeps
+them: the rest is not conditioned on the observation).
 
 Training targets are the FOM rule's (fom/learners/fom.py), now learned per observation: after
 a fired shot the aim output should move by ``lr * error`` (``error`` is the signed miss, so
@@ -31,6 +33,7 @@ from fom.hitmodel import ENEMY_HEALTH, SELF_HEALTH
 from fom.learners.base import AimDecision, EncounterObservation
 from fom.learners.fom import check_rates
 from fom.learners.lead import lead_step
+from fom.learners.trigger import TRIGGER_PARAMS, count_shot, rests
 from fom.patterns import PatternParams
 
 __all__ = ["FEATURES", "HIDDEN", "OUTPUTS", "MlpLearner"]
@@ -48,13 +51,16 @@ _W1 = slice(0, _H * _D)
 _W2 = slice(_W1.stop, _W1.stop + _K * _H)
 _B2 = slice(_W2.stop, _W2.stop + _K)
 _AIM, _FLANK, _LEAD = 0, 1, 2
+_COUNTS = (_B2.stop, _B2.stop + 1, _B2.stop + 2, _B2.stop + 3)
+"""Where the trigger rule's counts follow the weights (TRIGGER_PARAMS' order)."""
 
 
 def _param_names() -> tuple[str, ...]:
-    """``h<i>.<feature>`` (W1), ``<output>.h<i>`` (W2), ``<output>.bias`` (b2), vector order."""
+    """``h<i>.<feature>`` (W1), ``<output>.h<i>`` (W2), ``<output>.bias`` (b2), vector order,
+    then the trigger rule's shot counts (fom/learners/trigger.py)."""
     w1 = [f"h{i}.{f}" for i in range(_H) for f in FEATURES]
     w2 = [f"{o}.h{i}" for o in OUTPUTS for i in range(_H)]
-    return (*w1, *w2, *(f"{o}.bias" for o in OUTPUTS))
+    return (*w1, *w2, *(f"{o}.bias" for o in OUTPUTS), *TRIGGER_PARAMS)
 
 
 def _initial_vector() -> np.ndarray:
@@ -62,7 +68,7 @@ def _initial_vector() -> np.ndarray:
     i = np.arange(1, _H + 1)[:, None]
     j = np.arange(_D)[None, :] + 0.5
     w1 = np.sqrt(2.0 / _D) * np.cos(np.pi * i * j / _D)
-    theta = np.zeros(_B2.stop)
+    theta = np.zeros(_B2.stop + len(TRIGGER_PARAMS))
     theta[_W1] = w1.ravel()
     return theta
 
@@ -88,7 +94,9 @@ class MlpLearner:
     ) -> None:
         check_rates(lr, flank_lr, flank_decay)
         if tuple(params.names) != self.param_names:
-            raise ConfigError(f"the mlp learner needs its own {_B2.stop} weights as the pattern")
+            raise ConfigError(
+                f"the mlp learner needs its own {len(self.param_names)} parameters as the pattern"
+            )
         self.params = params
         self.lr = float(lr)
         self.flank_lr = float(flank_lr)
@@ -122,14 +130,17 @@ class MlpLearner:
         return h, self.w2 @ h + self.b2
 
     def act(self, observation: EncounterObservation) -> AimDecision:
-        """The network's aim offset, flank bias (not below 0) and lead gain for this observation."""
+        """The network's aim offset, flank bias (not below 0) and lead gain for this observation,
+        and the trigger rule's rest."""
         x = self.features(observation)
         h, y = self.forward(x)
         self._last = (x, h, y)
-        return AimDecision(float(y[_AIM]), max(float(y[_FLANK]), 0.0), float(y[_LEAD]))
+        rest = rests(*(float(self._theta[i]) for i in _COUNTS))
+        return AimDecision(float(y[_AIM]), max(float(y[_FLANK]), 0.0), float(y[_LEAD]), rest)
 
     def update(self, outcome: ShotOutcome | None, report: StepReport | None) -> None:
-        """Move the outputs at the last decision's observation towards the FOM rule's targets."""
+        """Move the outputs at the last decision's observation towards the FOM rule's targets;
+        count a fired shot for the trigger rule."""
         if self._last is None:
             return
         x, h, y = self._last
@@ -137,6 +148,7 @@ class MlpLearner:
         if outcome is not None and outcome.fired and math.isfinite(outcome.error):
             aim = self.lr * outcome.error
             lead = lead_step(outcome.error, outcome.motion, self.lr)
+            count_shot(self._theta, _COUNTS, outcome.refire, outcome.hit)
             self.shots += 1
         if report is not None:
             hurt = max(float(report.damage_taken), 0.0) / 100.0 * float(report.exposure)

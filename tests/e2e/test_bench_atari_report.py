@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -14,7 +15,7 @@ pytest.importorskip("ale_py")
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_atari.py"
 
 
-def _bench():
+def _bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_atari", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

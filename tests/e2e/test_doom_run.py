@@ -89,7 +89,8 @@ def test_a_short_doom_run_plays_fires_hits_and_reports_kills(tmp_path: Path) -> 
     per = summary["patterns"]
     assert "combat/zombieman" in per and sum(p["kills"] for p in per.values()) == summary["kills"]
     assert "episodes" in proc.stdout and "kills" in proc.stdout
-    assert {p.name for p in tmp_path.iterdir()} == {"a.jsonl"}  # nothing of ViZDoom's left
+    left = {p.name for p in tmp_path.iterdir()}  # of ViZDoom's: its directory, empty (start_game)
+    assert left == {"a.jsonl", "_vizdoom"} and not any((tmp_path / "_vizdoom").iterdir())
     # the recording carries the map's lines, and fom-dash replays it
     assert len(events[0]["level"]["lines"]) >= 20
     _BESIDE_DASH = Path(sys.executable).with_name("fom-dash")

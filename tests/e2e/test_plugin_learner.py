@@ -102,7 +102,7 @@ def test_the_mlp_learner_runs_with_its_weights_as_the_pattern(site: Path, tmp_pa
     assert all(list(e["params"]) == names and list(e["delta"]) == names for e in merged)
     assert any(e["delta"]["aim_offset.bias"] != 0.0 for e in merged)
     # the console summary does not list 35 weights per pattern, it says they are there
-    assert "35 parameters per pattern, not shown" in proc.stdout
+    assert "35 parameters per pattern and the shot counts, not shown" in proc.stdout
     assert "aim_offset.bias" not in proc.stdout
 
 

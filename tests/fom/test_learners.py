@@ -63,7 +63,7 @@ def test_make_learner_builds_every_registered_kind_on_its_own_layout() -> None:
     with pytest.raises(ConfigError, match="learner 'fom' needs patterns of 7 param") as info:
         make_learner("fom", new_store("mlp", 1.0).get(SIG), rng)  # another learner's pattern
     assert "\n" not in str(info.value)
-    with pytest.raises(ConfigError, match="learner 'mlp' needs patterns of 35 param"):
+    with pytest.raises(ConfigError, match="learner 'mlp' needs patterns of 39 param"):
         make_learner("mlp", _params(), rng)
 
 
@@ -72,7 +72,7 @@ def test_pattern_layouts_and_the_pattern_learned_into_come_from_the_learner() ->
         assert pattern_layout(kind) == (PARAM_NAMES, dict.fromkeys(PARAM_NAMES, 0.0))
     names, initial = pattern_layout("mlp")
     assert names == MlpLearner.param_names
-    assert len(names) == (len(FEATURES) + len(OUTPUTS)) * HIDDEN + len(OUTPUTS)
+    assert len(names) == (len(FEATURES) + len(OUTPUTS)) * HIDDEN + len(OUTPUTS) + 4
     assert initial == MlpLearner.initial_params() == pattern_layout("mlp")[1]  # fixed, no draw
     store = new_store("mlp", 0.25)
     assert store.names == names and store.alpha == 0.25 and store.initial == initial
@@ -82,7 +82,7 @@ def test_pattern_layouts_and_the_pattern_learned_into_come_from_the_learner() ->
     assert learning_pattern("monolithic", SIG) == "monolithic/q"  # one network for all kinds
     assert learning_pattern("fom", SIG) == SIG and learning_pattern("mlp", SIG) == SIG
     check_layout("mlp", names, "x.msgpack")
-    needle = r"x\.msgpack holds 7 parameter.*learner 'mlp' needs 35"
+    needle = r"x\.msgpack holds 7 parameter.*learner 'mlp' needs 39"
     with pytest.raises(StateFileError, match=needle):
         check_layout("mlp", PARAM_NAMES, "x.msgpack")
 
@@ -124,6 +124,11 @@ def test_the_trigger_rests_while_first_shots_hit_more_often_than_refires() -> No
     assert rests(10, 9, 10, 8.5) is False and rests(10, 9, 10, 8) is True  # REST_MARGIN 0.05
     resting = PatternStore(initial={"first_shots": 9, "first_hits": 9, "refire_shots": 9})
     assert StaticLearner(resting.get(SIG)).act(OBS).rest  # static plays its pattern as given
+    mlp = MlpLearner(new_store("mlp", 1.0).get(SIG))  # the mlp keeps the same counts
+    assert not mlp.act(OBS).rest
+    for hit in (True, False, False, True, False):
+        mlp.update(dataclasses.replace(_shot(0.0, hit=hit), refire=True), None)
+    assert mlp.act(OBS).rest
 
 
 def test_fom_aim_converges_to_the_hidden_drift() -> None:

@@ -3,6 +3,7 @@ and the same summary folded live or from a recording."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,17 @@ def test_the_console_report_shows_kills_and_damage_dealt() -> None:
     assert "kills 1 " in text and "damage dealt 140 " in text and "timeouts 1 " in text
     rocket = next(line for line in text.splitlines() if line.startswith(ROCKET))
     assert rocket.split()[1:3] == ["2", "1"]  # encounters, kills
+
+
+def test_the_console_report_says_which_patterns_rest_the_trigger_not_their_counts() -> None:
+    from fom.app.report import format_summary
+
+    summary = folded(match_records()).summary(2.0)
+    counts = {"first_shots": 9.0, "first_hits": 9.0, "refire_shots": 9.0, "refire_hits": 3.0}
+    patterns = {sig: dataclasses.replace(p, params={"aim_offset": 0.5} | counts)
+                for sig, p in summary.patterns.items()}  # fmt: skip
+    text = format_summary(dataclasses.replace(summary, patterns=patterns))
+    assert text.splitlines()[0].split()[-2:] == ["aim_offset", "rests"]
+    assert "first_shots" not in text and "not shown" not in text
+    rows = [line for line in text.splitlines() if line.startswith("combat/")]
+    assert rows and all(line.split()[-2:] == ["0.5000", "yes"] for line in rows)

@@ -95,8 +95,6 @@ class DoomEngine:
         self.weapons = PATTERNS
         self._vzd = vizdoom_module()
         self._tmp = Path(tempfile.mkdtemp(prefix="fom-doom-"))
-        stray = Path.cwd() / "_vizdoom"  # made for ViZDoom in the working directory (start_game)
-        self._stray = None if stray.exists() else stray
         self._game = None
         try:
             self._game = self._start()
@@ -123,10 +121,6 @@ class DoomEngine:
                 game.close()
         if getattr(self, "_tmp", None) is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
-        stray = getattr(self, "_stray", None)
-        if stray is not None:
-            with contextlib.suppress(OSError):  # only if still empty: then it is ours
-                stray.rmdir()
 
     def __del__(self) -> None:
         self.shutdown()
@@ -290,6 +284,10 @@ class DoomEngine:
         if not encounters:
             return ()
         return (max(sorted(encounters), key=self.threat),)
+
+    def trigger_held(self) -> bool:
+        """Whether the body held the trigger on its last decision (a shot now is a refire)."""
+        return self._m.held
 
     # ------------------------------------------------------------------ actions
 
@@ -491,8 +489,10 @@ class DoomEngine:
         self._renumber()
 
     def _renumber(self) -> None:
-        """After a load: carry the match over to the objects' new ids (see renumber)."""
+        """After a load: carry the match over to the objects' new ids (see renumber); the load's
+        tic held no trigger."""
         m = self._m
+        m.held = False
         if not self.game.is_episode_finished() and m.frame is not None:
             renumber(m.frame, m.open.values(), self._read(-1))
             m.by_obj = {e.obj: e.eid for e in m.open.values()}

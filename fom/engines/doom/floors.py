@@ -6,7 +6,7 @@ a tick sends the workers their actions, plays floor 0 meanwhile (each floor reso
 actions with :func:`fom.match.resolve_tick`, the one match core, and advances), and gathers
 the replies in floor order, so the outcome does not depend on which floor answered first.
 (Floor 0 at home rather than in a worker of its own: one process and one pipe fewer per tick,
-measured 1.04-1.11x -> 1.24-1.28x for two floors over one, scripts/bench_doom.py.)
+measured 1.04-1.11x -> 1.23-1.31x for two floors over one, scripts/bench_doom.py.)
 Encounter ids are global: ``(base + local) * K + floor``,
 so they never clash across floors, nor across the games of a floor that was restarted.
 
@@ -127,10 +127,18 @@ def _serve(conn: Connection, spec: dict[str, Any]) -> None:
 
 
 class _Local:
-    """Floor 0, in this process (no worker, no pipe)."""
+    """Floor 0, in this process (no worker, no pipe; so no reply timeout either: a game that
+    hangs rather than dies stalls the run, as with one floor, until its watchdog stops it)."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        self.engine = DoomEngine(**spec)
+        try:
+            self.engine = DoomEngine(**spec)
+        except FomError:
+            raise
+        except Exception as exc:  # vizdoom's own: the game could not start
+            raise ConfigError(
+                f"floor {spec['floor']} could not start its game: {type(exc).__name__}: {exc}"
+            ) from exc
         self.level, self.geometry = self.engine.level, self.engine.geometry
         self._reply: tuple[str, Any] | None = None
 

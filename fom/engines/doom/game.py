@@ -92,7 +92,8 @@ def start_game(vzd: Any, config: Path, ini: Path) -> tuple[Any, Controls]:
     and two games constructed at once in one directory (a process pool, pytest-xdist) can both
     see none: the loser fails ("Failed to create ./_vizdoom/ directory: File exists") and the
     process may crash. Making it first, with exist_ok, leaves the constructor nothing to race
-    on (the engine removes it again when it made it and it is still empty)."""
+    on. It is left in place, empty: removing it would reopen the race for a game another
+    process is starting in the same directory."""
     (Path.cwd() / "_vizdoom").mkdir(exist_ok=True)
     game = vzd.DoomGame()
     game.load_config(str(config))
