@@ -16,7 +16,10 @@ body's trigger, the health it lost), over the episodes that ended within ``--tic
   the monster will be, from both motions, when the bullet leaves): what a hand-tuned lead gets,
   a reference for the learned one;
 - ``random``: FOM's action space drawn uniformly: a step to a random neighbour, an aim offset
-  uniform in +-45 degrees, fire with probability 1/2.
+  uniform in +-45 degrees, fire with probability 1/2;
+- ``fom, standing`` and ``static, standing`` (ablations): the same learners through the same
+  match core (``fom.simulate.SyncMatch``) with a planner that holds its ground and fires, as the
+  scripted bots do: what the graph planner's walking towards the target costs or buys.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +38,9 @@ SCENARIOS = ("deadly_corridor", "defend_the_center", "defend_the_line")
 LEARNERS = ("fom", "static", "mlp")
 SCRIPTED = {"scripted": 0.0, "scripted+lead": 1.0}
 """The scripted bots and their fixed lead gains."""
-AGENTS = (*LEARNERS, *SCRIPTED, "random")
+STANDING = {"fom, standing": "fom", "static, standing": "static"}
+"""The ablations: a learner whose bot holds its ground while it fights."""
+AGENTS = (*LEARNERS, *SCRIPTED, "random", *STANDING)
 METRICS = ("kills", "hit_rate", "damage", "reward")
 LABELS = {"kills": "kills / episode", "hit_rate": "hit rate", "damage": "damage taken / episode",
           "reward": "reward / episode"}  # fmt: skip
@@ -108,11 +114,42 @@ def _engine_run(job: Job) -> dict:
                     acts = [Act(o.id, tick, step, float(rng.uniform(-45, 45)),
                                 bool(rng.random() < 0.5))]  # fmt: skip
             resolve_tick(engine, tick, acts)
-            episodes.extend(
-                {"kills": e.kills, "shots": e.shots, "hits": e.hits, "reward": e.reward,
-                 "damage_taken": e.damage_taken}
-                for e in engine.take_episodes()
-            )
+            episodes.extend(_ended(engine))
+    finally:
+        engine.shutdown()
+    return _metrics(episodes) | {"curve": []}
+
+
+def _ended(engine: Any) -> list[dict]:
+    """The engine's episodes that ended since the last call, as ``world.episode`` figures."""
+    return [{"kills": e.kills, "shots": e.shots, "hits": e.hits, "reward": e.reward,
+             "damage_taken": e.damage_taken} for e in engine.take_episodes()]  # fmt: skip
+
+
+class HoldPlanner:
+    """Stay on the node and fire: the scripted bots' stance, for the standing ablations."""
+
+    pooled = False
+
+    def plan(self, level: object, problems: list, seed: int) -> list:
+        from fom.planners import PlanChoice
+
+        return [PlanChoice(p.self_node, True, (p.self_node,)) for p in problems]
+
+
+def _standing_run(job: Job) -> dict:
+    from fom.config import RunConfig
+    from fom.engines.doom import DoomEngine
+    from fom.simulate import SyncMatch
+
+    engine = DoomEngine(job.scenario, job.seed)
+    episodes: list[dict] = []
+    try:
+        match = SyncMatch(engine, seed=job.seed, tips=RunConfig().tips,
+                          learner=STANDING[job.agent], planner=HoldPlanner())  # fmt: skip
+        for _ in range(job.ticks):
+            match.step()
+            episodes.extend(_ended(engine))
     finally:
         engine.shutdown()
     return _metrics(episodes) | {"curve": []}
@@ -120,6 +157,8 @@ def _engine_run(job: Job) -> dict:
 
 def run_job(job: Job) -> dict:
     """One agent on one scenario and seed."""
+    if job.agent in STANDING:
+        return {"scenario": job.scenario, "agent": job.agent, "seed": job.seed} | _standing_run(job)
     out = _learner_run(job) if job.agent in LEARNERS else _engine_run(job)
     return {"scenario": job.scenario, "agent": job.agent, "seed": job.seed} | out
 
@@ -220,7 +259,10 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
               "often (the trigger table above); resting halves the rate of fire, so it turns "
               "into kills where bullets are scarce (defend_the_center gives 26) and costs kills "
               "where the ammunition is refilled every tic (defend_the_line) or the bot walks "
-              "into fire (deadly_corridor)."]
+              "into fire (deadly_corridor). The two standing ablations play `fom` and `static` "
+              "through the same match core with the scripted bots' stance (hold the ground and "
+              "fire): their rows against `fom` and `static` show what walking towards the "
+              "target costs, and against each other what the learning adds while standing."]
     lines += ["", "How shots are counted: a shot went off when ammunition was spent, a hit was "
               "counted (HITCOUNT, DAMAGECOUNT), or a new bullet puff lies on the line of fire "
               "(defend_the_line refills the ammunition every tic, so its misses are seen only "
