@@ -30,9 +30,15 @@ import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from fom.level import CanonicalLevel
+    from fom.planners import PlanChoice, PlanProblem
 
 SCENARIOS = ("deadly_corridor", "defend_the_center", "defend_the_line")
 LEARNERS = ("fom", "static", "mlp")
@@ -131,7 +137,10 @@ class HoldPlanner:
 
     pooled = False
 
-    def plan(self, level: object, problems: list, seed: int) -> list:
+    def plan(
+        self, level: CanonicalLevel, problems: Sequence[PlanProblem], seed: int
+    ) -> list[PlanChoice]:
+        """Each problem's own node, firing."""
         from fom.planners import PlanChoice
 
         return [PlanChoice(p.self_node, True, (p.self_node,)) for p in problems]
@@ -158,8 +167,9 @@ def _standing_run(job: Job) -> dict:
 def run_job(job: Job) -> dict:
     """One agent on one scenario and seed."""
     if job.agent in STANDING:
-        return {"scenario": job.scenario, "agent": job.agent, "seed": job.seed} | _standing_run(job)
-    out = _learner_run(job) if job.agent in LEARNERS else _engine_run(job)
+        out = _standing_run(job)
+    else:
+        out = _learner_run(job) if job.agent in LEARNERS else _engine_run(job)
     return {"scenario": job.scenario, "agent": job.agent, "seed": job.seed} | out
 
 
