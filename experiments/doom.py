@@ -334,7 +334,8 @@ def plot_curves(rows: list[dict], path: str) -> None:
             ax.set_title(scn if row == 0 else "")
             ax.set_xlabel("tick")
             ax.set_ylabel(label)
-            ax.legend(fontsize=7)
+            if ax.get_lines():  # a scenario with no run of seed 0 has no curve
+                ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 

@@ -164,6 +164,28 @@ def test_no_vizdoom_process_outlives_an_interrupted_run(
     assert not _left(games)
 
 
+def test_no_vizdoom_process_outlives_a_run_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL: no cleanup of the run's runs; its game's reaper (fom/engines/doom/reaper.py)
+    and floor 1's worker, whose pipe closed, stop the two games."""
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [*FOM_RUN, "--world", "doom:defend_the_center", "--ticks", "1000000", "--floors", "2",
+         "--planner", "graph", "--events", str(events), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        while not (events.exists() and b'"tip.shot"' in events.read_bytes()):
+            assert proc.poll() is None and time.monotonic() < deadline, "no shot within 40 s"
+            time.sleep(0.05)
+        everything = _descendants(proc.pid)
+        assert len([p for p in everything if _is_vizdoom(p)]) == 2, everything
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not _left(everything, grace_s=15.0)
+
+
 def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
     before = _children(os.getpid())
     games: set[int] = set()

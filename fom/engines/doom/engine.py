@@ -1,9 +1,9 @@
 """DoomEngine: the Engine contract over a real ViZDoom game (headless).
 
 One body, many fights. Every monster in sight is an opponent; each gets an encounter id the
-first time it is seen (ids count up over the run, in object-id order within a tick) and lives
-on floor ``id + 1`` of the canonical level, as the simulated worlds' encounters do; the bot's
-projection on that floor is the bot itself. A decision (``tick``) lasts ``frame_skip`` tics.
+first time it is seen (ids count up over the run, in object-id order within a tick) and lives on
+floor ``id + 1`` of the canonical level, as the simulated worlds' encounters do; the bot's
+projection there is the bot itself. A decision (``tick``) lasts ``frame_skip`` tics.
 
 The body follows the first encounter that acts on it in a tick (:func:`fom.match.resolve_tick`
 acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
@@ -12,10 +12,10 @@ bearing of the target plus ``aim_offset`` degrees plus ``lead_gain`` times the t
 motion (``ShotOutcome.motion``: how far its bearing turns over the tics until the bullet leaves,
 from the bot's own momentum and the target's last step; a gain of 1 is the geometric lead), its
 ``shoot`` holds ATTACK for the decision and plays it at once (a few tics longer if its bullet
-has not left yet: FIRE_LAG), so the outcome is the game's:
-fired when ammunition went or a hit was counted, hit from HITCOUNT/DAMAGECOUNT, the signed
-aim error (degrees) from where the shot landed (new BulletPuff/Blood objects) against the
-target's bearing. Other encounters' actions that tick are checked and kept, not played.
+has not left yet: FIRE_LAG), so the outcome is the game's: fired when ammunition went or a hit
+was counted, hit from HITCOUNT/DAMAGECOUNT, the signed aim error (degrees) from where the shot
+landed (new BulletPuff/Blood objects) against the target's bearing. Other encounters' actions
+that tick are checked and kept, not played.
 
 An encounter ends ``killed`` when its monster dies (its object disappears or turns ``Dead*``),
 ``timeout`` when out of sight for ``lost_after`` decisions or when the episode times out,
@@ -55,6 +55,7 @@ from fom.engines.doom.game import (
 )
 from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
 from fom.engines.doom.monsters import MONSTERS, PATTERNS
+from fom.engines.doom.reaper import reaper_for
 from fom.engines.doom.records import Enc, EpisodeEnd, MatchState, Saved
 from fom.engines.doom.renumber import renumber
 from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
@@ -110,11 +111,15 @@ class DoomEngine:
     # ------------------------------------------------------------------ the game process
 
     def _start(self):
-        game, self.controls = start_game(self._vzd, self.config_path, self._tmp / "_vizdoom.ini")
+        ini = self._tmp / "_vizdoom.ini"
+        game, self.controls = start_game(self._vzd, self.config_path, ini)
+        self._reaper = reaper_for(ini)  # ends the game if this process dies hard
         return game
 
     def shutdown(self) -> None:
         """Stop the ViZDoom process and remove the save files (idempotent)."""
+        if (reaper := getattr(self, "_reaper", None)) is not None:
+            reaper.stop()
         game, self._game = getattr(self, "_game", None), None
         if game is not None:
             with contextlib.suppress(Exception):
@@ -140,21 +145,17 @@ class DoomEngine:
         ss = np.random.SeedSequence(seed, spawn_key=key)
         return int(ss.generate_state(1)[0] & 0x7FFFFFFF)
 
-    # ------------------------------------------------------------------ reading the game
-
     def _read(self, max_id: int) -> Frame:
         """The frame after a step (the game must be in an episode)."""
         return read_frame(self.game.get_state(), self.geometry, max_id)
 
     def _self_xy(self) -> np.ndarray:
-        f = self._frame
-        return f.vars[[X, Y]]
+        return self._frame.vars[[X, Y]]
 
     @property
     def _frame(self) -> Frame:
-        frame = self._m.frame
-        assert frame is not None
-        return frame
+        assert self._m.frame is not None
+        return self._m.frame
 
     def _self_node(self) -> int:
         return int(self.geometry.node_of(self._self_xy())[0])
