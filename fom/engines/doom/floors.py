@@ -7,8 +7,8 @@ actions with :func:`fom.match.resolve_tick`, the one match core, and advances), 
 the replies in floor order, so the outcome does not depend on which floor answered first.
 (Floor 0 at home rather than in a worker of its own: one process and one pipe fewer per tick,
 measured 1.04-1.11x -> 1.13-1.37x for two floors over one, scripts/bench_doom.py.)
-Encounter ids are global: ``(base + local) * K + floor``,
-so they never clash across floors, nor across the games of a floor that was restarted.
+Encounter ids are global: ``(base + local) * K + floor``, so they never clash across floors,
+nor across the games of a floor that was restarted.
 
 A floor whose game dies (its ViZDoom process was killed, or its worker) is reported through
 :meth:`FloorSet.take_failures`; its open encounters end "closed" at that tick, and the floor
