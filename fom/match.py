@@ -73,7 +73,8 @@ class Act:
     fire: bool
     lead_gain: float = 0.0
     rest: bool = False
-    """Hold fire this tick if the body held the trigger on its last one (``trigger_held``)."""
+    """Fire with the trigger let go where the gun would refire (an engine's ``shoot_rested``:
+    Doom's pistol; an engine without one shoots as usual)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,11 +350,11 @@ def act_each(
     engine: Engine, acts: Sequence[Act], holders: Collection[int]
 ) -> dict[int, ShotOutcome | EngineError]:
     """Move, aim and (holders that fire) shoot for each action in turn; each encounter's shot,
-    not fired, or the EngineError that stopped its action. A resting action holds fire while
-    the body's trigger was held on its last decision (an engine's ``trigger_held()``: Doom's;
-    an engine without one never rests). (An engine's ``act_all`` does the same at once.)"""
+    not fired, or the EngineError that stopped its action. A resting action shoots with the
+    engine's ``shoot_rested`` where it has one (Doom's: a gun that strays when held). (An
+    engine's ``act_all`` does the same at once.)"""
     shots: dict[int, ShotOutcome | EngineError] = {}
-    held = getattr(engine, "trigger_held", None)  # a body whose gun strays when held (Doom)
+    rested = getattr(engine, "shoot_rested", None)  # a body whose gun strays when held (Doom)
     for act in acts:
         e = act.encounter
         try:
@@ -362,8 +363,10 @@ def act_each(
                 engine.look_at(e, act.aim_offset, act.lead_gain)  # plays with no lead
             else:
                 engine.look_at(e, act.aim_offset)
-            fire = act.fire and e in holders and not (act.rest and held is not None and held())
-            shots[e] = engine.shoot(e) if fire else ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
+            if not (act.fire and e in holders):
+                shots[e] = ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
+            else:
+                shots[e] = rested(e) if act.rest and rested is not None else engine.shoot(e)
         except EngineError as exc:
             shots[e] = exc
     return shots

@@ -6,8 +6,9 @@ kind and their hits (``first_shots``, ``first_hits`` after a rest; ``refire_shot
 ``refire_hits`` with the trigger still held): counts merge through the ULP exactly, whatever
 the order (scaled, like every delta, by the run's ``--alpha``).
 When a first shot hits more often than a refire by more than REST_MARGIN, a bullet
-is worth more after a rest, and the body rests the trigger one decision after each press
-(``Act.rest``, carried out by ``fom.match.act_each``).
+is worth more after a rest, and the body lets the trigger go on the tic the gun checks for a
+refire (``Act.rest``, carried out by ``fom.match.act_each`` through the engine's
+``shoot_rested``): the pistol then fires every 19 tics instead of 14, every shot true.
 Each kind's rate starts from one imagined hit in one shot, so a kind of shot is taken to hit
 until seen otherwise: a world without refires (every simulated one) never rests, and a world
 whose refires miss rests and then counts what its rested shots are worth.

@@ -12,6 +12,7 @@ pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package"
 
 from fom.engines import check_engine, make_engine
 from fom.engines.doom import DoomEngine, builtin_scenarios, resolve_scenario
+from fom.engines.doom.body import READY_AGAIN, REFIRE_CHECK
 from fom.engines.doom.mapgeom import crossings, inside
 from fom.errors import ConfigError
 from fom.match import Act, resolve_tick, trigger_holders
@@ -112,22 +113,33 @@ def test_a_scripted_bot_kills_monsters_on_deadly_corridor(corridor: DoomEngine) 
     assert all(ep.kills >= 0 and np.isfinite(ep.reward) for ep in episodes)
 
 
-def test_a_shot_is_a_refire_when_the_trigger_was_held_the_decision_before(
+def test_a_held_trigger_refires_and_a_rested_one_waits_for_a_true_shot(
     corridor: DoomEngine,
 ) -> None:
-    """Pressed every decision, the pistol's later shots are refires (ShotOutcome.refire: what
-    the trigger rule counts); asked to rest, the body holds fire a decision after each press,
-    and none is."""
+    """Pressed every decision, the pistol refires on its check, 14 tics after each press, and
+    those shots are refires (ShotOutcome.refire: what the trigger rule counts). Resting, the
+    body lets the trigger go on that one tic: no shot is a refire, and the next press comes as
+    soon as the gun is ready again (19 tics; 21 when a decision's edge delays it)."""
+    gaps: dict[bool, list[tuple[int, bool]]] = {}
     for rest in (False, True):
         corridor.reset(0)
-        refires = []
-        for tick in range(60):
+        last, gaps[rest] = None, []
+        for tick in range(90):
             acts = [Act(o.id, tick, corridor.projection(o.id).node, 0.0, True, 0.0, rest)
                     for o in corridor.observe().opponents]  # fmt: skip
             res = resolve_tick(corridor, tick, acts)
-            refires += [r.shot.refire for r in res.results.values()
-                        if not isinstance(r, Exception) and r.shot.fired]  # fmt: skip
-        assert refires and any(refires) is not rest
+            for r in res.results.values():
+                if not isinstance(r, Exception) and r.shot.fired:
+                    now = int(corridor.game.get_episode_time())
+                    if last is not None and now > last:
+                        gaps[rest].append((now - last, r.shot.refire))
+                    last = now
+    held, rested = gaps[False], gaps[True]
+    assert any(gap == REFIRE_CHECK and refire for gap, refire in held)
+    assert all(refire for gap, refire in held if gap == REFIRE_CHECK)
+    assert rested and not any(refire for _, refire in rested)
+    assert min(gap for gap, _ in rested) == READY_AGAIN
+    assert sum(gap <= READY_AGAIN + 2 for gap, _ in rested) >= len(rested) / 2
 
 
 def test_vizdoom_finds_its_directory_made_before_it_is_constructed(

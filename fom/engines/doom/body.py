@@ -5,22 +5,41 @@ decision, and waiting tic by tic for a shot's bullet so the shot is read on the 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fom.engines.doom.game import ANGLE, Frame, X, Y, bearing, went_off, wrap
+from fom.engines.doom.game import ANGLE, READY, Frame, X, Y, bearing, went_off, wrap
 
 if TYPE_CHECKING:
     from fom.engines.doom.engine import DoomEngine
+    from fom.engines.doom.records import MatchState
 
-__all__ = ["FIRE_LAG", "RUN_SPEED", "STRAFE_AIM", "explore", "play_decision"]
+__all__ = [
+    "FIRE_LAG",
+    "READY_AGAIN",
+    "REFIRE_CHECK",
+    "RUN_SPEED",
+    "STRAFE_AIM",
+    "explore",
+    "pending",
+    "play_decision",
+    "pull",
+    "sync_gun",
+]
 
 RUN_SPEED = 50.0
 """MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
 STRAFE_AIM = 40.0
 """Map units of sideways offset to the target at which a bot that cannot turn strafes at full
 speed to line up its shot (scenarios such as basic)."""
+REFIRE_CHECK = 14
+"""Tics from the pistol's press (its Fire state) to its refire check (A_ReFire). A trigger held
+on that tic fires again at once and the shot strays; let go on that tic alone, the gun is ready
+READY_AGAIN tics after the press and its next shot goes true. Measured on the game: shots 14
+tics apart held, 19 apart let go on the check's tic, 14 let go on any other."""
+READY_AGAIN = 19
+"""Tics from the pistol's press to its ready state when its refire check found no trigger."""
 FIRE_LAG = 4
 """Tics a shot decision may run past ``frame_skip`` until its bullet leaves (the pistol fires
 4 tics after the press), so the shot's outcome is measured in its own decision."""
@@ -37,7 +56,6 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     if m.driver is None and ctl.move:
         explore(engine)
     attack = attack and ctl.fire
-    m.held = attack
     turn = 0.0
     if m.aim is not None and ctl.turn:
         turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
@@ -55,18 +73,18 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
             side = -RUN_SPEED * math.sin(rel) * ctl.strafe
     shot: Frame | None = None
     tic0 = int(game.get_episode_time())
-    game.set_action([float(attack), turn, fwd, side])  # the whole turn on the first tic
-    game.advance_action(1)  # (spread over the decision, the refire shots go astray)
-    if engine.frame_skip > 1 and not game.is_episode_finished():
-        game.set_action([float(attack), 0.0, fwd, side])
-        game.advance_action(engine.frame_skip - 1)
+    sync_gun(m, tic0, bool(f.vars[READY]))
+    squeeze = attack and not m.rest  # the trigger on the refire check: refire, or rest
+    pull(engine, [float(attack), turn, fwd, side], 1, squeeze)  # the whole turn on the first
+    if engine.frame_skip > 1:  # tic (spread over the decision, the refire shots go astray)
+        pull(engine, [float(attack), 0.0, fwd, side], engine.frame_skip - 1, squeeze)
+    m.rest = False
     if attack and not game.is_episode_finished():
         went = went_off(engine._vzd, game, f.vars)
-        game.set_action([0.0, 0.0, fwd, side])
         for _ in range(FIRE_LAG):  # the bullet leaves a few tics after the press: wait,
-            if went or game.is_episode_finished():  # tic by tic (a bulk wait reads the
-                break  # shot's geometry tics late: measured, hit rate 0.96 -> 0.81)
-            game.advance_action(1)
+            if went or game.is_episode_finished() or not pending(m, game):  # tic by tic (a
+                break  # bulk wait reads the shot's geometry tics late: hit rate 0.96 -> 0.81)
+            pull(engine, [0.0, 0.0, fwd, side], 1, squeeze)
             went = went_off(engine._vzd, game, f.vars)
         if went and not game.is_episode_finished():
             shot = engine._read(f.max_id)  # the tic it went off: where it landed, from where
@@ -77,6 +95,47 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
         if attack and shot is None:  # no ammunition spent nor hit: its puffs may tell
             shot = m.frame
     return shot
+
+
+def pending(m: MatchState, game: Any) -> bool:
+    """Whether a shot may still go off from a press already made (the gun's model: pressed less
+    than FIRE_LAG tics ago; not known, maybe)."""
+    if m.fire_at is None:
+        return m.ready_at is None
+    return int(game.get_episode_time()) - m.fire_at <= FIRE_LAG
+
+
+def sync_gun(m: MatchState, tic: int, ready: bool) -> None:
+    """Correct the gun's model by the game's ATTACK_READY at ``tic``: ready is ready; not ready
+    where the model thought so (a gun raised, switched or empty) leaves it unknown."""
+    if ready:
+        m.fire_at, m.ready_at = None, tic
+    elif m.ready_at is not None and m.ready_at <= tic:
+        m.ready_at = None
+
+
+def pull(engine: DoomEngine, action: list[float], tics: int, squeeze: bool) -> None:
+    """Play ``tics`` tics of ``action`` (its first button: the trigger) and follow the pistol
+    through them; on its refire check (if it falls among them) the trigger is ``squeeze``."""
+    game, m = engine.game, engine._m
+    while tics > 0 and not game.is_episode_finished():
+        tic = int(game.get_episode_time())
+        check = None if m.fire_at is None else m.fire_at + REFIRE_CHECK
+        n = tics if check is None or not tic <= check < tic + tics else check - tic
+        if n == 0:  # the refire check alone: held, the gun fires again; let go, it rests
+            game.set_action([float(squeeze), *action[1:]])
+            game.advance_action(1)
+            m.held = squeeze
+            m.fire_at, m.ready_at = (
+                (tic, None) if squeeze else (None, tic + READY_AGAIN - REFIRE_CHECK)
+            )
+            tics -= 1
+            continue
+        game.set_action(action)
+        game.advance_action(n)
+        if action[0] and m.ready_at is not None and m.ready_at < tic + n:  # pressed, ready:
+            m.fire_at, m.ready_at, m.held = max(tic, m.ready_at), None, False  # a first shot
+        tics -= n
 
 
 def explore(engine: DoomEngine) -> None:

@@ -195,7 +195,7 @@ class DoomEngine:
         m.frame = self._read(-1)
         m.by_obj = {}
         m.fought = set()
-        m.held = False
+        m.held, m.fire_at, m.ready_at = False, None, None
         m.tally = [0, 0, 0.0]
         self._sight()
         m.origin = self._self_node()
@@ -286,9 +286,14 @@ class DoomEngine:
             return ()
         return (max(sorted(encounters), key=self.threat),)
 
-    def trigger_held(self) -> bool:
-        """Whether the body held the trigger on its last decision (a shot now is a refire)."""
-        return self._m.held
+    def shoot_rested(self, encounter: int) -> ShotOutcome:
+        """:meth:`shoot`, letting the trigger go on the gun's refire check, so that its next
+        shot goes true (the pistol: a few tics later than a refire would)."""
+        self._m.rest = True
+        try:
+            return self.shoot(encounter)
+        finally:
+            self._m.rest = False
 
     # ------------------------------------------------------------------ actions
 
@@ -353,9 +358,9 @@ class DoomEngine:
         m = self._m
         if m.driver != eid or m.stepped:
             return ShotOutcome(eid, False, False, 0.0, 0.0, distance)
-        before, refire = self._frame, m.held
+        before = self._frame
         fired = play_decision(self, attack=True)
-        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance, m.motion, refire)
+        m.shot = shot_outcome(e.eid, e.obj, e.xy, before, fired, distance, m.motion, m.held)
         m.tally[0] += m.shot.fired
         m.tally[1] += m.shot.hit
         e.health -= m.shot.damage
@@ -491,9 +496,9 @@ class DoomEngine:
 
     def _renumber(self) -> None:
         """After a load: carry the match over to the objects' new ids (see renumber); the load's
-        tic held no trigger."""
+        tic held no trigger: the gun's state is not known until the next decision reads it."""
         m = self._m
-        m.held = False
+        m.held, m.fire_at, m.ready_at = False, None, None
         if not self.game.is_episode_finished() and m.frame is not None:
             renumber(m.frame, m.open.values(), self._read(-1))
             m.by_obj = {e.obj: e.eid for e in m.open.values()}

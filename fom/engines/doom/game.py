@@ -15,6 +15,7 @@ from fom.errors import ConfigError
 
 __all__ = [
     "LEAD_TICS",
+    "READY",
     "VARS",
     "Controls",
     "Frame",
@@ -29,9 +30,10 @@ __all__ = [
 ]
 
 VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT", "DAMAGECOUNT",
-        "KILLCOUNT", "SELECTED_WEAPON_AMMO", "VELOCITY_X", "VELOCITY_Y")  # fmt: skip
+        "KILLCOUNT", "SELECTED_WEAPON_AMMO", "VELOCITY_X", "VELOCITY_Y",
+        "ATTACK_READY")  # fmt: skip
 """The game variables the engine reads, in this order (indices below)."""
-X, Y, Z, ANGLE, HEALTH, HITS, DAMAGE, KILLS, AMMO, VX, VY = range(len(VARS))
+X, Y, Z, ANGLE, HEALTH, HITS, DAMAGE, KILLS, AMMO, VX, VY, READY = range(len(VARS))
 LEAD_TICS = 4.0
 """Tics from the turn to the bullet (the pistol's): the horizon of a target's apparent motion
 (ShotOutcome.motion), which a lead gain of 1 adds to the aim."""

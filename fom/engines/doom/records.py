@@ -76,7 +76,13 @@ class MatchState:
     """The driver's target's apparent motion over LEAD_TICS (degrees) when it aimed."""
     stepped: bool = False
     held: bool = False
-    """Whether the body held the trigger on the last decision (the next shot is a refire)."""
+    """Whether the gun's last press was a refire (the trigger held through its refire check)."""
+    fire_at: int | None = None
+    """The tic of the gun's last press while its refire check is ahead (body.REFIRE_CHECK)."""
+    ready_at: int | None = None
+    """The tic from which the gun is ready to fire (None: not known, or busy)."""
+    rest: bool = False
+    """Whether this decision's shot rests the trigger on the gun's refire check."""
     shot: ShotOutcome | None = None
     health: float = 0.0
     """The bot's health at the start of the decision."""
