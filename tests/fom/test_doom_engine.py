@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import vizdoom
 
 pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
 
 from fom.engines import check_engine, make_engine
 from fom.engines.doom import DoomEngine, builtin_scenarios, resolve_scenario
-from fom.engines.doom.body import READY_AGAIN, REFIRE_CHECK
+from fom.engines.doom.body import READY_AGAIN, REFIRE_CHECK, RUN_SPEED, drift
 from fom.engines.doom.mapgeom import crossings, inside
 from fom.errors import ConfigError
 from fom.match import Act, resolve_tick, trigger_holders
@@ -140,6 +141,50 @@ def test_a_held_trigger_refires_and_a_rested_one_waits_for_a_true_shot(
     assert rested and not any(refire for _, refire in rested)
     assert min(gap for gap, _ in rested) == READY_AGAIN
     assert sum(gap <= READY_AGAIN + 2 for gap, _ in rested) >= len(rested) / 2
+
+
+def test_every_fired_shot_spent_a_bullet(corridor: DoomEngine) -> None:
+    """The body counts a shot in the decision its gun sent a bullet, and only there: the puffs
+    of the monsters' bullets near the line of fire once passed for shots of a gun still busy."""
+    corridor.reset(1)
+    resolve_tick(corridor, 0, [])
+    ammo = lambda: int(corridor.game.get_game_variable(vizdoom.GameVariable.SELECTED_WEAPON_AMMO))  # noqa: E731
+    fired = spent = 0
+    for tick in range(1, 200):
+        before = ammo()
+        acts = [Act(o.id, tick, corridor.projection(o.id).node, 0.0, True, 0.0, tick % 50 < 25)
+                for o in corridor.observe().opponents]  # fmt: skip
+        res = resolve_tick(corridor, tick, acts)
+        ended = corridor.take_episodes()  # (a new episode fills the gun, reading -1 before;
+        if before >= 0 and not ended and ammo() <= before:  # a dead zombie drops a clip)
+            shots = sum(r.shot.fired for r in res.results.values() if not isinstance(r, Exception))
+            assert shots == before - ammo(), tick
+            fired, spent = fired + shots, spent + before - ammo()
+    assert fired > 20
+
+
+def test_the_body_foresees_its_own_drift_by_doom_physics(corridor: DoomEngine) -> None:
+    """drift() (how far the body moves until its bullet leaves, which the aim allows for)
+    against the game: a running side step from standing, then three tics coasting (short of
+    the corridor's walls)."""
+    corridor.reset(0)
+    game = corridor.game
+    gv = vizdoom.GameVariable
+    pos = lambda: np.array([game.get_game_variable(gv.POSITION_X),  # noqa: E731
+                            game.get_game_variable(gv.POSITION_Y)])  # fmt: skip
+    vel = lambda: np.array([game.get_game_variable(gv.VELOCITY_X),  # noqa: E731
+                            game.get_game_variable(gv.VELOCITY_Y)])  # fmt: skip
+    game.set_action([0.0, 0.0, 0.0, 0.0])
+    game.advance_action(8)  # (the first tics of an episode do not move)
+    start, right = pos(), game.get_game_variable(gv.ANGLE) - 90.0
+    game.set_action([0.0, 0.0, 0.0, RUN_SPEED])
+    game.advance_action(2)
+    assert np.allclose(pos() - start, drift(np.zeros(2), right, 2), atol=0.05)
+    start, v = pos(), vel()
+    game.set_action([0.0, 0.0, 0.0, 0.0])
+    game.advance_action(3)
+    assert np.linalg.norm(pos() - start) > 5.0
+    assert np.allclose(pos() - start, drift(v, None, 3), atol=0.05)
 
 
 def test_vizdoom_finds_its_directory_made_before_it_is_constructed(

@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fom.engines.doom.game import ANGLE, READY, Frame, X, Y, bearing, went_off, wrap
+from fom.engines.doom.game import (
+    ANGLE,
+    LEAD_TICS,
+    READY,
+    VX,
+    VY,
+    Frame,
+    X,
+    Y,
+    bearing,
+    went_off,
+    wrap,
+)
 
 if TYPE_CHECKING:
     from fom.engines.doom.engine import DoomEngine
@@ -17,19 +29,31 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIRE_LAG",
+    "FRICTION",
     "READY_AGAIN",
     "REFIRE_CHECK",
     "RUN_SPEED",
     "STRAFE_AIM",
+    "THRUST",
+    "bullet_between",
+    "bullet_in",
+    "drift",
     "explore",
     "pending",
     "play_decision",
     "pull",
     "sync_gun",
+    "take_aim",
 ]
 
 RUN_SPEED = 50.0
-"""MOVE_*_DELTA value of a running step (about 9.7 map units per tic)."""
+"""MOVE_*_DELTA value of a running step."""
+THRUST = 1.0 / 32.0
+"""Map units per tic of speed one tic of MOVE_*_DELTA adds per unit of its value (Doom's
+``forwardmove * 2048`` in 16.16 fixed point)."""
+FRICTION = 0.90625
+"""What is left of the body's speed after each tic on the ground (Doom's 0xE800): measured,
+speeds 1.42, 2.70, 3.86, 4.92 over a running step's first tics."""
 STRAFE_AIM = 40.0
 """Map units of sideways offset to the target at which a bot that cannot turn strafes at full
 speed to line up its shot (scenarios such as basic)."""
@@ -56,25 +80,31 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     if m.driver is None and ctl.move:
         explore(engine)
     attack = attack and ctl.fire
+    shot: Frame | None = None
+    tic0 = int(game.get_episode_time())
+    sync_gun(m, tic0, bool(f.vars[READY]))
+    squeeze = attack and not m.rest  # the trigger on the refire check: refire, or rest
+    strafe_aim = m.aim is not None and not ctl.turn and ctl.strafe  # (scenarios such as basic)
+    heading = None  # the world direction the body walks in, if it walks
+    if not strafe_aim and m.move_to is not None and ctl.move:
+        d = engine.geometry.nodes[m.move_to] - f.vars[[X, Y]]
+        if np.hypot(*d) > 8.0:
+            heading = math.degrees(math.atan2(d[1], d[0]))
+    if attack and m.target is not None:  # aim from where the body will be when it shoots
+        tics = bullet_in(m, tic0, squeeze)
+        take_aim(m, f, tics, drift(f.vars[[VX, VY]], heading, tics))
     turn = 0.0
     if m.aim is not None and ctl.turn:
         turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
         theta -= turn
     fwd = side = 0.0
-    if m.aim is not None and not ctl.turn and ctl.strafe:  # aim by strafing (basic)
+    if strafe_aim:
         lateral = m.aim_range * math.sin(math.radians(float(wrap(m.aim - theta))))
         side = -RUN_SPEED * max(-1.0, min(1.0, lateral / STRAFE_AIM))
-    elif m.move_to is not None and ctl.move:
-        goal = engine.geometry.nodes[m.move_to]
-        d = goal - f.vars[[X, Y]]
-        if np.hypot(*d) > 8.0:
-            rel = math.radians(math.degrees(math.atan2(d[1], d[0])) - theta)
-            fwd = RUN_SPEED * math.cos(rel) * ctl.forward
-            side = -RUN_SPEED * math.sin(rel) * ctl.strafe
-    shot: Frame | None = None
-    tic0 = int(game.get_episode_time())
-    sync_gun(m, tic0, bool(f.vars[READY]))
-    squeeze = attack and not m.rest  # the trigger on the refire check: refire, or rest
+    elif heading is not None:
+        rel = math.radians(heading - theta)
+        fwd = RUN_SPEED * math.cos(rel) * ctl.forward
+        side = -RUN_SPEED * math.sin(rel) * ctl.strafe
     pull(engine, [float(attack), turn, fwd, side], 1, squeeze)  # the whole turn on the first
     if engine.frame_skip > 1:  # tic (spread over the decision, the refire shots go astray)
         pull(engine, [float(attack), 0.0, fwd, side], engine.frame_skip - 1, squeeze)
@@ -92,9 +122,58 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     m.tics = int(game.get_episode_time()) - tic0
     if not game.is_episode_finished():
         m.frame = shot if shot is not None else engine._read(f.max_id)
-        if attack and shot is None:  # no ammunition spent nor hit: its puffs may tell
-            shot = m.frame
+        if attack and shot is None and bullet_between(m, tic0, tic0 + m.tics):
+            shot = m.frame  # no ammunition spent nor hit (refilled?): its puffs may tell
     return shot
+
+
+def bullet_between(m: MatchState, start: int, end: int) -> bool:
+    """Whether, by the gun's model, a bullet left between tics ``start`` and ``end`` (not known:
+    maybe; the puffs of monsters' bullets must not pass for a shot the gun never fired)."""
+    if m.fire_at is None:
+        return m.ready_at is None
+    return start <= m.fire_at + FIRE_LAG < end
+
+
+def drift(velocity: np.ndarray, heading: float | None, tics: float) -> np.ndarray:
+    """How far the body moves in ``tics`` tics (map units): its velocity, plus a running
+    step's thrust toward ``heading`` (degrees; None: it stands), less Doom's friction."""
+    thrust = np.zeros(2)
+    if heading is not None:
+        h = math.radians(heading)
+        thrust = RUN_SPEED * THRUST * np.array([math.cos(h), math.sin(h)])
+    v, shift = np.asarray(velocity, dtype=np.float64), np.zeros(2)
+    for _ in range(int(tics)):
+        v = v + thrust
+        shift += v
+        v = v * FRICTION
+    return shift
+
+
+def bullet_in(m: MatchState, tic: int, squeeze: bool) -> float:
+    """Tics from ``tic`` until the bullet of the gun's next press leaves, by its model (the
+    refire check held or let go as ``squeeze``; not known: LEAD_TICS)."""
+    if m.fire_at is not None:
+        if tic - m.fire_at <= FIRE_LAG:  # pressed, its bullet not yet away
+            return float(m.fire_at + FIRE_LAG - tic)
+        press = m.fire_at + (REFIRE_CHECK if squeeze else READY_AGAIN)
+    elif m.ready_at is not None:
+        press = max(tic, m.ready_at)
+    else:
+        return LEAD_TICS
+    return float(max(press, tic) - tic + FIRE_LAG)
+
+
+def take_aim(m: MatchState, f: Frame, tics: float, shift: np.ndarray) -> None:
+    """Aim at ``m.target`` from where the body will be when the bullet leaves (``shift`` map
+    units on): the target's bearing now, plus the aim offset, plus the lead gain times the
+    target's own apparent motion over ``tics``."""
+    xy, vel, offset, gain = m.target
+    me = f.vars[[X, Y]] + shift
+    now = float(bearing(me, xy)[0])
+    m.motion = float(wrap(float(bearing(me, xy + vel * tics)[0]) - now))
+    m.aim = now + offset + gain * m.motion
+    m.aim_range = float(np.hypot(*(xy - me)))
 
 
 def pending(m: MatchState, game: Any) -> bool:

@@ -34,24 +34,20 @@ from pathlib import Path
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView, finite_number
-from fom.engines.doom.body import play_decision
+from fom.engines.doom.body import play_decision, take_aim
 from fom.engines.doom.game import (
     AMMO,
     HEALTH,
     KILLS,
     LEAD_TICS,
-    VX,
-    VY,
     Frame,
     X,
     Y,
-    bearing,
     load_game,
     read_frame,
     read_sectors,
     shot_outcome,
     start_game,
-    wrap,
 )
 from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
 from fom.engines.doom.monsters import MONSTERS, PATTERNS
@@ -334,19 +330,14 @@ class DoomEngine:
 
     def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
         """Turn to the target's bearing plus ``aim_offset`` degrees plus ``lead_gain`` times its
-        apparent motion over LEAD_TICS (the bot's momentum and the target's last step)."""
+        apparent motion until the bullet leaves (the bot's momentum and the target's last step;
+        when, the body's gun tells: :func:`~fom.engines.doom.body.take_aim`)."""
         aim = finite_number("aim_offset", aim_offset)
         gain = finite_number("lead_gain", lead_gain)
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
-            f = self._frame
-            me = f.vars[[X, Y]]
-            now = float(bearing(me, e.xy)[0])  # and where both will be when the bullet leaves:
-            led = float(bearing(me + f.vars[[VX, VY]] * LEAD_TICS, e.xy + e.vel * LEAD_TICS)[0])
-            motion = float(wrap(led - now))
-            self._m.aim = now + aim + gain * motion
-            self._m.motion = motion
-            self._m.aim_range = float(np.hypot(*(e.xy - me)))
+            self._m.target = (e.xy.copy(), e.vel.copy(), aim, gain)
+            take_aim(self._m, self._frame, LEAD_TICS, np.zeros(2))
 
     def shoot(self, encounter: int) -> ShotOutcome:
         """Hold ATTACK for this decision and play it (only the body's driver fires)."""
@@ -426,7 +417,7 @@ class DoomEngine:
         while len(m.ended) > _ENDED_MEMORY:
             m.ended.pop(next(iter(m.ended)))
         m.tick += 1
-        m.driver = m.move_to = m.aim = None
+        m.driver = m.move_to = m.aim = m.target = None
         m.motion = 0.0
         m.stepped = False
         m.shot = None

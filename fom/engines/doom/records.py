@@ -71,9 +71,12 @@ class MatchState:
     driver: int | None = None
     move_to: int | None = None
     aim: float | None = None
+    target: tuple | None = None
+    """What the driver aims at: its target's position and velocity, the aim offset and the lead
+    gain (the aim itself is taken when the tics until the bullet leaves are known)."""
     aim_range: float = 0.0
     motion: float = 0.0
-    """The driver's target's apparent motion over LEAD_TICS (degrees) when it aimed."""
+    """The driver's target's apparent motion until the bullet leaves (degrees) when it aimed."""
     stepped: bool = False
     held: bool = False
     """Whether the gun's last press was a refire (the trigger held through its refire check)."""
