@@ -114,7 +114,8 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
         for _ in range(FIRE_LAG):  # the bullet leaves a few tics after the press: wait,
             if went or game.is_episode_finished() or not pending(m, game):  # tic by tic (a
                 break  # bulk wait reads the shot's geometry tics late: hit rate 0.96 -> 0.81)
-            pull(engine, [0.0, 0.0, fwd, side], 1, squeeze)
+            due = 1 if m.fire_at is None else m.fire_at + FIRE_LAG + 1 - game.get_episode_time()
+            pull(engine, [0.0, 0.0, fwd, side], max(int(due), 1), squeeze)
             went = went_off(engine._vzd, game, f.vars)
         if went and not game.is_episode_finished():
             shot = engine._read(f.max_id)  # the tic it went off: where it landed, from where
