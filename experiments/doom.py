@@ -1,6 +1,6 @@
 """FOM on ViZDoom scenarios against baselines; writes docs/results_doom.md and its plot.
 
-    python -m experiments.doom [--seeds 10] [--ticks 400] [--jobs 2] [--out docs/results_doom.md]
+    python -m experiments.doom [--seeds 10] [--ticks 1000] [--jobs 2] [--out docs/results_doom.md]
 
 Agents, each on every scenario and seed, all measured by the same engine tallies (the
 ``world.episode`` records: ViZDoom's episode reward, KILLCOUNT, the shots and hits of the
@@ -13,7 +13,7 @@ body's trigger, the health it lost), over the episodes that ended within ``--tic
   (the engine walks the bot on when none is in sight, as it does for every agent); it aims at
   where the monster is (no lead), as every learner's prior does;
 - ``scripted+lead``: the same bot with the hand-coded geometric lead (lead gain 1: aim where
-  the monster will be, from both motions, when the bullet leaves): what a hand-tuned lead gets,
+  the monster will be when the bullet leaves): what a hand-tuned lead gets,
   a reference for the learned one;
 - ``random``: FOM's action space drawn uniformly: a step to a random neighbour, an aim offset
   uniform in +-45 degrees, fire with probability 1/2;
@@ -266,10 +266,9 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
               "monster the engine ranks first (threat over distance and remaining health); the "
               "scripted bots stand while they fight and shoot the nearest monster. And `fom` "
               "rests the trigger between shots for the patterns whose rested shots hit more "
-              "often (the trigger table above); resting halves the rate of fire, so it turns "
-              "into kills where bullets are scarce (defend_the_center gives 26) and costs kills "
-              "where the ammunition is refilled every tic (defend_the_line) or the bot walks "
-              "into fire (deadly_corridor). The two standing ablations play `fom` and `static` "
+              "often (the trigger table above): the pistol then fires every 19 tics instead of "
+              "14, every shot true. deadly_corridor holds six monsters, so no agent's kills per "
+              "episode can pass 6. The two standing ablations play `fom` and `static` "
               "through the same match core with the scripted bots' stance (hold the ground and "
               "fire): their rows against `fom` and `static` show what walking towards the "
               "target costs, and against each other what the learning adds while standing."]
@@ -343,7 +342,7 @@ def plot_curves(rows: list[dict], path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--ticks", type=int, default=400)
+    parser.add_argument("--ticks", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="docs/results_doom.md")
     parser.add_argument("--raw", default=None, help="also write the per-run rows as JSON here")

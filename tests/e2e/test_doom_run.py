@@ -272,8 +272,8 @@ def test_the_synchronous_driver_and_the_actors_play_the_same_doom_match() -> Non
 
 
 def _lead_run(learner: str) -> tuple[dict[str, float], float]:
-    """A seeded deadly_corridor run (the bot runs past moving monsters): each pattern's last
-    merged lead_gain and the run's hit rate (the engine's tally of its episodes)."""
+    """A seeded deadly_corridor run (the bot walks towards monsters that hold their ground):
+    each pattern's last merged lead_gain and the run's hit rate (the engine's tally)."""
     lead: dict[str, float] = {}
     shots = hits = 0
 
@@ -289,13 +289,14 @@ def _lead_run(learner: str) -> tuple[dict[str, float], float]:
     return lead, hits / max(shots, 1)
 
 
-def test_the_lead_is_learned_on_moving_targets_and_a_static_bot_keeps_its_prior() -> None:
-    """The lead gain starts at 0 (no lead): fom learns a positive gain towards the geometric
-    lead (1) from its misses, and hits more for it; static keeps 0 and misses the runners."""
+def test_a_walking_body_aims_from_where_it_will_shoot_and_leads_only_the_targets_motion() -> None:
+    """The body allows for its own movement until the bullet leaves, so a bot walking down the
+    corridor hits (before: fom 0.74, static 0.57 over the experiment's seeds), and the lead
+    gain is left the target's own motion: none here, so fom learns no lead and static keeps
+    its 0. (Fom once learned gains of 0.4-2 here, for the body's own walk.)"""
     learned, fom_hit_rate = _lead_run("fom")
     kept, static_hit_rate = _lead_run("static")
     assert learned and kept
     assert all(v == 0.0 for v in kept.values())
-    busiest = learned.get("combat/zombieman")
-    assert busiest is not None and 0.4 < busiest < 2.0, learned
-    assert fom_hit_rate > static_hit_rate + 0.1
+    assert all(abs(v) < 0.05 for v in learned.values()), learned
+    assert fom_hit_rate > 0.9 and static_hit_rate > 0.9, (fom_hit_rate, static_hit_rate)

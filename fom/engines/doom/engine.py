@@ -8,9 +8,10 @@ projection there is the bot itself. A decision (``tick``) lasts ``frame_skip`` t
 The body follows the first encounter that acts on it in a tick (:func:`fom.match.resolve_tick`
 acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
 node to walk to (strafing, so the body keeps facing its target), its ``look_at`` turns to the
-bearing of the target plus ``aim_offset`` degrees plus ``lead_gain`` times the target's apparent
-motion (``ShotOutcome.motion``: how far its bearing turns over the tics until the bullet leaves,
-from the bot's own momentum and the target's last step; a gain of 1 is the geometric lead), its
+bearing of the target, seen from where the body will be when the bullet leaves, plus
+``aim_offset`` degrees plus ``lead_gain`` times the target's apparent motion
+(``ShotOutcome.motion``: how far its last step turns its bearing until then; a gain of 1 is
+the geometric lead; when the bullet leaves and where the body will be: :mod:`.body`), its
 ``shoot`` holds ATTACK for the decision and plays it at once (a few tics longer if its bullet
 has not left yet: FIRE_LAG), so the outcome is the game's: fired when ammunition went or a hit
 was counted, hit from HITCOUNT/DAMAGECOUNT, the signed aim error (degrees) from where the shot

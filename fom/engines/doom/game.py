@@ -35,8 +35,8 @@ VARS = ("POSITION_X", "POSITION_Y", "POSITION_Z", "ANGLE", "HEALTH", "HITCOUNT",
 """The game variables the engine reads, in this order (indices below)."""
 X, Y, Z, ANGLE, HEALTH, HITS, DAMAGE, KILLS, AMMO, VX, VY, READY = range(len(VARS))
 LEAD_TICS = 4.0
-"""Tics from the turn to the bullet (the pistol's): the horizon of a target's apparent motion
-(ShotOutcome.motion), which a lead gain of 1 adds to the aim."""
+"""Tics from a press to its bullet (the pistol's): the horizon of a target's apparent motion
+(ShotOutcome.motion) when the gun's state is not known."""
 IMPACTS = ("BulletPuff", "Blood")
 """Objects that show where a shot landed: on a wall (puff) or on a body (blood)."""
 IMPACT_CONE = 12.0
