@@ -289,8 +289,9 @@ def _trigger_table(rows: list[dict]) -> list[str]:
     from fom.learners.trigger import TRIGGER_PARAMS, rests
 
     lines = ["", "## Learned trigger rests", "",
-             "A pattern rests the trigger after each press when its shots after a rest hit more "
-             "often than its refires by more than REST_MARGIN (`fom/learners/trigger.py`). "
+             "A pattern rests the trigger (lets it go on the pistol's refire check) when its "
+             "shots after a rest hit more often than its refires by more than REST_MARGIN "
+             "(`fom/learners/trigger.py`). "
              "Learner fom, every pattern's counts at its last merge (merged like any delta, so "
              f"scaled by the run's merge rate, {merge_rate(None, RunConfig().tips):g} here), "
              "summed over seeds:", "",

@@ -91,7 +91,8 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
         if np.hypot(*d) > 8.0:
             heading = math.degrees(math.atan2(d[1], d[0]))
     if attack and m.target is not None:  # aim from where the body will be when it shoots
-        tics = bullet_in(m, tic0, squeeze)
+        due = bullet_in(m, tic0, squeeze)
+        tics = LEAD_TICS if due is None else float(due)
         take_aim(m, f, tics, drift(f.vars[[VX, VY]], heading, tics))
     turn = 0.0
     if m.aim is not None and ctl.turn:
@@ -107,7 +108,11 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
         side = -RUN_SPEED * math.sin(rel) * ctl.strafe
     pull(engine, [float(attack), turn, fwd, side], 1, squeeze)  # the whole turn on the first
     if engine.frame_skip > 1:  # tic (spread over the decision, the refire shots go astray)
-        pull(engine, [float(attack), 0.0, fwd, side], engine.frame_skip - 1, squeeze)
+        tics = engine.frame_skip - 1
+        due = bullet_in(m, tic0 + 1, squeeze) if attack else None
+        if due is not None and tics < due + 1 <= tics + FIRE_LAG:  # a press of this decision:
+            tics = due + 1  # on to its bullet in the same call (a firing gun ignores the trigger)
+        pull(engine, [float(attack), 0.0, fwd, side], tics, squeeze)
     m.rest = False
     if attack and not game.is_episode_finished():
         went = went_off(engine._vzd, game, f.vars)
@@ -151,18 +156,18 @@ def drift(velocity: np.ndarray, heading: float | None, tics: float) -> np.ndarra
     return shift
 
 
-def bullet_in(m: MatchState, tic: int, squeeze: bool) -> float:
+def bullet_in(m: MatchState, tic: int, squeeze: bool) -> int | None:
     """Tics from ``tic`` until the bullet of the gun's next press leaves, by its model (the
-    refire check held or let go as ``squeeze``; not known: LEAD_TICS)."""
+    refire check held or let go as ``squeeze``; None: not known)."""
     if m.fire_at is not None:
         if tic - m.fire_at <= FIRE_LAG:  # pressed, its bullet not yet away
-            return float(m.fire_at + FIRE_LAG - tic)
+            return m.fire_at + FIRE_LAG - tic
         press = m.fire_at + (REFIRE_CHECK if squeeze else READY_AGAIN)
     elif m.ready_at is not None:
         press = max(tic, m.ready_at)
     else:
-        return LEAD_TICS
-    return float(max(press, tic) - tic + FIRE_LAG)
+        return None
+    return max(press, tic) - tic + FIRE_LAG
 
 
 def take_aim(m: MatchState, f: Frame, tics: float, shift: np.ndarray) -> None:
