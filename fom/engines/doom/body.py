@@ -84,14 +84,15 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     tic0 = int(game.get_episode_time())
     sync_gun(m, tic0, bool(f.vars[READY]))
     squeeze = attack and not m.rest  # the trigger on the refire check: refire, or rest
-    strafe_aim = m.aim is not None and not ctl.turn and ctl.strafe  # (scenarios such as basic)
+    aims = m.target is not None or m.aim is not None
+    strafe_aim = aims and not ctl.turn and ctl.strafe  # (scenarios such as basic)
     heading = None  # the world direction the body walks in, if it walks
     if not strafe_aim and m.move_to is not None and ctl.move:
         d = engine.geometry.nodes[m.move_to] - f.vars[[X, Y]]
         if np.hypot(*d) > 8.0:
             heading = math.degrees(math.atan2(d[1], d[0]))
-    if attack and m.target is not None:  # aim from where the body will be when it shoots
-        due = bullet_in(m, tic0, squeeze)
+    if m.target is not None:  # aim from where the body will be when its bullet leaves
+        due = bullet_in(m, tic0, squeeze) if attack else None
         tics = LEAD_TICS if due is None else float(due)
         take_aim(m, f, tics, drift(f.vars[[VX, VY]], heading, tics))
     turn = 0.0
@@ -116,9 +117,9 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     m.rest = False
     if attack and not game.is_episode_finished():
         went = went_off(engine._vzd, game, f.vars)
-        for _ in range(FIRE_LAG):  # the bullet leaves a few tics after the press: wait,
-            if went or game.is_episode_finished() or not pending(m, game):  # tic by tic (a
-                break  # bulk wait reads the shot's geometry tics late: hit rate 0.96 -> 0.81)
+        for _ in range(FIRE_LAG):  # the bullet leaves a few tics after the press: wait to its
+            if went or game.is_episode_finished() or not pending(m, game):  # tic (not known:
+                break  # tic by tic; reading it tics late once cost hit rate 0.96 -> 0.81)
             due = 1 if m.fire_at is None else m.fire_at + FIRE_LAG + 1 - game.get_episode_time()
             pull(engine, [0.0, 0.0, fwd, side], max(int(due), 1), squeeze)
             went = went_off(engine._vzd, game, f.vars)

@@ -35,12 +35,11 @@ from pathlib import Path
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView, finite_number
-from fom.engines.doom.body import play_decision, take_aim
+from fom.engines.doom.body import play_decision
 from fom.engines.doom.game import (
     AMMO,
     HEALTH,
     KILLS,
-    LEAD_TICS,
     Frame,
     X,
     Y,
@@ -337,8 +336,7 @@ class DoomEngine:
         gain = finite_number("lead_gain", lead_gain)
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
-            self._m.target = (e.xy.copy(), e.vel.copy(), aim, gain)
-            take_aim(self._m, self._frame, LEAD_TICS, np.zeros(2))
+            self._m.target = (e.xy.copy(), e.vel.copy(), aim, gain)  # aimed as it plays
 
     def shoot(self, encounter: int) -> ShotOutcome:
         """Hold ATTACK for this decision and play it (only the body's driver fires)."""
