@@ -114,14 +114,13 @@ def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
         if due is not None and tics < due + 1 <= tics + FIRE_LAG:  # a press of this decision:
             tics = due + 1  # on to its bullet in the same call (a firing gun ignores the trigger)
         pull(engine, [float(attack), 0.0, fwd, side], tics, squeeze)
-    m.rest = False
     if attack and not game.is_episode_finished():
         went = went_off(engine._vzd, game, f.vars)
         for _ in range(FIRE_LAG):  # the bullet leaves a few tics after the press: wait to its
             if went or game.is_episode_finished() or not pending(m, game):  # tic (not known:
                 break  # tic by tic; reading it tics late once cost hit rate 0.96 -> 0.81)
-            due = 1 if m.fire_at is None else m.fire_at + FIRE_LAG + 1 - game.get_episode_time()
-            pull(engine, [0.0, 0.0, fwd, side], max(int(due), 1), squeeze)
+            due = bullet_in(m, int(game.get_episode_time()), squeeze)
+            pull(engine, [0.0, 0.0, fwd, side], 1 if due is None else due + 1, squeeze)
             went = went_off(engine._vzd, game, f.vars)
         if went and not game.is_episode_finished():
             shot = engine._read(f.max_id)  # the tic it went off: where it landed, from where
