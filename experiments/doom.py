@@ -9,17 +9,18 @@ body's trigger, the health it lost), over the episodes that ended within ``--tic
 - ``fom``, ``static``, ``mlp``: ``fom-run --world doom:<scenario> --learner <L> --planner graph``
   (the whole actor system; the graph planner fires every decision, so what differs is the aim
   the learner adds and whether it rests the trigger between shots, fom/learners/trigger.py);
-- ``scripted``: turn to the nearest monster in sight and fire, standing still while it fights
-  (the engine walks the bot on when none is in sight, as it does for every agent); it aims at
-  where the monster is (no lead), as every learner's prior does;
+- ``scripted``: turn to the nearest monster in sight and fire, staying on its node while it
+  fights (the engine walks the bot on when none is in sight, as it does for every agent); it
+  aims at where the monster is (no lead), as every learner's prior does;
 - ``scripted+lead``: the same bot with the hand-coded geometric lead (lead gain 1: aim where
   the monster will be when the bullet leaves): what a hand-tuned lead gets,
   a reference for the learned one;
 - ``random``: FOM's action space drawn uniformly: a step to a random neighbour, an aim offset
   uniform in +-45 degrees, fire with probability 1/2;
-- ``fom, standing`` and ``static, standing`` (ablations): the same learners through the same
-  match core (``fom.simulate.SyncMatch``) with a planner that holds its ground and fires, as the
-  scripted bots do: what the graph planner's walking towards the target costs or buys.
+- ``fom, closing in`` (ablation): learner fom through the same match core
+  (``fom.simulate.SyncMatch``, the graph planner) on an engine whose body takes the planned
+  steps towards a monster in sight too (``DoomEngine(close_in=True)``; by default it holds its
+  ground, ``fom.engines.doom.body.step_to``): what closing in costs or buys.
 """
 
 from __future__ import annotations
@@ -30,23 +31,17 @@ import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from fom.level import CanonicalLevel
-    from fom.planners import PlanChoice, PlanProblem
 
 SCENARIOS = ("deadly_corridor", "defend_the_center", "defend_the_line")
 LEARNERS = ("fom", "static", "mlp")
 SCRIPTED = {"scripted": 0.0, "scripted+lead": 1.0}
 """The scripted bots and their fixed lead gains."""
-STANDING = {"fom, standing": "fom", "static, standing": "static"}
-"""The ablations: a learner whose bot holds its ground while it fights."""
-AGENTS = (*LEARNERS, *SCRIPTED, "random", *STANDING)
+CLOSING = {"fom, closing in": "fom"}
+"""The ablation: a learner whose body walks the planned steps towards a monster in sight."""
+AGENTS = (*LEARNERS, *SCRIPTED, "random", *CLOSING)
 METRICS = ("kills", "hit_rate", "damage", "reward")
 LABELS = {"kills": "kills / episode", "hit_rate": "hit rate", "damage": "damage taken / episode",
           "reward": "reward / episode"}  # fmt: skip
@@ -132,30 +127,16 @@ def _ended(engine: Any) -> list[dict]:
              "damage_taken": e.damage_taken} for e in engine.take_episodes()]  # fmt: skip
 
 
-class HoldPlanner:
-    """Stay on the node and fire: the scripted bots' stance, for the standing ablations."""
-
-    pooled = False
-
-    def plan(
-        self, level: CanonicalLevel, problems: Sequence[PlanProblem], seed: int
-    ) -> list[PlanChoice]:
-        """Each problem's own node, firing."""
-        from fom.planners import PlanChoice
-
-        return [PlanChoice(p.self_node, True, (p.self_node,)) for p in problems]
-
-
-def _standing_run(job: Job) -> dict:
+def _closing_run(job: Job) -> dict:
     from fom.config import RunConfig
     from fom.engines.doom import DoomEngine
     from fom.simulate import SyncMatch
 
-    engine = DoomEngine(job.scenario, job.seed)
+    engine = DoomEngine(job.scenario, job.seed, close_in=True)
     episodes: list[dict] = []
     try:
         match = SyncMatch(engine, seed=job.seed, tips=RunConfig().tips,
-                          learner=STANDING[job.agent], planner=HoldPlanner())  # fmt: skip
+                          learner=CLOSING[job.agent])  # fmt: skip
         for _ in range(job.ticks):
             match.step()
             episodes.extend(_ended(engine))
@@ -166,8 +147,8 @@ def _standing_run(job: Job) -> dict:
 
 def run_job(job: Job) -> dict:
     """One agent on one scenario and seed."""
-    if job.agent in STANDING:
-        out = _standing_run(job)
+    if job.agent in CLOSING:
+        out = _closing_run(job)
     else:
         out = _learner_run(job) if job.agent in LEARNERS else _engine_run(job)
     return {"scenario": job.scenario, "agent": job.agent, "seed": job.seed} | out
@@ -261,17 +242,15 @@ def report(rows: list[dict], seeds: int, ticks: int, plot: str) -> str:
             lines.append(f"- {scn}, {LABELS[m]}: **{'met' if met else 'not met'}** "
                          f"({'; '.join(beats)})")
     lines += ["", "What differs between the agents besides the aim: `fom`, `static` and `mlp` play "
-              "through fom-run with the graph planner, which walks the bot towards its target "
-              "(where the scenario lets it move: deadly_corridor), and the trigger goes to the "
-              "monster the engine ranks first (threat over distance and remaining health); the "
-              "scripted bots stand while they fight and shoot the nearest monster. And `fom` "
-              "rests the trigger between shots for the patterns whose rested shots hit more "
-              "often (the trigger table above): the pistol then fires every 19 tics instead of "
-              "14, every shot true. deadly_corridor holds six monsters, so no agent's kills per "
-              "episode can pass 6. The two standing ablations play `fom` and `static` "
-              "through the same match core with the scripted bots' stance (hold the ground and "
-              "fire): their rows against `fom` and `static` show what walking towards the "
-              "target costs, and against each other what the learning adds while standing."]
+              "through fom-run with the graph planner, whose steps towards a monster in sight "
+              "the body does not take (it holds its ground while it fights, as the scripted bots "
+              "do; `fom, closing in` takes them), and the trigger goes to the monster the engine "
+              "ranks first (threat over distance and remaining health); the scripted bots shoot "
+              "the nearest monster. And `fom` rests the trigger between shots for the patterns "
+              "whose rested shots hit more often (the trigger table above): the pistol then "
+              "fires every 19 tics instead of 14, every shot true. deadly_corridor holds six "
+              "monsters, so no agent's kills per episode can pass 6; its monsters stand still, "
+              "so an agent that stands and aims at them hits them all."]
     lines += ["", "How shots are counted: a shot went off when ammunition was spent, a hit was "
               "counted (HITCOUNT, DAMAGECOUNT), or a new bullet puff lies on the line of fire "
               "(defend_the_line refills the ammunition every tic, so its misses are seen only "

@@ -272,21 +272,31 @@ def test_the_synchronous_driver_and_the_actors_play_the_same_doom_match() -> Non
 
 
 def _lead_run(learner: str) -> tuple[dict[str, float], float]:
-    """A seeded deadly_corridor run (the bot walks towards monsters that hold their ground):
-    each pattern's last merged lead_gain and the run's hit rate (the engine's tally)."""
+    """A seeded deadly_corridor match whose body closes in on the monsters as the graph planner
+    says (the ablation's engine: the bot walks while it shoots at monsters that hold their
+    ground): each pattern's last merged lead_gain and the hit rate of the episodes that ended
+    (the engine's tally)."""
+    from fom.engines.doom import DoomEngine
+    from fom.events.records import PatternMerged
+    from fom.simulate import SyncMatch
+
     lead: dict[str, float] = {}
-    shots = hits = 0
 
-    def listen(event: dict) -> None:
-        nonlocal shots, hits
-        if event["type"] == "pattern.merged":
-            lead[event["signature"]] = event["params"]["lead_gain"]
-        elif event["type"] == "world.episode":
-            shots, hits = shots + event["shots"], hits + event["hits"]
+    def listen(record: object) -> None:
+        if isinstance(record, PatternMerged):
+            lead[record.signature] = record.params["lead_gain"]
 
-    run(RunConfig(world="doom:deadly_corridor", ticks=250, seed=1, learner=learner,
-                  planner="graph", quiet=True), listeners=(listen,))  # fmt: skip
-    return lead, hits / max(shots, 1)
+    engine = DoomEngine("deadly_corridor", 1, close_in=True)
+    try:
+        match = SyncMatch(engine, seed=1, tips=RunConfig().tips, learner=learner,
+                          listener=listen)  # fmt: skip
+        for _ in range(250):
+            match.step()
+        episodes = engine.take_episodes()
+    finally:
+        engine.shutdown()
+    shots = sum(e.shots for e in episodes)
+    return lead, sum(e.hits for e in episodes) / max(shots, 1)
 
 
 def test_a_walking_body_aims_from_where_it_will_shoot_and_leads_only_the_targets_motion() -> None:

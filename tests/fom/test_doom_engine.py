@@ -187,6 +187,47 @@ def test_the_body_foresees_its_own_drift_by_doom_physics(corridor: DoomEngine) -
     assert np.allclose(pos() - start, drift(v, None, 3), atol=0.05)
 
 
+def test_the_body_stands_its_ground_against_a_monster_in_sight(corridor: DoomEngine) -> None:
+    """A planned step closer to a monster in sight is not taken (such steps walked the bot
+    into the corridor's crossfire), unless the engine closes in (the ablation); and staying on
+    its node, the body stands where it used to walk back to the node's centre. Standing, it
+    only coasts (as drift() says) from the walk that found the monsters."""
+    game, gv = corridor.game, vizdoom.GameVariable
+    pos = lambda: np.array([game.get_game_variable(gv.POSITION_X),  # noqa: E731
+                            game.get_game_variable(gv.POSITION_Y)])  # fmt: skip
+    vel = lambda: np.array([game.get_game_variable(gv.VELOCITY_X),  # noqa: E731
+                            game.get_game_variable(gv.VELOCITY_Y)])  # fmt: skip
+    corridor.reset(0)
+    resolve_tick(corridor, 0, [])  # no fight: it walks on, to find one
+    o = corridor.observe().opponents[0]
+    xy = corridor._m.open[o.id].xy
+    gap = lambda node: np.hypot(*(corridor.geometry.nodes[node] - xy))  # noqa: E731
+
+    def play(tick: int, step: str) -> tuple[np.ndarray, float]:
+        """How far the body went beyond its coasting moving as ``step`` says, off its node's
+        centre when it started, and whether it was hit (a hit pushes it)."""
+        here = corridor.projection(o.id).node
+        closer = [j for j in np.flatnonzero(corridor.level.adjacency[here]) if gap(j) < gap(here)]
+        node = here if step == "stay" else int(closer[0])
+        start, v, health = pos(), vel(), game.get_game_variable(gv.HEALTH)
+        off = np.hypot(*(start - corridor.geometry.nodes[here]))
+        resolve_tick(corridor, tick, [Act(o.id, tick, node, 0.0, False)])
+        went = np.hypot(*(pos() - start - drift(v, None, corridor.frame_skip)))
+        assert game.get_game_variable(gv.HEALTH) == health or step == "stay"
+        return went, off if game.get_game_variable(gv.HEALTH) == health else -1.0
+
+    assert play(1, "closer")[0] < 0.5
+    corridor.close_in = True
+    try:
+        assert play(2, "closer")[0] > 5.0
+        assert play(3, "closer")[0] > 5.0
+    finally:
+        corridor.close_in = False
+    stays = [play(tick, "stay") for tick in range(4, 8)]
+    unhit = [went for went, off in stays if off > 8.0]  # (off the centre the old body walked to)
+    assert unhit and max(unhit) < 0.5
+
+
 def test_vizdoom_finds_its_directory_made_before_it_is_constructed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,7 +25,7 @@ from fom.engines.doom.game import (
 
 if TYPE_CHECKING:
     from fom.engines.doom.engine import DoomEngine
-    from fom.engines.doom.records import MatchState
+    from fom.engines.doom.records import Enc, MatchState
 
 __all__ = [
     "FIRE_LAG",
@@ -42,6 +42,7 @@ __all__ = [
     "pending",
     "play_decision",
     "pull",
+    "step_to",
     "sync_gun",
     "take_aim",
 ]
@@ -221,6 +222,26 @@ def pull(engine: DoomEngine, action: list[float], tics: int, squeeze: bool) -> N
         if action[0] and m.ready_at is not None and m.ready_at < tic + n:  # pressed, ready:
             m.fire_at, m.ready_at, m.held = max(tic, m.ready_at), None, False  # a first shot
         tics -= n
+
+
+def step_to(engine: DoomEngine, e: Enc, node: int) -> int | None:
+    """Where the body walks when its driver, fighting ``e``, moves to ``node`` (None: it stands).
+
+    Staying on its node is standing still: walking back to the node's centre spoiled the aim
+    (the scripted bot on deadly_corridor, 6 seeds x 600 decisions: hit rate 0.95 -> 1.00, kills
+    per episode 5.71 -> 5.77). And unless ``engine.close_in``, the body takes no step closer to
+    a monster it has in sight, since the pistol needs none: the planned steps that close in on
+    it walked the bot into the corridor's crossfire (fom there: 4.86 -> 5.77 kills, 0.975 ->
+    1.00 hits). Steps that keep or widen the distance (cover, flanks) are taken as planned.
+    """
+    here = engine._m.origin
+    if node == here:
+        return None
+    if e.lost == 0 and not engine.close_in:
+        xy = engine.geometry.nodes
+        if np.hypot(*(xy[node] - e.xy)) < np.hypot(*(xy[here] - e.xy)):
+            return None
+    return node
 
 
 def explore(engine: DoomEngine) -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView, finite_number
-from fom.engines.doom.body import play_decision
+from fom.engines.doom.body import play_decision, step_to
 from fom.engines.doom.game import (
     AMMO,
     HEALTH,
@@ -78,15 +78,18 @@ class DoomEngine:
         lost_after: int = 6,
         floor: int = 0,
         generation: int = 0,
+        close_in: bool = False,
     ) -> None:
         """``floor`` and ``generation`` (how many games this floor lost to a crash) key the
-        episode seeds, so floors and restarted floors play other episodes."""
+        episode seeds, so floors and restarted floors play other episodes. ``close_in``: the
+        body walks planned steps toward a monster in sight too (an ablation; it costs kills)."""
         if frame_skip < 1:
             raise ConfigError(f"--frame-skip must be >= 1, got {frame_skip}")
         self.scenario = scenario
         self.config_path = resolve_scenario(scenario)
         self.frame_skip = int(frame_skip)
         self.lost_after = int(lost_after)
+        self.close_in = bool(close_in)
         self.floor = int(floor)
         self.generation = int(generation)
         self.weapons = PATTERNS
@@ -313,7 +316,8 @@ class DoomEngine:
         return e
 
     def move(self, encounter: int, node: int) -> None:
-        """Walk toward ``node``: the bot's node at the start of the tick or a neighbour."""
+        """Walk toward ``node``, the bot's node at the start of the tick or a neighbour (staying
+        or closing in on a monster in sight, the body stands: :func:`.body.step_to`)."""
         if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
             raise EngineError(f"node must be an int, got {node!r}")
         self._known(encounter)
@@ -326,7 +330,7 @@ class DoomEngine:
             )
         e = self._acting(encounter)
         if e is not None and self._m.driver == e.eid and not self._m.stepped:
-            self._m.move_to = int(node)
+            self._m.move_to = step_to(self, e, int(node))
 
     def look_at(self, encounter: int, aim_offset: float, lead_gain: float = 0.0) -> None:
         """Turn to the target's bearing plus ``aim_offset`` degrees plus ``lead_gain`` times its
