@@ -7,7 +7,8 @@ projection there is the bot itself. A decision (``tick``) lasts ``frame_skip`` t
 
 The body follows the first encounter that acts on it in a tick (:func:`fom.match.resolve_tick`
 acts the trigger holder first, see :meth:`DoomEngine.trigger_holders`): its ``move`` picks the
-node to walk to (strafing, so the body keeps facing its target), its ``look_at`` turns to the
+node to walk to (strafing, so the body keeps facing its target; it holds its ground against a
+monster in sight, :func:`.body.step_to`), its ``look_at`` turns to the
 bearing of the target, seen from where the body will be when the bullet leaves, plus
 ``aim_offset`` degrees plus ``lead_gain`` times the target's apparent motion
 (``ShotOutcome.motion``: how far its last step turns its bearing until then; a gain of 1 is
