@@ -9,6 +9,9 @@ Keys:
   the same buttons), random actions, the same frame skip, reading the state after every
   decision (target >= 0.7); ``engine_only_ratio``: the doom engine alone (a scripted bot
   through ``resolve_tick``, no actors) over the same bare loop;
+  ``engine_ratio_vs_shared_cpu_bare``: fom-run over the bare loop given the engine's own
+  placement (each decision's game and thread on one CPU, fom/engines/doom/affinity.py), which
+  speeds the bare loop more than the engine: the fairer ratio;
 - ``floors_speedup``: decisions per second of all floors with ``--floors 2`` over one floor
   (each floor a ViZDoom game; floor 0 driven from the run's process, floor 1 from a worker
   process of its own; target >= 1.6 on 2 idle cores);
@@ -33,19 +36,26 @@ import numpy as np
 from fom.app import run
 from fom.config import RunConfig
 from fom.engines.doom import DoomEngine, resolve_scenario
+from fom.engines.doom.affinity import SharedCpu
 from fom.engines.doom.fmc_engine import FmcEnginePlanner
 from fom.engines.doom.game import start_game
+from fom.engines.doom.reaper import game_pid
 from fom.engines.doom.scenarios import vizdoom_module
 from fom.planners import PlanProblem
 
 
-def bare_loop(scenario: str, decisions: int, frame_skip: int, seed: int) -> float:
-    """Decisions per second of a bare ViZDoom loop with the engine's buffers and frame skip."""
+def bare_loop(
+    scenario: str, decisions: int, frame_skip: int, seed: int, shared_cpu: bool = False
+) -> float:
+    """Decisions per second of a bare ViZDoom loop with the engine's buffers and frame skip
+    (``shared_cpu``: each decision with the game and this thread on one CPU, as the engine
+    plays them)."""
     vzd = vizdoom_module()
     tmp = Path(tempfile.mkdtemp(prefix="fom-bench-doom-"))
     stray = Path.cwd() / "_vizdoom"  # ViZDoom makes it in the working directory
     ours = not stray.exists()
     game, _ = start_game(vzd, resolve_scenario(scenario), tmp / "_vizdoom.ini")  # the engine's
+    pair = SharedCpu(game_pid(tmp / "_vizdoom.ini") if shared_cpu else None)
     game.set_seed(seed)
     rng = np.random.default_rng(seed)
     actions = rng.uniform(-10, 10, size=(decisions, 4))
@@ -54,9 +64,10 @@ def bare_loop(scenario: str, decisions: int, frame_skip: int, seed: int) -> floa
         game.new_episode()
         t0 = time.perf_counter()
         for a in actions.tolist():
-            game.make_action(a, frame_skip)
-            if game.is_episode_finished():
-                game.new_episode()
+            with pair:
+                game.make_action(a, frame_skip)
+                if game.is_episode_finished():
+                    game.new_episode()
             state = game.get_state()
             _ = (state.game_variables, state.objects)
         return decisions / (time.perf_counter() - t0)
@@ -129,6 +140,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     bare = bare_loop(args.scenario, args.ticks, args.frame_skip, args.seed)
+    bare_shared = bare_loop(args.scenario, args.ticks, args.frame_skip, args.seed, True)
     alone = engine_rate(args.scenario, args.ticks, args.frame_skip, args.seed)
     one = fom_rate(args.scenario, args.ticks, 1, args.frame_skip, args.seed)
     two = fom_rate(args.scenario, args.ticks, 2, args.frame_skip, args.seed)
@@ -139,6 +151,8 @@ def main() -> None:
         "bare_decisions_per_s": bare,
         "fom_decisions_per_s": one,
         "engine_ratio": one / bare,
+        "bare_shared_cpu_decisions_per_s": bare_shared,
+        "engine_ratio_vs_shared_cpu_bare": one / bare_shared,
         "engine_only_decisions_per_s": alone,
         "engine_only_ratio": alone / bare,
         "fom_two_floors_decisions_per_s": two,

@@ -215,6 +215,30 @@ def test_two_floors_play_in_lockstep_and_the_same_seed_gives_the_same_stream(
     assert {s["encounter"] % 2 for s in shots} == {0, 1}  # both floors' bodies fought
 
 
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs CPU affinity and two CPUs",
+)
+def test_two_floors_play_their_games_on_cpus_of_their_own() -> None:
+    """Floor 0's game (this process's child) on the first CPU, floor 1's (its worker's child)
+    on the second: floors that followed their threads were seen sharing one."""
+    from fom.engines.doom.floors import FloorSet
+
+    cpus = sorted(os.sched_getaffinity(0))
+    before = _children(os.getpid())
+    floors = FloorSet("deadly_corridor", 0, floors=2)
+    try:
+        floors.resolve(0, [])  # every floor plays a decision
+        new = _children(os.getpid()) - before
+        own = {g for g in new if _is_vizdoom(g)}
+        theirs = {g for w in new if not _is_vizdoom(w) for g in _children(w) if _is_vizdoom(g)}
+        assert len(own) == len(theirs) == 1, (own, theirs)
+        assert os.sched_getaffinity(own.pop()) == {cpus[0]}
+        assert os.sched_getaffinity(theirs.pop()) == {cpus[1]}
+    finally:
+        floors.shutdown()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("floor", [0, 1], ids=["in-process", "in-a-worker"])
 def test_a_killed_doom_process_is_reported_and_its_floor_plays_on(

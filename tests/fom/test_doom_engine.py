@@ -3,6 +3,7 @@ one trigger per body, shots measured by the game. Skipped only when vizdoom is n
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +227,18 @@ def test_the_body_stands_its_ground_against_a_monster_in_sight(corridor: DoomEng
     stays = [play(tick, "stay") for tick in range(4, 8)]
     unhit = [went for went, off in stays if off > 8.0]  # (off the centre the old body walked to)
     assert unhit and max(unhit) < 0.5
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_the_game_plays_on_the_cpu_of_the_thread_that_drives_it(corridor: DoomEngine) -> None:
+    """The game and its driver take turns, and a hand-over within one CPU is the cheaper: each
+    decision holds both there (:mod:`fom.engines.doom.affinity`), then frees the thread."""
+    mask = os.sched_getaffinity(0)
+    corridor.reset(0)
+    resolve_tick(corridor, 0, [])
+    assert corridor.shared_cpu.enabled
+    assert len(os.sched_getaffinity(corridor.shared_cpu.pid)) == 1
+    assert os.sched_getaffinity(0) == mask
 
 
 def test_vizdoom_finds_its_directory_made_before_it_is_constructed(

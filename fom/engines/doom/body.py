@@ -72,7 +72,13 @@ FIRE_LAG = 4
 
 def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     """Play one decision (frame_skip tics) with the driver's intents; with ``attack``, the frame
-    of the tic the shot went off (else the last one; None if the episode ended)."""
+    of the tic the shot went off (else the last one; None if the episode ended). The game and
+    this thread share a CPU meanwhile (:class:`~fom.engines.doom.affinity.SharedCpu`)."""
+    with engine.shared_cpu:
+        return _play(engine, attack)
+
+
+def _play(engine: DoomEngine, attack: bool) -> Frame | None:
     m = engine._m
     game = engine.game
     f = engine._frame

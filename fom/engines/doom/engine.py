@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView, finite_number
+from fom.engines.doom.affinity import SharedCpu
 from fom.engines.doom.body import play_decision, step_to
 from fom.engines.doom.game import (
     AMMO,
@@ -80,10 +81,11 @@ class DoomEngine:
         floor: int = 0,
         generation: int = 0,
         close_in: bool = False,
+        cpu: int | None = None,
     ) -> None:
-        """``floor`` and ``generation`` (how many games this floor lost to a crash) key the
-        episode seeds, so floors and restarted floors play other episodes. ``close_in``: the
-        body walks planned steps toward a monster in sight too (an ablation; it costs kills)."""
+        """``floor`` and ``generation`` (games the floor lost to a crash) key the episode seeds;
+        ``close_in``: the body walks planned steps toward a monster in sight too (an ablation);
+        ``cpu``: where the game plays (else where the thread is, :mod:`.affinity`)."""
         if frame_skip < 1:
             raise ConfigError(f"--frame-skip must be >= 1, got {frame_skip}")
         self.scenario = scenario
@@ -91,6 +93,7 @@ class DoomEngine:
         self.frame_skip = int(frame_skip)
         self.lost_after = int(lost_after)
         self.close_in = bool(close_in)
+        self.cpu = cpu
         self.floor = int(floor)
         self.generation = int(generation)
         self.weapons = PATTERNS
@@ -114,6 +117,7 @@ class DoomEngine:
         ini = self._tmp / "_vizdoom.ini"
         game, self.controls = start_game(self._vzd, self.config_path, ini)
         self._reaper = reaper_for(ini)  # ends the game if this process dies hard
+        self.shared_cpu = SharedCpu(self._reaper.pid if self._reaper else None, self.cpu)
         return game
 
     def shutdown(self) -> None:
@@ -266,13 +270,10 @@ class DoomEngine:
     def threat(self, encounter: int) -> float:
         """Which monster to shoot first: its class's threat over its distance (metres, at least
         1) and over the health it has left, i.e. the danger a point of damage removes. Without
-        the health (threat over distance) the trigger went to the toughest monsters in sight
-        (demons, 150 hit points) while nearer imps and zombies kept firing: measured with the
-        same standing bot, 6 seeds x 400 decisions, kills per episode 28.2 -> 36.8 on
-        defend_the_line and 18.0 -> 19.9 on defend_the_center. It costs deadly_corridor a
-        little (fom-run, 6 seeds: 4.85 -> 4.44), where the old rule shot the chaingunners first;
-        threat / (distance * sqrt(health)) and threat / (health * sqrt(distance)) were tried
-        and were worse overall."""
+        the health the trigger went to the toughest monsters in sight (demons, 150 hit points)
+        while nearer imps and zombies kept firing (a standing bot, 6 seeds x 400 decisions,
+        kills per episode: defend_the_line 28.2 -> 36.8, defend_the_center 18.0 -> 19.9);
+        threat / (distance * sqrt(health)) and threat / (health * sqrt(distance)) were worse."""
         e = self._m.open.get(int(encounter))
         if e is None:
             return 0.0
