@@ -73,8 +73,9 @@ FIRE_LAG = 4
 def play_decision(engine: DoomEngine, attack: bool) -> Frame | None:
     """Play one decision (frame_skip tics) with the driver's intents; with ``attack``, the frame
     of the tic the shot went off (else the last one; None if the episode ended). The game and
-    this thread share a CPU meanwhile (:class:`~fom.engines.doom.affinity.SharedCpu`)."""
-    with engine.shared_cpu:
+    this thread share a CPU meanwhile (:class:`~fom.engines.doom.affinity.SharedCpu`), under
+    the engine's watchdog (:mod:`~fom.engines.doom.watchdog`)."""
+    with engine.shared_cpu, engine.watchdog:
         return _play(engine, attack)
 
 

@@ -57,6 +57,7 @@ from fom.engines.doom.reaper import reaper_for
 from fom.engines.doom.records import Enc, EpisodeEnd, MatchState, Saved
 from fom.engines.doom.renumber import renumber
 from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
+from fom.engines.doom.watchdog import HANG_S, Watchdog
 from fom.errors import ConfigError, EngineError
 from fom.state import Opponent, SelfState
 
@@ -82,10 +83,12 @@ class DoomEngine:
         generation: int = 0,
         close_in: bool = False,
         cpu: int | None = None,
+        hang_s: float = HANG_S,
     ) -> None:
         """``floor`` and ``generation`` (games the floor lost to a crash) key the episode seeds;
         ``close_in``: the body walks planned steps toward a monster in sight too (an ablation);
-        ``cpu``: where the game plays (else where the thread is, :mod:`.affinity`)."""
+        ``cpu``: where the game plays (else where the thread is, :mod:`.affinity`); ``hang_s``:
+        a game call that waits longer kills the game (:mod:`.watchdog`)."""
         if frame_skip < 1:
             raise ConfigError(f"--frame-skip must be >= 1, got {frame_skip}")
         self.scenario = scenario
@@ -93,7 +96,7 @@ class DoomEngine:
         self.frame_skip = int(frame_skip)
         self.lost_after = int(lost_after)
         self.close_in = bool(close_in)
-        self.cpu = cpu
+        self.cpu, self.hang_s = cpu, float(hang_s)
         self.floor = int(floor)
         self.generation = int(generation)
         self.weapons = PATTERNS
@@ -117,13 +120,17 @@ class DoomEngine:
         ini = self._tmp / "_vizdoom.ini"
         game, self.controls = start_game(self._vzd, self.config_path, ini)
         self._reaper = reaper_for(ini)  # ends the game if this process dies hard
-        self.shared_cpu = SharedCpu(self._reaper.pid if self._reaper else None, self.cpu)
+        pid = self._reaper.pid if self._reaper else None
+        self.shared_cpu = SharedCpu(pid, self.cpu)
+        self.watchdog = Watchdog(pid, self.hang_s)
         return game
 
     def shutdown(self) -> None:
         """Stop the ViZDoom process and remove the save files (idempotent)."""
         if (reaper := getattr(self, "_reaper", None)) is not None:
             reaper.stop()
+        if (watchdog := getattr(self, "watchdog", None)) is not None:
+            watchdog.stop()
         game, self._game = getattr(self, "_game", None), None
         if game is not None:
             with contextlib.suppress(Exception):
@@ -194,9 +201,10 @@ class DoomEngine:
     def _new_episode(self) -> None:
         m = self._m
         game = self.game
-        game.set_seed(self._episode_seed(m.seed, m.episode))
-        game.new_episode()
-        m.frame = self._read(-1)
+        with self.watchdog:
+            game.set_seed(self._episode_seed(m.seed, m.episode))
+            game.new_episode()
+            m.frame = self._read(-1)
         m.by_obj = {}
         m.fought = set()
         m.held, m.fire_at, m.ready_at = False, None, None
@@ -231,31 +239,20 @@ class DoomEngine:
         """The bot as it stood at the start of the decision (its node is the move's origin)."""
         f = self._frame
         node = self._m.origin
-        return SelfState(
-            node=node,
-            floor=floor,
-            position=self.level.position(node, floor),
-            health=float(f.vars[HEALTH]),
-            ammo=max(int(f.vars[AMMO]), 0),
-            deaths=self._m.deaths,
-        )
+        return SelfState(node=node, floor=floor, position=self.level.position(node, floor),
+                         health=float(f.vars[HEALTH]), ammo=max(int(f.vars[AMMO]), 0),
+                         deaths=self._m.deaths)  # fmt: skip
 
     def observe(self) -> WorldView:
         """The bot (floor 0) and the monsters in sight with an open encounter, by id."""
         m = self._m
         opponents = tuple(
-            Opponent(
-                id=e.eid,
-                weapon=e.pattern,
-                node=e.node,
-                floor=e.eid + 1,
-                position=self.level.position(e.node, e.eid + 1),
-                health=max(e.health, 1.0),
-                last_seen=m.tick,
-            )
+            Opponent(id=e.eid, weapon=e.pattern, node=e.node, floor=e.eid + 1,
+                     position=self.level.position(e.node, e.eid + 1),
+                     health=max(e.health, 1.0), last_seen=m.tick)
             for e in sorted(m.open.values(), key=lambda e: e.eid)
             if e.lost == 0 and not e.closed
-        )
+        )  # fmt: skip
         return WorldView(tick=m.tick, self_state=self._me(0), opponents=opponents)
 
     def projection(self, encounter: int) -> SelfState:
@@ -473,11 +470,11 @@ class DoomEngine:
         """The game's save file and the match; the game is reloaded from it at once, so the
         continuation from here and from any restore are the same (a load plays one tic)."""
         path = self._tmp / "state.sav"
-        game = self.game
-        game.save(str(path))
-        data = path.read_bytes()
-        load_game(game, path, data)
-        self._renumber()
+        with self.watchdog:
+            self.game.save(str(path))
+            data = path.read_bytes()
+            load_game(self.game, path, data)
+            self._renumber()
         return Saved(id(self), data, copy.deepcopy(self._m))
 
     def restore_state(self, state: object) -> None:
@@ -486,9 +483,10 @@ class DoomEngine:
             raise EngineError(f"not a state saved by DoomEngine: {type(state).__name__}")
         if state.owner != id(self):
             raise EngineError("the state was saved by another DoomEngine")
-        load_game(self.game, self._tmp / "state.sav", state.game)
-        self._m = copy.deepcopy(state.match)
-        self._renumber()
+        with self.watchdog:
+            load_game(self.game, self._tmp / "state.sav", state.game)
+            self._m = copy.deepcopy(state.match)
+            self._renumber()
 
     def _renumber(self) -> None:
         """After a load: carry the match over to the objects' new ids (see renumber); the load's

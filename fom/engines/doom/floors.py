@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from fom.engines.base import ShotOutcome, StepReport, WorldView
 from fom.engines.doom.engine import DoomEngine, EpisodeEnd
 from fom.engines.doom.monsters import PATTERNS
+from fom.engines.doom.watchdog import HANG_S
 from fom.errors import ConfigError, EngineError, FomError
 from fom.state import SelfState
 
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["FloorFailure", "FloorSet"]
 
 REPLY_TIMEOUT_S = 60.0
-"""Longest wait for a floor's reply before it counts as dead."""
+"""Longest wait for a floor's reply before it counts as dead (a game that hangs in it is killed
+by the worker's watchdog first, after HANG_S, so its reply says why)."""
 SPIN_S = 0.002
 """How long the driver waits for a floor's reply, and a floor's worker for its next operation,
 looking at the pipe without sleeping before they block on it. Each side answers within a tick
@@ -132,10 +134,16 @@ def _serve(conn: Connection, spec: dict[str, Any]) -> None:
                 conn.send(("err", exc))
     except BaseException as exc:  # the game died: say so, then end (the composite restarts us)
         with contextlib.suppress(OSError, ValueError):
-            conn.send(("dead", f"{type(exc).__name__}: {exc}"))
+            conn.send(("dead", _why(engine, exc)))
     finally:
         if engine is not None:
             engine.shutdown()
+
+
+def _why(engine: DoomEngine | None, exc: BaseException) -> str:
+    """Why a floor lost its game: its watchdog's verdict if it killed a game that hung."""
+    verdict = engine.watchdog.verdict if engine is not None else None
+    return verdict or f"{type(exc).__name__}: {exc}"
 
 
 def _spin(conn: Connection) -> bool:
@@ -148,8 +156,8 @@ def _spin(conn: Connection) -> bool:
 
 
 class _Local:
-    """Floor 0, in this process (no worker, no pipe; so no reply timeout either: a game that
-    hangs rather than dies stalls the run, as with one floor, until its watchdog stops it)."""
+    """Floor 0, in this process (no worker, no pipe: a game that hangs rather than dies is
+    stopped by the engine's watchdog, :mod:`.watchdog`)."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         try:
@@ -169,7 +177,7 @@ class _Local:
         except FomError as exc:
             self._reply = ("err", exc)
         except Exception as exc:  # vizdoom's own errors: the game process is gone
-            self._reply = ("dead", f"{type(exc).__name__}: {exc}")
+            self._reply = ("dead", _why(self.engine, exc))
 
     def recv(self) -> tuple[str, Any]:
         reply, self._reply = self._reply, None
@@ -220,12 +228,13 @@ class _Remote:
 class FloorSet:
     """K floors of one scenario as one Engine (see the module docstring)."""
 
-    def __init__(self, scenario: str, seed: int = 0, *, floors: int = 2, frame_skip: int = 4
-                 ) -> None:  # fmt: skip
+    def __init__(self, scenario: str, seed: int = 0, *, floors: int = 2, frame_skip: int = 4,
+                 hang_s: float = HANG_S) -> None:  # fmt: skip
+        """``hang_s``: how long a game call may wait before the floor's game is killed."""
         if floors < 1:
             raise ConfigError(f"--floors must be >= 1, got {floors}")
         self.k = int(floors)
-        self.scenario, self.frame_skip = scenario, int(frame_skip)
+        self.scenario, self.frame_skip, self.hang_s = scenario, int(frame_skip), float(hang_s)
         self._seed = int(seed)
         self._restarts = [0] * self.k
         self._base = [0] * self.k
@@ -250,7 +259,8 @@ class FloorSet:
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         cpu = cpus[f % len(cpus)] if self.k > 1 and cpus else None  # floors play at once
         spec = {"scenario": self.scenario, "seed": self._seed, "frame_skip": self.frame_skip,
-                "floor": f, "generation": self._restarts[f], "cpu": cpu}  # fmt: skip
+                "floor": f, "generation": self._restarts[f], "cpu": cpu,
+                "hang_s": self.hang_s}  # fmt: skip
         return _Local(spec) if f == 0 else _Remote(spec)
 
     def shutdown(self) -> None:

@@ -1,0 +1,114 @@
+"""The game watchdog: a call into a game that stops answering gets the game killed, the floor
+reports why and plays on with a new game; calls that answer never trip it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fom.engines.doom.watchdog import Watchdog
+
+
+@pytest.fixture
+def game() -> Iterator[subprocess.Popen]:
+    """A process standing in for a game."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_call_that_stays_open_gets_the_game_killed(game: subprocess.Popen) -> None:
+    dog = Watchdog(game.pid, timeout_s=0.2, poll_s=0.02)
+    try:
+        with dog:
+            assert game.wait(timeout=10) == -signal.SIGKILL
+        assert dog.verdict is not None and dog.verdict.startswith("GameHung: ")
+        assert str(game.pid) in dog.verdict
+    finally:
+        dog.stop()
+
+
+def test_calls_that_answer_never_trip_it(game: subprocess.Popen) -> None:
+    dog = Watchdog(game.pid, timeout_s=0.2, poll_s=0.02)
+    try:
+        end = time.monotonic() + 1.0  # five timeouts' worth of short calls, and idle between
+        while time.monotonic() < end:
+            with dog:
+                time.sleep(0.005)
+        assert game.poll() is None and dog.verdict is None
+    finally:
+        dog.stop()
+    assert not any(t.name == f"fom-doom-watchdog-{game.pid}" for t in threading.enumerate())
+
+
+def test_bad_timeouts_are_refused() -> None:
+    with pytest.raises(ValueError, match="must be > 0"):
+        Watchdog(None, timeout_s=0.0)
+
+
+@pytest.mark.timeout(60, method="thread")  # a game call that hangs blocks signals too
+@pytest.mark.parametrize("floor", [0, 1], ids=["in-process", "in-a-worker"])
+def test_a_game_that_hangs_is_killed_and_its_floor_plays_on(floor: int) -> None:
+    """SIGSTOP a floor's game mid-run: its watchdog kills it, the floor reports GameHung, closes
+    its encounters and plays on in a new game; nothing waits for ever."""
+    pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
+    if not os.path.isdir("/proc"):
+        pytest.skip("the game's pid is known on Linux only")
+    from fom.engines.doom.floors import FloorSet
+
+    floors = FloorSet("defend_the_center", 3, floors=2, hang_s=1.0)
+    try:
+        for _ in range(5):
+            floors.advance()
+        hung = _game_pid(floors, floor)
+        os.kill(hung, signal.SIGSTOP)
+        t0 = time.monotonic()
+        floors.advance()
+        assert time.monotonic() - t0 < 15
+        (lost,) = floors.take_failures()
+        assert (lost.floor, lost.error_type, lost.restarts) == (floor, "GameHung", 1)
+        assert f"pid {hung}" in lost.error
+        before = floors.tick
+        floors.advance()
+        assert floors.tick == before + 1 and _game_pid(floors, floor) != hung
+        assert not floors.take_failures()
+        assert _gone(hung)
+    finally:
+        floors.shutdown()
+
+
+def _game_pid(floors: object, floor: int) -> int:
+    """The pid of a floor's game: floor 0's engine is in this process, the others' games are
+    the children of their workers."""
+    if floor == 0:
+        return floors._floors[0].engine.watchdog.pid  # type: ignore[attr-defined]
+    worker = floors._floors[floor].proc.pid  # type: ignore[attr-defined]
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(worker)], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    (pid,) = [int(p) for p, comm in (line.split() for line in out.splitlines())
+              if comm == "vizdoom"]  # fmt: skip
+    return pid
+
+
+def _gone(pid: int, grace_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
