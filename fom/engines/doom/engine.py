@@ -169,7 +169,7 @@ class DoomEngine:
         return self._m.frame
 
     def _self_node(self) -> int:
-        return int(self.geometry.node_of(self._self_xy())[0])
+        return self._frame.node
 
     # ------------------------------------------------------------------ Engine: bookkeeping
 
@@ -229,7 +229,7 @@ class DoomEngine:
             m.open[eid] = Enc(
                 eid=eid, obj=obj, pattern=cls.pattern, threat=cls.threat, health=cls.health,
                 xy=f.mon_xy[k].copy(), vel=f.mon_vel[k].copy(),
-                node=int(self.geometry.node_of(f.mon_xy[k])[0]),
+                node=int(f.mon_nodes[k]),
             )  # fmt: skip
             m.fought.add(cls.pattern)
 
@@ -397,7 +397,7 @@ class DoomEngine:
             else:
                 e.vel = (f.mon_xy[k] - e.xy) / max(m.tics, 1)  # monsters step: no momentum
                 e.xy = f.mon_xy[k].copy()
-                e.node = int(self.geometry.node_of(e.xy)[0])
+                e.node = int(f.mon_nodes[k])
                 e.lost = 0 if f.visible[k] else e.lost + 1
                 reason = "timeout" if e.lost >= self.lost_after else ""
             if not (e.acted or reason):

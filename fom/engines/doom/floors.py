@@ -364,7 +364,8 @@ class FloorSet:
         for f, snap in enumerate(self._snaps):
             for o in snap.view.opponents:
                 g = self._glob(f, o.id)
-                opponents.append(replace(o, id=g, floor=g + 1,
+                opponents.append(o if g == o.id else  # (one floor, first game: ids are global)
+                                 replace(o, id=g, floor=g + 1,
                                          position=self.level.position(o.node, g + 1)))  # fmt: skip
         opponents.sort(key=lambda o: o.id)
         return WorldView(self._tick, self._snaps[0].view.self_state, tuple(opponents))
@@ -374,6 +375,8 @@ class FloorSet:
         f, local = self._where(encounter)
         snap = self._snaps[f]
         me = snap.projections.get(local, snap.view.self_state)
+        if me.floor == encounter + 1:
+            return me
         return replace(me, floor=encounter + 1,
                        position=self.level.position(me.node, encounter + 1))  # fmt: skip
 
@@ -454,11 +457,12 @@ class FloorSet:
                 g = self._glob(f, local)
                 results[g] = (
                     EngineError(str(result)) if isinstance(result, EngineError) else
+                    result if g == local else
                     ActResult(result.tick, replace(result.shot, encounter=g),
                               replace(result.report, encounter=g))
                 )  # fmt: skip
-            reports.extend(replace(r, encounter=self._glob(f, r.encounter))
-                           for r in resolution.reports)  # fmt: skip
+            reports.extend(r if (g := self._glob(f, r.encounter)) == r.encounter else
+                           replace(r, encounter=g) for r in resolution.reports)  # fmt: skip
         return TickResolution(dict(sorted(results.items())), self._after(reports))
 
     def save_state(self) -> object:

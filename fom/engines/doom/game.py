@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,10 @@ class Frame:
     visible: np.ndarray
     impacts: np.ndarray  # (k, 3): id, x, y of bullet puffs and blood newer than max_id
     max_id: int
+    node: int = 0
+    """The bot's nearest node."""
+    mon_nodes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Each monster's nearest node."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,17 +164,20 @@ def read_frame(state: Any, geometry: MapGeometry, max_id: int) -> Frame:
         elif o.name in IMPACTS and oid > max_id:
             imp.append((oid, o.position_x, o.position_y))
     order = np.argsort(ids, kind="stable")
+    me = v[[X, Y]]
     mon_xy = np.array(xy, dtype=np.float64).reshape(-1, 2)[order]
-    visible = geometry.visible(v[[X, Y]], mon_xy) if len(ids) else np.zeros(0, dtype=bool)
+    nodes = geometry.node_of(np.concatenate([me[None], mon_xy]))  # one query: bot and monsters
     return Frame(
         vars=v,
         mon_ids=np.array(ids, dtype=np.int64)[order],
         mon_names=tuple(names[i] for i in order),
         mon_xy=mon_xy,
         mon_vel=np.array(vel, dtype=np.float64).reshape(-1, 2)[order],
-        visible=visible,
+        visible=geometry.visible(me, mon_xy),
         impacts=np.array(imp, dtype=np.float64).reshape(-1, 3),
         max_id=top,
+        node=int(nodes[0]),
+        mon_nodes=nodes[1:],
     )
 
 

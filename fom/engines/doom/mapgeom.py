@@ -14,7 +14,7 @@ sectors' floors and ceilings (a closed door), so one sees over a railing one can
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -105,6 +105,17 @@ class MapGeometry:
     """(W, 4) the lines that block sight."""
     nodes: np.ndarray
     """(n, 2) the nodes in map units (the level's positions times UNITS_PER_METRE)."""
+    _cols: tuple[np.ndarray, ...] = field(init=False, repr=False)
+    """Columns taken once for the per-decision queries: the nodes' x and y, and the walls'
+    x1, y1, x2, y2 and x2 - x1, y2 - y1 (each query builds from these the very terms
+    :func:`crossings` would, so its answers are the same to the bit)."""
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.walls, dtype=np.float64).reshape(-1, 4)
+        n = np.asarray(self.nodes, dtype=np.float64).reshape(-1, 2)
+        cols = (n[:, 0].copy(), n[:, 1].copy(), *(w[:, k].copy() for k in range(4)),
+                w[:, 2] - w[:, 0], w[:, 3] - w[:, 1])  # fmt: skip
+        object.__setattr__(self, "_cols", cols)
 
     def drawn_lines(self) -> np.ndarray:
         """(M, 4) the map's lines in metres (the level's units), each once, for drawing."""
@@ -116,14 +127,23 @@ class MapGeometry:
     def node_of(self, xy: np.ndarray) -> np.ndarray:
         """The nearest node of each (x, y) in map units ((k, 2) -> (k,) ints)."""
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        d = np.sum((xy[:, None, :] - self.nodes[None, :, :]) ** 2, axis=-1)
-        return np.argmin(d, axis=1)
+        nx, ny = self._cols[:2]
+        return np.argmin((xy[:, 0:1] - nx) ** 2 + (xy[:, 1:2] - ny) ** 2, axis=1)
 
     def visible(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """(k,) bool: whether each dst (k, 2) is in sight of src (2,) (map units)."""
         dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
-        src = np.broadcast_to(np.asarray(src, dtype=np.float64), dst.shape)
-        return ~crossings(src, dst, self.walls)
+        if len(self.walls) == 0 or len(dst) == 0:
+            return np.ones(len(dst), dtype=bool)
+        ax, ay, bx, by, abx, aby = self._cols[2:]
+        px, py = np.asarray(src, dtype=np.float64).reshape(2).tolist()
+        qx, qy = dst[:, 0:1], dst[:, 1:2]
+        pqx, pqy = qx - px, qy - py
+        d1 = abx * (py - ay) - aby * (px - ax)  # crossings' orientation tests, src given once
+        d2 = abx * (qy - ay) - aby * (qx - ax)
+        d3 = pqx * (ay - py) - pqy * (ax - px)
+        d4 = pqx * (by - py) - pqy * (bx - px)
+        return ~((d1 * d2 < 0) & (d3 * d4 < 0)).any(axis=1)
 
 
 def _components(n: int, edges: np.ndarray) -> np.ndarray:
