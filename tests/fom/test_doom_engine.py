@@ -3,18 +3,28 @@ one trigger per body, shots measured by the game. Skipped only when vizdoom is n
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-import vizdoom
 
 pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
 
+import vizdoom
+
 from fom.engines import check_engine, make_engine
 from fom.engines.doom import DoomEngine, builtin_scenarios, resolve_scenario
-from fom.engines.doom.body import READY_AGAIN, REFIRE_CHECK, RUN_SPEED, drift
+from fom.engines.doom.body import (
+    READY_AGAIN,
+    REFIRE_CHECK,
+    RUN_SPEED,
+    drift,
+    mean_facing,
+    run_toward,
+)
+from fom.engines.doom.game import wrap
 from fom.engines.doom.mapgeom import crossings, inside
 from fom.errors import ConfigError
 from fom.match import Act, resolve_tick, trigger_holders
@@ -186,6 +196,61 @@ def test_the_body_foresees_its_own_drift_by_doom_physics(corridor: DoomEngine) -
     game.advance_action(3)
     assert np.linalg.norm(pos() - start) > 5.0
     assert np.allclose(pos() - start, drift(v, None, 3), atol=0.05)
+
+
+def test_a_turn_spread_over_a_decision_runs_where_the_body_heads(corridor: DoomEngine) -> None:
+    """A decision without a shot turns in equal steps over its tics (one ViZDoom call). Run by
+    its mean facing over them (mean_facing), the body goes where it heads; run by its last
+    facing, its steps curve (on the game, from standing: a quarter turn to the left)."""
+    game, gv = corridor.game, vizdoom.GameVariable
+    pos = lambda: np.array([game.get_game_variable(gv.POSITION_X),  # noqa: E731
+                            game.get_game_variable(gv.POSITION_Y)])  # fmt: skip
+
+    def astray(by_mean: bool) -> float:
+        corridor.reset(0)
+        game.set_action([0.0, 0.0, 0.0, 0.0])
+        game.advance_action(8)  # (the first tics of an episode do not move)
+        start, angle = pos(), game.get_game_variable(gv.ANGLE)
+        heading = theta = angle + 90.0  # a left turn: TURN_LEFT_RIGHT_DELTA turns right
+        facing = mean_facing(theta, -90.0, 4) if by_mean else theta
+        fwd, side = run_toward(heading, facing, corridor.controls)
+        game.set_action([0.0, -90.0 / 4, fwd, side])
+        game.advance_action(4)
+        went = pos() - start
+        assert np.hypot(*went) > 5.0 and game.get_game_variable(gv.ANGLE) == pytest.approx(
+            theta % 360, abs=0.1
+        )
+        return abs(float(wrap(math.degrees(math.atan2(went[1], went[0])) - heading)))
+
+    mean, last = astray(by_mean=True), astray(by_mean=False)  # degrees: 9.9 and 44 here
+    assert mean < 15.0 and mean < last / 3
+
+
+def test_a_decision_without_a_shot_is_one_call_into_the_game(corridor: DoomEngine) -> None:
+    """Each call builds the game's state, the bulk of its cost: a decision that fires none
+    makes one (exploring, here), as the bare loop does."""
+
+    class Counting:
+        def __init__(self, game: object) -> None:
+            self.game, self.calls = game, 0
+
+        def advance_action(self, *args: object) -> None:
+            self.calls += 1
+            self.game.advance_action(*args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.game, name)
+
+    corridor.reset(0)
+    counting = Counting(corridor._game)
+    corridor._game = counting
+    try:
+        for tick in range(6):
+            before = counting.calls
+            resolve_tick(corridor, tick, [])
+            assert counting.calls - before == 1, tick
+    finally:
+        corridor._game = counting.game
 
 
 def test_the_body_stands_its_ground_against_a_monster_in_sight(corridor: DoomEngine) -> None:

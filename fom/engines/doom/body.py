@@ -1,5 +1,7 @@
 """The one body in the game: steering, turning and firing by the driver's intents for one
 decision, and waiting tic by tic for a shot's bullet so the shot is read on the tic it goes off.
+A decision without a shot is one call into the game (each call builds the game's state, most of
+what a decision costs): it turns over its tics and runs by its mean facing (:func:`mean_facing`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fom.engines.doom.game import (
     READY,
     VX,
     VY,
+    Controls,
     Frame,
     X,
     Y,
@@ -41,9 +44,11 @@ __all__ = [
     "bullet_in",
     "drift",
     "explore",
+    "mean_facing",
     "pending",
     "play_decision",
     "pull",
+    "run_toward",
     "step_to",
     "sync_gun",
     "take_aim",
@@ -105,6 +110,8 @@ def _play(engine: DoomEngine, attack: bool) -> Frame | None:
         due = bullet_in(m, tic0, squeeze) if attack else None
         tics = LEAD_TICS if due is None else float(due)
         take_aim(m, f, tics, drift(f.vars[[VX, VY]], heading, tics))
+    fs = engine.frame_skip
+    spread = not attack and fs > 1  # no bullet leaves: the turn spread over the tics, one call
     turn = 0.0
     if m.aim is not None and ctl.turn:
         turn = -float(wrap(m.aim - theta))  # TURN_LEFT_RIGHT_DELTA turns right (clockwise)
@@ -114,12 +121,13 @@ def _play(engine: DoomEngine, attack: bool) -> Frame | None:
         lateral = m.aim_range * math.sin(math.radians(float(wrap(m.aim - theta))))
         side = -RUN_SPEED * max(-1.0, min(1.0, lateral / STRAFE_AIM))
     elif heading is not None:
-        rel = math.radians(heading - theta)
-        fwd = RUN_SPEED * math.cos(rel) * ctl.forward
-        side = -RUN_SPEED * math.sin(rel) * ctl.strafe
-    pull(engine, [float(attack), turn, fwd, side], 1, squeeze)  # the whole turn on the first
-    if engine.frame_skip > 1:  # tic (spread over the decision, the refire shots go astray)
-        tics = engine.frame_skip - 1
+        fwd, side = run_toward(heading, mean_facing(theta, turn, fs) if spread else theta, ctl)
+    if spread:
+        pull(engine, [0.0, turn / fs, fwd, side], fs, squeeze)
+    else:  # the whole turn on the first tic (spread, a moving body's shots go astray)
+        pull(engine, [float(attack), turn, fwd, side], 1, squeeze)
+    if not spread and fs > 1:
+        tics = fs - 1
         due = bullet_in(m, tic0 + 1, squeeze) if attack else None
         if due is not None and tics < due + 1 <= tics + FIRE_LAG:  # a press of this decision:
             tics = due + 1  # on to its bullet in the same call (a firing gun ignores the trigger)
@@ -141,6 +149,23 @@ def _play(engine: DoomEngine, attack: bool) -> Frame | None:
         if attack and shot is None and bullet_between(m, tic0, tic0 + m.tics):
             shot = m.frame  # no ammunition spent nor hit (refilled?): its puffs may tell
     return shot
+
+
+def run_toward(heading: float, facing: float, ctl: Controls) -> tuple[float, float]:
+    """The forward and side speeds that run the body toward ``heading`` while it faces
+    ``facing`` (degrees), as far as the scenario's controls let it."""
+    rel = math.radians(heading - facing)
+    return RUN_SPEED * math.cos(rel) * ctl.forward, -RUN_SPEED * math.sin(rel) * ctl.strafe
+
+
+def mean_facing(theta: float, turn: float, tics: int) -> float:
+    """The body's mean facing over ``tics`` tics that turn it by ``-turn`` in equal steps to
+    ``theta`` (a tic turns, then thrusts): running by it, the steps fan out around the heading
+    instead of curving to it (a quarter turn over 4 tics: 10 degrees astray against 44; the
+    velocity it ends with is nearer still). By the last facing, the exploring body's fights
+    began astray (deadly_corridor, 10 seeds x 1,000 decisions: hit rate 1.00 -> 0.99, closing
+    in 0.98 -> 0.92; by the mean one, 1.00 and 0.98)."""
+    return theta + turn * (tics - 1) / (2 * tics)
 
 
 def bullet_between(m: MatchState, start: int, end: int) -> bool:
