@@ -226,6 +226,8 @@ async def test_a_world_request_cut_by_a_reconnection_is_sent_again_and_played_on
 
     responder = await NatsBus.connect(nats_server.url)
     requests = responder.subscribe(f"{WORLD_HOST}.w", name="world")
+    await responder._flush_queue()  # the subscription is on the server before the driver asks
+    await responder.nc.flush(timeout=5)  # (else, on a loaded machine: "no subscriber answers")
     host, seen = WorldHost(), []
     engine: RemoteEngine | None = None
 
