@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,9 @@ class Frame:
     visible: np.ndarray
     impacts: np.ndarray  # (k, 3): id, x, y of bullet puffs and blood newer than max_id
     max_id: int
-    node: int = 0
+    node: int
     """The bot's nearest node."""
-    mon_nodes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    mon_nodes: np.ndarray
     """Each monster's nearest node."""
 
 
