@@ -5,8 +5,9 @@
 Keys:
 - ``engine_ratio``: decisions per second of ``fom-run --world doom:<scenario>`` (one floor, the
   graph planner, the whole actor system: World, Perception, CoreAgent, TIPs, ULP) over a bare
-  ViZDoom loop set up as the engine sets it up (160x120 gray screen, objects and sectors info,
-  the same buttons), random actions, the same frame skip, reading the state after every
+  ViZDoom loop set up as the engine sets up its games (160x120 gray screen, objects info, no
+  sectors' info: the engine reads the map once, from a game of its own; the same buttons),
+  random actions, the same frame skip, reading the state after every
   decision (target >= 0.7); ``engine_only_ratio``: the doom engine alone (a scripted bot
   through ``resolve_tick``, no actors) over the same bare loop;
   ``engine_ratio_vs_shared_cpu_bare``: fom-run over the bare loop given the engine's own

@@ -24,7 +24,7 @@ from fom.engines.doom.body import (
     mean_facing,
     run_toward,
 )
-from fom.engines.doom.game import wrap
+from fom.engines.doom.game import start_game, wrap
 from fom.engines.doom.mapgeom import crossings, inside
 from fom.errors import ConfigError
 from fom.match import Act, resolve_tick, trigger_holders
@@ -54,13 +54,22 @@ def test_the_doom_engine_passes_check_engine(corridor: DoomEngine) -> None:
 
 
 @pytest.mark.parametrize("scenario", ["deadly_corridor", "my_way_home"])
-def test_the_level_of_a_map_is_connected_and_every_node_lies_in_a_sector(scenario: str) -> None:
+def test_the_level_of_a_map_is_connected_and_every_node_lies_in_a_sector(
+    scenario: str, tmp_path: Path
+) -> None:
     engine = DoomEngine(scenario, 0)
     try:
         level, geo = engine.level, engine.geometry
         assert level.n >= 20 and len(level.edges) >= level.n - 1
         assert _connected(level)
-        sectors = engine.game.get_state().sectors
+        assert engine.game.get_state().sectors is None  # the playing game does not report them
+        game, _ = start_game(vizdoom, resolve_scenario(scenario), tmp_path / "_vizdoom.ini",
+                             sectors=True)  # fmt: skip
+        try:
+            game.new_episode()
+            sectors = game.get_state().sectors
+        finally:
+            game.close()
         in_some = np.zeros(level.n, dtype=bool)
         for sec in sectors:
             lines = np.array([(ln.x1, ln.y1, ln.x2, ln.y2) for ln in sec.lines], dtype=float)
@@ -324,7 +333,7 @@ def test_vizdoom_finds_its_directory_made_before_it_is_constructed(
     monkeypatch.setattr(vizdoom, "DoomGame", constructed)
     engine = DoomEngine("basic", 0)
     engine.shutdown()
-    assert seen == [True] and (tmp_path / "_vizdoom").is_dir()
+    assert seen and all(seen) and (tmp_path / "_vizdoom").is_dir()  # (the map's game too)
 
 
 def test_scenarios_by_name_or_path_and_unknown_ones() -> None:

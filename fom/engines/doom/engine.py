@@ -46,12 +46,12 @@ from fom.engines.doom.game import (
     X,
     Y,
     load_game,
+    map_of,
     read_frame,
-    read_sectors,
     shot_outcome,
     start_game,
 )
-from fom.engines.doom.mapgeom import UNITS_PER_METRE, level_from_map
+from fom.engines.doom.mapgeom import UNITS_PER_METRE
 from fom.engines.doom.monsters import MONSTERS, PATTERNS
 from fom.engines.doom.reaper import reaper_for
 from fom.engines.doom.records import Enc, EpisodeEnd, MatchState, Saved
@@ -104,10 +104,8 @@ class DoomEngine:
         self._tmp = Path(tempfile.mkdtemp(prefix="fom-doom-"))
         self._game = None
         try:
+            self.level, self.geometry = map_of(self._vzd, self.config_path)
             self._game = self._start()
-            self._game.set_seed(self._episode_seed(int(seed), 0))
-            self._game.new_episode()
-            self.level, self.geometry = self._level()
         except BaseException:
             self.shutdown()
             raise
@@ -147,9 +145,6 @@ class DoomEngine:
         if self._game is None:
             raise EngineError("the doom engine is shut down")
         return self._game
-
-    def _level(self) -> tuple:
-        return level_from_map(read_sectors(self.game.get_state()))
 
     def _episode_seed(self, seed: int, episode: int) -> int:
         key = (DOOM_STREAM, self.floor, self.generation, episode)
