@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fom.engines.doom.watchdog import Watchdog
+from fom.engines.doom.watchdog import Watchdog, bounded
 
 
 @pytest.fixture
@@ -50,6 +50,27 @@ def test_calls_that_answer_never_trip_it(game: subprocess.Popen) -> None:
     finally:
         dog.stop()
     assert not any(t.name == f"fom-doom-watchdog-{game.pid}" for t in threading.enumerate())
+
+
+def test_a_bounded_block_that_overruns_gets_the_game_killed(game: subprocess.Popen) -> None:
+    """bounded() watches by a process of its own: a block that holds the GIL cannot stop it."""
+    with bounded(game.pid, 0.2):
+        assert game.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_a_bounded_block_that_ends_in_time_leaves_the_game_and_no_timer(
+    game: subprocess.Popen,
+) -> None:
+    with bounded(game.pid, 5.0):
+        assert _timers() == 1
+    assert game.poll() is None and _timers() == 0
+
+
+def _timers() -> int:
+    """The timer shells of bounded() that this process started and that are alive now."""
+    out = subprocess.run(["pgrep", "-fc", "-P", str(os.getpid()), "fom-doom-timer"],
+                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    return int(out.strip() or 0)
 
 
 def test_bad_timeouts_are_refused() -> None:
@@ -112,3 +133,35 @@ def _gone(pid: int, grace_s: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+_CLOSE_A_STOPPED_GAME = """
+import os, signal, time
+from fom.engines.doom import DoomEngine
+engine = DoomEngine("deadly_corridor", 0)
+hung = engine.watchdog.pid
+engine.advance()
+os.kill(hung, signal.SIGSTOP)
+t0 = time.monotonic()
+engine.shutdown()
+print(hung, time.monotonic() - t0)
+"""
+
+
+def test_closing_a_game_that_hangs_is_bounded() -> None:
+    """A game stopped between two calls would hold close() for ever, and close() keeps the GIL,
+    so no thread can help (nor pytest's timeout): the engine's shutdown kills it after CLOSE_S
+    and leaves nothing behind. Run in a process of its own, so that a regression fails here."""
+    pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
+    if not os.path.isdir("/proc"):
+        pytest.skip("the game's pid is known on Linux only")
+    from fom.engines.doom.watchdog import CLOSE_S
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _CLOSE_A_STOPPED_GAME], capture_output=True,
+                              text=True, timeout=CLOSE_S + 30, check=True)  # fmt: skip
+    except subprocess.TimeoutExpired:  # (its game's reaper ends the game once it is killed)
+        pytest.fail("closing a stopped game did not end")
+    hung, took = done.stdout.split()
+    assert float(took) < CLOSE_S + 5
+    assert _gone(int(hung))

@@ -57,7 +57,7 @@ from fom.engines.doom.reaper import reaper_for
 from fom.engines.doom.records import Enc, EpisodeEnd, MatchState, Saved
 from fom.engines.doom.renumber import renumber
 from fom.engines.doom.scenarios import resolve_scenario, vizdoom_module
-from fom.engines.doom.watchdog import HANG_S, Watchdog
+from fom.engines.doom.watchdog import CLOSE_S, HANG_S, Watchdog, bounded
 from fom.errors import ConfigError, EngineError
 from fom.state import Opponent, SelfState
 
@@ -131,8 +131,8 @@ class DoomEngine:
             watchdog.stop()
         game, self._game = getattr(self, "_game", None), None
         if game is not None:
-            with contextlib.suppress(Exception):
-                game.close()
+            with bounded(getattr(watchdog, "pid", None), CLOSE_S), contextlib.suppress(Exception):
+                game.close()  # (a stopped game would hold close() for ever)
         if getattr(self, "_tmp", None) is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 

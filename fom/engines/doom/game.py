@@ -16,6 +16,7 @@ from fom.engines.base import ShotOutcome
 from fom.engines.doom.mapgeom import MapGeometry, level_from_map
 from fom.engines.doom.monsters import MONSTERS
 from fom.engines.doom.reaper import reaper_for
+from fom.engines.doom.watchdog import CLOSE_S, HANG_S, bounded
 from fom.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -156,13 +157,15 @@ def map_of(vzd: Any, config: Path) -> tuple[CanonicalLevel, MapGeometry]:
     try:
         game, _ = start_game(vzd, config, tmp / "_vizdoom.ini", sectors=True)
         reaper = reaper_for(tmp / "_vizdoom.ini")  # ends the game if this process dies hard
-        game.new_episode()
-        return level_from_map(read_sectors(game.get_state()))
+        with bounded(reaper.pid if reaper else None, HANG_S):
+            game.new_episode()
+            return level_from_map(read_sectors(game.get_state()))
     finally:
+        pid = reaper.pid if reaper is not None else None
         if reaper is not None:
             reaper.stop()
         if game is not None:
-            with contextlib.suppress(Exception):
+            with bounded(pid, CLOSE_S), contextlib.suppress(Exception):
                 game.close()
         shutil.rmtree(tmp, ignore_errors=True)
 

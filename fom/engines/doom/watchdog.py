@@ -9,6 +9,14 @@ game. ViZDoom then raises in the waiting call (measured: at once), the engine's 
 the loss (:attr:`Watchdog.verdict`, as ``actor.failed``) and starts a new game, as for a game
 that died. Time is counted in the watchdog's own wake-ups, so a run that was suspended as a
 whole (Ctrl-Z) does not count its pause against the game.
+
+A thread can only watch calls that let go of Python's GIL while they wait: ViZDoom's
+``advance_action`` and ``new_episode`` do (measured), its ``save``, ``load`` and ``close`` do not,
+and no thread of this process runs until they return. So the few calls of that kind that a hung
+game could hold for ever, the closing of a game and the one-off read of its map, run under
+:func:`bounded`, a sleeping shell of its own that kills the game unless the block ends first
+(a process, so it costs a fork: not for the per-decision calls; the ``save`` and ``load`` of the
+fmc-engine planner are watched by the thread, which cannot stop them).
 """
 
 from __future__ import annotations
@@ -17,13 +25,18 @@ import contextlib
 import math
 import os
 import signal
+import subprocess
 import threading
+from collections.abc import Iterator
 
-__all__ = ["HANG_S", "Watchdog"]
+__all__ = ["CLOSE_S", "HANG_S", "Watchdog", "bounded"]
 
 HANG_S = 30.0
 """How long one call into a game may wait for it before the game is killed (floors in a worker
 wait 60 s for their worker's reply: its watchdog speaks first)."""
+CLOSE_S = 5.0
+"""How long closing a game may take before it is killed (a stopped game never answers)."""
+_TIMER = 'sleep "$1"; kill -9 "$2"'
 
 
 class Watchdog:
@@ -79,3 +92,24 @@ class Watchdog:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2 * self._poll_s + 1.0)
+
+
+@contextlib.contextmanager
+def bounded(pid: int | None, timeout_s: float) -> Iterator[None]:
+    """``with bounded(pid, CLOSE_S): game.close()``: kill process ``pid`` if the block has not
+    ended within ``timeout_s``, by a sleeping shell in a session of its own (GIL or not), which
+    is stopped on the way out. Without a pid (not on Linux), the block runs unwatched."""
+    timer = None
+    if pid is not None and os.name == "posix":
+        timer = subprocess.Popen(
+            ["/bin/sh", "-c", _TIMER, "fom-doom-timer", str(timeout_s), str(pid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield
+    finally:
+        if timer is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(timer.pid, signal.SIGKILL)  # the shell and its sleep
+            timer.wait()
