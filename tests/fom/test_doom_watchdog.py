@@ -54,14 +54,24 @@ def test_calls_that_answer_never_trip_it(game: subprocess.Popen) -> None:
 
 def test_a_bounded_block_that_overruns_gets_the_game_killed(game: subprocess.Popen) -> None:
     """bounded() watches by a process of its own: a block that holds the GIL cannot stop it."""
-    with bounded(game.pid, 0.2):
+    with bounded(game.pid, 0.2, match="time.sleep"):
         assert game.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_a_bounded_block_kills_nothing_but_what_it_watched(game: subprocess.Popen) -> None:
+    """The timer checks the pid is still the process it watched (a pid may be reused)."""
+    with bounded(game.pid, 0.2, match="vizdoom"):
+        deadline = time.monotonic() + 10
+        while _timers() and time.monotonic() < deadline:  # its timer ends once it has looked
+            time.sleep(0.02)
+        assert _timers() == 0
+    assert game.poll() is None
 
 
 def test_a_bounded_block_that_ends_in_time_leaves_the_game_and_no_timer(
     game: subprocess.Popen,
 ) -> None:
-    with bounded(game.pid, 5.0):
+    with bounded(game.pid, 5.0, match="time.sleep"):
         assert _timers() == 1
     assert game.poll() is None and _timers() == 0
 

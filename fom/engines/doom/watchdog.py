@@ -36,7 +36,7 @@ HANG_S = 30.0
 wait 60 s for their worker's reply: its watchdog speaks first)."""
 CLOSE_S = 5.0
 """How long closing a game may take before it is killed (a stopped game never answers)."""
-_TIMER = 'sleep "$1"; kill -9 "$2"'
+_TIMER = 'sleep "$1"; grep -qF -- "$3" "/proc/$2/cmdline" 2>/dev/null && kill -9 "$2"'
 
 
 class Watchdog:
@@ -95,14 +95,16 @@ class Watchdog:
 
 
 @contextlib.contextmanager
-def bounded(pid: int | None, timeout_s: float) -> Iterator[None]:
+def bounded(pid: int | None, timeout_s: float, match: str = "vizdoom") -> Iterator[None]:
     """``with bounded(pid, CLOSE_S): game.close()``: kill process ``pid`` if the block has not
     ended within ``timeout_s``, by a sleeping shell in a session of its own (GIL or not), which
-    is stopped on the way out. Without a pid (not on Linux), the block runs unwatched."""
+    is stopped on the way out. The shell checks first that ``pid`` is still what it was (its
+    command line holds ``match``): if this process died meanwhile, the shell outlives it, and
+    the pid may have been reused. Without a pid (not on Linux), the block runs unwatched."""
     timer = None
     if pid is not None and os.name == "posix":
         timer = subprocess.Popen(
-            ["/bin/sh", "-c", _TIMER, "fom-doom-timer", str(timeout_s), str(pid)],
+            ["/bin/sh", "-c", _TIMER, "fom-doom-timer", str(timeout_s), str(pid), match],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
