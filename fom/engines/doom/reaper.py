@@ -18,15 +18,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["REAPER_POLL_S", "Reaper", "game_pid", "reaper_for"]
+__all__ = ["KILL_IF_STILL", "REAPER_POLL_S", "Reaper", "game_pid", "reaper_for", "shell"]
 
 REAPER_POLL_S = 1
 """Seconds between the reaper's looks at its driver."""
 
-_SCRIPT = """
-while kill -0 "$1" 2>/dev/null; do sleep {poll}; done
-grep -qF -- "$3" "/proc/$2/cmdline" 2>/dev/null && kill -9 "$2"
+KILL_IF_STILL = 'grep -qF -- "$3" "/proc/$2/cmdline" 2>/dev/null && kill -9 "$2"'
+"""The shell line that kills process $2 if its command line still holds $3 (a pid outlived by
+the shell that watches it may have been reused)."""
+_SCRIPT = f"""
+while kill -0 "$1" 2>/dev/null; do sleep {{poll}}; done
+{KILL_IF_STILL}
 """
+
+
+def shell(script: str, name: str, *args: str) -> subprocess.Popen[bytes]:
+    """``script`` run by /bin/sh as ``name`` with ``args`` ($1, $2, ...), in a session of its
+    own (so a terminal's Ctrl-C does not end it first), with no stdio."""
+    return subprocess.Popen(
+        ["/bin/sh", "-c", script, name, *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, close_fds=True,
+    )  # fmt: skip
 
 
 def game_pid(config: Path, proc: Path = Path("/proc")) -> int | None:
@@ -49,12 +62,8 @@ class Reaper:
         self._proc: subprocess.Popen[bytes] | None = None
         if sys.platform != "linux":
             return
-        script = _SCRIPT.format(poll=REAPER_POLL_S)
-        self._proc = subprocess.Popen(
-            ["/bin/sh", "-c", script, "fom-doom-reaper", str(os.getpid()), str(pid), str(config)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True,
-        )  # fmt: skip
+        self._proc = shell(_SCRIPT.format(poll=REAPER_POLL_S), "fom-doom-reaper",
+                           str(os.getpid()), str(pid), str(config))  # fmt: skip
 
     def stop(self) -> None:
         """Stop the reaper (the engine closes its game itself); idempotent."""

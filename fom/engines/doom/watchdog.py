@@ -25,9 +25,10 @@ import contextlib
 import math
 import os
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator
+
+from fom.engines.doom.reaper import KILL_IF_STILL, shell
 
 __all__ = ["CLOSE_S", "HANG_S", "Watchdog", "bounded"]
 
@@ -36,7 +37,7 @@ HANG_S = 30.0
 wait 60 s for their worker's reply: its watchdog speaks first)."""
 CLOSE_S = 5.0
 """How long closing a game may take before it is killed (a stopped game never answers)."""
-_TIMER = 'sleep "$1"; grep -qF -- "$3" "/proc/$2/cmdline" 2>/dev/null && kill -9 "$2"'
+_TIMER = f'sleep "$1"; {KILL_IF_STILL}'
 
 
 class Watchdog:
@@ -103,11 +104,7 @@ def bounded(pid: int | None, timeout_s: float, match: str = "vizdoom") -> Iterat
     the pid may have been reused. Without a pid (not on Linux), the block runs unwatched."""
     timer = None
     if pid is not None and os.name == "posix":
-        timer = subprocess.Popen(
-            ["/bin/sh", "-c", _TIMER, "fom-doom-timer", str(timeout_s), str(pid), match],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
+        timer = shell(_TIMER, "fom-doom-timer", str(timeout_s), str(pid), match)
     try:
         yield
     finally:
