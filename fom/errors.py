@@ -38,6 +38,11 @@ class EngineError(FomError):
     """Raised when an engine is asked for an impossible action (bad move, unknown encounter)."""
 
 
+class GameLost(EngineError):
+    """Raised when a game died or hung in the middle of a search over it (the fmc-engine
+    planner); its floor reports it and starts a new game at the next tick."""
+
+
 class UnknownGame(FomError, LookupError):
     """Raised when a game is asked for by a name no installed engine knows."""
 

@@ -20,37 +20,23 @@ starts a new game (the next generation of its episode seeds) while the others pl
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
-import signal
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from fom.engines.base import ShotOutcome, StepReport, WorldView
-from fom.engines.doom.engine import DoomEngine, EpisodeEnd
+from fom.engines.doom.engine import EpisodeEnd
+from fom.engines.doom.floor import Local, Lost, Remote, Snap
 from fom.engines.doom.monsters import PATTERNS
-from fom.engines.doom.watchdog import HANG_S
-from fom.errors import ConfigError, EngineError, FomError
+from fom.engines.doom.watchdog import HANG_S, Watchdog
+from fom.errors import ConfigError, EngineError, GameLost
 from fom.state import SelfState
 
 if TYPE_CHECKING:
     from fom.match import Act, TickResolution
 
 __all__ = ["FloorFailure", "FloorSet"]
-
-REPLY_TIMEOUT_S = 60.0
-"""Longest wait for a floor's reply before it counts as dead (a game that hangs in it is killed
-by the worker's watchdog first, after HANG_S, so its reply says why)."""
-SPIN_S = 0.002
-"""How long the driver waits for a floor's reply, and a floor's worker for its next operation,
-looking at the pipe without sleeping before they block on it. Each side answers within a tick
-(a game's decision, the actors of a tick: about 1 ms here), and a process that sleeps is woken
-late: measured on 2 CPUs, two floors made 1,150-1,280 ticks/s blocking and 1,480 spinning (the
-floors alone, 1,500 ticks), and fom-run's two floors 1,940-1,970 decisions/s spinning 1 ms,
-2,040-2,150 spinning 2 ms. The spin is bounded, so a slow tick costs 2 ms of one CPU at most."""
-
 
 @dataclass(frozen=True, slots=True)
 class FloorFailure:
@@ -60,169 +46,6 @@ class FloorFailure:
     error_type: str
     error: str
     restarts: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Snap:
-    """A floor's state as the composite needs it between two of its ticks (local ids)."""
-
-    view: WorldView
-    projections: dict[int, SelfState]
-    threats: dict[int, float]
-    open: tuple[int, ...]
-    episodes: tuple[EpisodeEnd, ...]
-
-
-def _snap(engine: DoomEngine) -> _Snap:
-    view = engine.observe()
-    open_ids = tuple(sorted(engine._m.open))
-    return _Snap(
-        view=view,
-        projections={e: engine.projection(e) for e in open_ids},
-        threats={e: engine.threat(e) for e in open_ids},
-        open=open_ids,
-        episodes=engine.take_episodes(),
-    )
-
-
-def _call(engine: DoomEngine, op: str, args: tuple) -> Any:
-    """One operation on a floor's engine; the reply carries the floor's new snapshot."""
-    match op:
-        case "snap":
-            return _snap(engine)
-        case "reset":
-            engine.reset(*args)
-            return _snap(engine)
-        case "resolve":
-            from fom.match import resolve_tick  # the match core imports the planners, which
-            # import the monster table of this package: imported when first needed
-
-            resolution = resolve_tick(engine, *args)
-            return resolution, _snap(engine)
-        case "advance":
-            reports = engine.advance()
-            return reports, _snap(engine)
-        case "move" | "look_at" | "shoot" | "close":
-            return getattr(engine, op)(*args)
-        case "save":
-            return engine.save_state()
-        case "restore":
-            engine.restore_state(*args)
-            return _snap(engine)
-        case _:
-            raise EngineError(f"unknown floor operation {op!r}")
-
-
-def _serve(conn: Connection, spec: dict[str, Any]) -> None:
-    """A floor's worker: host one DoomEngine and answer the composite until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops us (or its pipe closes)
-    engine = None
-    try:
-        engine = DoomEngine(**spec)
-        conn.send(("ok", (engine.level, engine.geometry)))
-        while True:
-            try:
-                _spin(conn)
-                op, args = conn.recv()
-            except EOFError:
-                return
-            if op == "stop":
-                return
-            try:
-                conn.send(("ok", _call(engine, op, args)))
-            except FomError as exc:  # bad input from the caller: the game is fine
-                conn.send(("err", exc))
-    except BaseException as exc:  # the game died: say so, then end (the composite restarts us)
-        with contextlib.suppress(OSError, ValueError):
-            conn.send(("dead", _why(engine, exc)))
-    finally:
-        if engine is not None:
-            engine.shutdown()
-
-
-def _why(engine: DoomEngine | None, exc: BaseException) -> str:
-    """Why a floor lost its game: its watchdog's verdict if it killed a game that hung."""
-    verdict = engine.watchdog.verdict if engine is not None else None
-    return verdict or f"{type(exc).__name__}: {exc}"
-
-
-def _spin(conn: Connection) -> bool:
-    """Whether ``conn`` has something to read within SPIN_S, looking without sleeping."""
-    end = time.perf_counter() + SPIN_S
-    while time.perf_counter() < end:
-        if conn.poll(0):
-            return True
-    return False
-
-
-class _Local:
-    """Floor 0, in this process (no worker, no pipe: a game that hangs rather than dies is
-    stopped by the engine's watchdog, :mod:`.watchdog`)."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        try:
-            self.engine = DoomEngine(**spec)
-        except FomError:
-            raise
-        except Exception as exc:  # vizdoom's own: the game could not start
-            raise ConfigError(
-                f"floor {spec['floor']} could not start its game: {type(exc).__name__}: {exc}"
-            ) from exc
-        self.level, self.geometry = self.engine.level, self.engine.geometry
-        self._reply: tuple[str, Any] | None = None
-
-    def send(self, op: str, args: tuple) -> None:
-        try:
-            self._reply = ("ok", _call(self.engine, op, args))
-        except FomError as exc:
-            self._reply = ("err", exc)
-        except Exception as exc:  # vizdoom's own errors: the game process is gone
-            self._reply = ("dead", _why(self.engine, exc))
-
-    def recv(self) -> tuple[str, Any]:
-        reply, self._reply = self._reply, None
-        return reply if reply is not None else ("dead", "no reply")
-
-    def stop(self) -> None:
-        self.engine.shutdown()
-
-
-class _Remote:
-    """A floor in a worker process of its own."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child, spec), daemon=True,
-                                name=f"fom-doom-floor-{spec['floor']}")  # fmt: skip
-        self.proc.start()
-        child.close()
-        status, value = self.recv()
-        if status != "ok":
-            self.stop()
-            raise ConfigError(f"floor {spec['floor']} could not start its game: {value}")
-        self.level, self.geometry = value
-
-    def send(self, op: str, args: tuple) -> None:
-        with contextlib.suppress(OSError, ValueError):  # if dead, recv says so
-            self.conn.send((op, args))
-
-    def recv(self) -> tuple[str, Any]:
-        try:
-            if not _spin(self.conn) and not self.conn.poll(REPLY_TIMEOUT_S):
-                return ("dead", f"no reply within {REPLY_TIMEOUT_S:g} s")
-            return self.conn.recv()
-        except (EOFError, OSError) as exc:
-            return ("dead", f"the floor's worker went away ({type(exc).__name__})")
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.conn.send(("stop", ()))
-        self.proc.join(timeout=10)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join(timeout=5)
-        self.conn.close()
 
 
 class FloorSet:
@@ -241,8 +64,9 @@ class FloorSet:
         self._seen = [-1] * self.k
         """The highest local id each floor's current game has given out."""
         self._failures: list[FloorFailure] = []
+        self._searching = False
         self._episodes: list[EpisodeEnd] = []
-        self._floors: list[_Local | _Remote] = []
+        self._floors: list[Local | Remote] = []
         try:
             for f in range(self.k):
                 self._floors.append(self._start(f))
@@ -252,16 +76,16 @@ class FloorSet:
         self.level, self.geometry = self._floors[0].level, self._floors[0].geometry
         self.weapons = PATTERNS
         self._tick = 0
-        self._snaps: list[_Snap] = []
+        self._snaps: list[Snap] = []
         self.reset(seed)
 
-    def _start(self, f: int) -> _Local | _Remote:
+    def _start(self, f: int) -> Local | Remote:
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         cpu = cpus[f % len(cpus)] if self.k > 1 and cpus else None  # floors play at once
         spec = {"scenario": self.scenario, "seed": self._seed, "frame_skip": self.frame_skip,
                 "floor": f, "generation": self._restarts[f], "cpu": cpu,
                 "hang_s": self.hang_s}  # fmt: skip
-        return _Local(spec) if f == 0 else _Remote(spec)
+        return Local(spec) if f == 0 else Remote(spec)
 
     def shutdown(self) -> None:
         """Stop every floor's game (and worker); idempotent."""
@@ -271,6 +95,23 @@ class FloorSet:
 
     def __del__(self) -> None:
         self.shutdown()
+
+    @property
+    def watchdog(self) -> Watchdog | None:
+        """Floor 0's (in this process; a worker floor is bounded by its reply's timeout)."""
+        engine = getattr(self._floors[0], "engine", None) if self._floors else None
+        return engine.watchdog if engine is not None else None
+
+    @contextlib.contextmanager
+    def searching(self) -> Iterator[None]:
+        """A search over the games (fmc-engine) runs in here: a floor whose game is lost
+        meanwhile raises GameLost, and is restarted at the next tick, not in the search
+        (whose end, a restore, could not bring back a game that is gone)."""
+        self._searching = True
+        try:
+            yield
+        finally:
+            self._searching = False
 
     # ------------------------------------------------------------------ the floors
 
@@ -284,7 +125,21 @@ class FloorSet:
     def _one(self, f: int, op: str, *args: Any) -> Any:
         floor = self._floors[f]
         floor.send(op, args)
-        return self._check(f, floor.recv())
+        try:
+            return self._check(f, floor.recv())
+        except _FloorDied as dead:
+            return self._died(f, dead.why, restart=False)
+
+    def _died(self, f: int, why: str, *, restart: bool = True) -> tuple[StepReport, ...]:
+        """Floor ``f`` lost its game: restarted now (``restart``, and not in a search), which
+        closes its encounters (their reports); else left for the next tick, and GameLost."""
+        if restart and not self._searching:
+            return self._restart(f, why)
+        floor = self._floors[f]
+        if not isinstance(floor, Lost):
+            self._floors[f] = Lost(why)
+            floor.stop()
+        raise GameLost(f"floor {f} lost its game: {why}")
 
     def _check(self, f: int, reply: tuple[str, Any]) -> Any:
         status, value = reply
@@ -417,7 +272,7 @@ class FloorSet:
             try:
                 local_reports, self._snaps[f] = self._check(f, reply)
             except _FloorDied as dead:
-                reports.extend(self._restart(f, dead.why))
+                reports.extend(self._died(f, dead.why))
                 continue
             reports.extend(replace(r, encounter=self._glob(f, r.encounter))
                            for r in local_reports)  # fmt: skip
@@ -442,7 +297,7 @@ class FloorSet:
             try:
                 resolution, self._snaps[f] = self._check(f, reply)
             except _FloorDied as dead:
-                closed = self._restart(f, dead.why)
+                closed = self._died(f, dead.why)
                 reports.extend(closed)
                 by_id = {r.encounter: r for r in closed}
                 for g in acted[f]:
@@ -474,9 +329,15 @@ class FloorSet:
         """Every floor back to its saved game."""
         if not isinstance(state, _Saved) or state.owner != id(self):
             raise EngineError("not a state saved by this FloorSet")
+        lost = None
         for f in range(self.k):
-            self._one(f, "restore", state.states[f])
+            try:
+                self._one(f, "restore", state.states[f])
+            except GameLost as exc:  # the others are restored all the same
+                lost = lost or exc
         self._tick, self._base, self._snaps = state.tick, list(state.base), list(state.snaps)
+        if lost is not None:
+            raise lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,7 +346,7 @@ class _Saved:
     states: list[object]
     tick: int
     base: list[int]
-    snaps: list[_Snap]
+    snaps: list[Snap]
 
 
 class _FloorDied(Exception):

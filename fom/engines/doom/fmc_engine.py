@@ -12,24 +12,37 @@ what planning over the real game costs (walker-steps per second) and what it buy
 The planner needs the engine: ``fom.app`` calls :meth:`FmcEnginePlanner.bind` with the run's
 engine, and the TIPs plan one after the other between two ticks (the lockstep), while the
 World waits for their actions and does not touch the game.
+
+ViZDoom's ``save`` and ``load`` keep Python's GIL while they wait for the game, so the engine's
+watchdog thread cannot stop one that a hung game holds: each search runs under the watchdog's
+:meth:`~fom.engines.doom.watchdog.Watchdog.bounded`, a timer of its own that kills the game
+after its ``timeout_s`` plus STEP_S per walker-step. A game lost in a search (hung, or dead)
+ends it: the TIP holds its ground and its fire for that decision, and at the next tick the
+floor reports the game (``GameHung``, or how it died) and starts a new one, which closes the
+encounter (:meth:`~fom.engines.doom.floors.FloorSet.searching`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from fom.errors import ConfigError
+from fom.errors import ConfigError, GameLost
 from fom.fmc import FractalMonteCarlo
 from fom.level import CanonicalLevel
 from fom.planners import PlanChoice, PlanProblem
 from fom.planning import decode_action
 from fom.streams import plan_keys
 
-__all__ = ["EngineSimulator", "FmcEnginePlanner"]
+__all__ = ["STEP_S", "EngineSimulator", "FmcEnginePlanner"]
+
+STEP_S = 0.25
+"""A walker-step's allowance in a search's time bound (a load, a decision and a save: about
+6 ms on deadly_corridor here)."""
 
 
 class EngineSimulator:
@@ -113,6 +126,18 @@ class FmcEnginePlanner:
         """Plan over ``engine`` (it must save and restore states)."""
         self.engine = engine
 
+    def _guarded(self) -> contextlib.ExitStack:
+        """One search's time bound and the engine's search mode (see the module docstring),
+        as far as the engine has them."""
+        stack = contextlib.ExitStack()
+        dog = getattr(self.engine, "watchdog", None)
+        if dog is not None:
+            stack.enter_context(dog.bounded(dog.timeout_s + STEP_S * self.walkers * self.horizon))
+        searching = getattr(self.engine, "searching", None)
+        if searching is not None:
+            stack.enter_context(searching())
+        return stack
+
     @property
     def walker_steps_per_s(self) -> float:
         """Walker-steps per second over every plan so far."""
@@ -126,16 +151,23 @@ class FmcEnginePlanner:
         choices = []
         for p in problems:
             t0 = time.perf_counter()
-            sim = EngineSimulator(self.engine, p)
             key = plan_keys(seed, np.array([p.encounter]), np.array([p.tick]))
             rng = np.random.default_rng(np.random.SeedSequence(int(key[0])))
+            sim = None
             try:
-                decision = FractalMonteCarlo(sim, walkers=self.walkers, horizon=self.horizon,
-                                             seed=rng).decide()  # fmt: skip
+                with self._guarded():
+                    sim = EngineSimulator(self.engine, p)
+                    try:
+                        decision = FractalMonteCarlo(sim, walkers=self.walkers,
+                                                     horizon=self.horizon, seed=rng).decide()
+                    finally:
+                        self.engine.restore_state(sim.root)
+            except GameLost:
+                choices.append(PlanChoice(p.self_node, False, (p.self_node,), 0, 0.0))
+                continue
             finally:
-                self.engine.restore_state(sim.root)
-            self.walker_steps += sim.steps
-            self.seconds += time.perf_counter() - t0
+                self.walker_steps += sim.steps if sim is not None else 0
+                self.seconds += time.perf_counter() - t0
             move_to, fire = decode_action(level, p.self_node, int(decision.action), hold=True)
             choices.append(PlanChoice(move_to, fire, (p.self_node, move_to),
                                       int(decision.samples), float(decision.depth)))  # fmt: skip

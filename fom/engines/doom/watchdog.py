@@ -15,8 +15,8 @@ A thread can only watch calls that let go of Python's GIL while they wait: ViZDo
 and no thread of this process runs until they return. So the few calls of that kind that a hung
 game could hold for ever, the closing of a game and the one-off read of its map, run under
 :func:`bounded`, a sleeping shell of its own that kills the game unless the block ends first
-(a process, so it costs a fork: not for the per-decision calls; the ``save`` and ``load`` of the
-fmc-engine planner are watched by the thread, which cannot stop them).
+(a process, so it costs a fork: not for the per-decision calls). The fmc-engine planner, whose
+every walker-step is a load and a save, bounds each whole search so (:meth:`Watchdog.bounded`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ import contextlib
 import math
 import os
 import signal
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from fom.engines.doom.reaper import KILL_IF_STILL, shell
 
-__all__ = ["CLOSE_S", "HANG_S", "Watchdog", "bounded"]
+__all__ = ["CLOSE_S", "HANG_S", "Timer", "Watchdog", "bounded"]
 
 HANG_S = 30.0
 """How long one call into a game may wait for it before the game is killed (floors in a worker
@@ -49,8 +52,8 @@ class Watchdog:
             raise ValueError(f"timeout_s and poll_s must be > 0, got {timeout_s}, {poll_s}")
         self.pid = pid
         self.timeout_s = float(timeout_s)
-        self.verdict: str | None = None
-        """Why the game was killed (``GameHung: ...``); None while it never was."""
+        self._verdict: str | None = None
+        self._timer: Timer | None = None  # of the bounded() block open now
         self._polls = max(1, math.ceil(timeout_s / poll_s))
         self._poll_s = float(poll_s)
         self._calls = 0  # calls entered so far
@@ -82,11 +85,30 @@ class Watchdog:
                 self._kill()
                 return
 
+    @property
+    def verdict(self) -> str | None:
+        """Why the game was killed (``GameHung: ...``); None while it never was."""
+        timer = self._timer
+        if self._verdict is None and timer is not None and timer.went_off():
+            self._verdict = _hung(self.pid, timer.timeout_s)
+        return self._verdict
+
     def _kill(self) -> None:
-        self.verdict = (f"GameHung: the game (pid {self.pid}) did not answer for "
-                        f"{self.timeout_s:g} s; killed it")  # fmt: skip
+        self._verdict = _hung(self.pid, self.timeout_s)
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGKILL)
+
+    @contextlib.contextmanager
+    def bounded(self, timeout_s: float) -> Iterator[None]:
+        """:func:`bounded` for this watchdog's game, for a block of calls that may keep the GIL
+        (save, load): if its timer killed the game, :attr:`verdict` says so, in the block too
+        (where the call that failed asks why)."""
+        with bounded(self.pid, timeout_s) as self._timer:
+            try:
+                yield
+            finally:
+                self.verdict  # noqa: B018 (taken while the timer is known)
+                self._timer = None
 
     def stop(self) -> None:
         """Stop watching (idempotent; bounded: the thread ends within one poll)."""
@@ -95,20 +117,45 @@ class Watchdog:
             self._thread.join(timeout=2 * self._poll_s + 1.0)
 
 
+def _hung(pid: int | None, timeout_s: float) -> str:
+    return f"GameHung: the game (pid {pid}) did not answer for {timeout_s:g} s; killed it"
+
+
+@dataclass(slots=True)
+class Timer:
+    """What :func:`bounded` yields: its timer, to ask whether it went off."""
+
+    timeout_s: float
+    due: float
+    """When it goes off (monotonic seconds)."""
+    proc: subprocess.Popen[bytes] | None = None
+    """The timer's shell (None: the block runs unwatched)."""
+
+    def went_off(self) -> bool:
+        """Whether the timer killed the process it watched (it exits 0 once its kill went
+        through; one that is due may be at it: waited for, a second at most)."""
+        if self.proc is None or time.monotonic() < self.due:
+            return False
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return self.proc.wait(timeout=1.0) == 0
+        return False
+
+
 @contextlib.contextmanager
-def bounded(pid: int | None, timeout_s: float, match: str = "vizdoom") -> Iterator[None]:
+def bounded(pid: int | None, timeout_s: float, match: str = "vizdoom") -> Iterator[Timer]:
     """``with bounded(pid, CLOSE_S): game.close()``: kill process ``pid`` if the block has not
     ended within ``timeout_s``, by a sleeping shell in a session of its own (GIL or not), which
     is stopped on the way out. The shell checks first that ``pid`` is still what it was (its
     command line holds ``match``): if this process died meanwhile, the shell outlives it, and
     the pid may have been reused. Without a pid (not on Linux), the block runs unwatched."""
-    timer = None
+    timer = Timer(timeout_s, time.monotonic() + timeout_s)
     if pid is not None and os.name == "posix":
-        timer = shell(_TIMER, "fom-doom-timer", str(timeout_s), str(pid), match)
+        timer.proc = shell(_TIMER, "fom-doom-timer", str(timeout_s), str(pid), match)
     try:
-        yield
+        yield timer
     finally:
-        if timer is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(timer.pid, signal.SIGKILL)  # the shell and its sleep
-            timer.wait()
+        if timer.proc is not None:
+            if timer.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(timer.proc.pid, signal.SIGKILL)  # the shell and its sleep
+            timer.proc.wait()
