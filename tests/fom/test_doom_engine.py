@@ -368,6 +368,26 @@ def test_fmc_engine_plans_over_the_real_game_and_puts_it_back(corridor: DoomEngi
     assert [x.id for x in after.opponents] == [x.id for x in view.opponents]
 
 
+def test_a_restore_forgets_the_episodes_played_since_the_save() -> None:
+    """A search's walkers that die end episodes in the game; restoring the root forgets them
+    (they once counted as the run's own: 160 episodes in a 40-decision fmc-engine run)."""
+    from fom.engines.doom.floors import FloorSet
+
+    floors = FloorSet("deadly_corridor", 2, floors=1)
+    try:
+        root = floors.save_state()
+        for _ in range(500):  # standing still, the bot is shot dead
+            floors.advance()
+            if floors.observe().self_state.deaths:
+                break
+        assert floors.observe().self_state.deaths == 1
+        floors.restore_state(root)
+        assert floors.take_episodes() == () and floors.observe().self_state.deaths == 0
+        assert floors.tick == 0
+    finally:
+        floors.shutdown()
+
+
 def _scripted(engine: DoomEngine, ticks: int) -> tuple[int, int, int]:
     """Fire at every monster in sight for ``ticks`` decisions: (actions, shots fired, kills)."""
     fired = kills = tried = 0

@@ -323,7 +323,8 @@ class FloorSet:
     def save_state(self) -> object:
         """Every floor's saved game and the composite's own counters."""
         states = [self._one(f, "save") for f in range(self.k)]
-        return _Saved(id(self), states, self._tick, list(self._base), list(self._snaps))
+        return _Saved(id(self), states, self._tick, list(self._base), list(self._snaps),
+                      list(self._seen), list(self._episodes))  # fmt: skip
 
     def restore_state(self, state: object) -> None:
         """Every floor back to its saved game."""
@@ -336,6 +337,7 @@ class FloorSet:
             except GameLost as exc:  # the others are restored all the same
                 lost = lost or exc
         self._tick, self._base, self._snaps = state.tick, list(state.base), list(state.snaps)
+        self._seen, self._episodes = list(state.seen), list(state.episodes)  # (a search's own)
         if lost is not None:
             raise lost
 
@@ -347,6 +349,8 @@ class _Saved:
     tick: int
     base: list[int]
     snaps: list[Snap]
+    seen: list[int]
+    episodes: list[EpisodeEnd]
 
 
 class _FloorDied(Exception):
