@@ -103,6 +103,24 @@ def test_a_short_doom_run_plays_fires_hits_and_reports_kills(tmp_path: Path) -> 
     assert png.read_bytes().startswith(b"\x89PNG")
 
 
+def test_fmc_over_the_real_game_fires_kills_and_counts_only_the_real_episodes(
+    tmp_path: Path,
+) -> None:
+    """``--planner fmc-engine``: its walkers' kills are wins, not deaths (a swarm that took them
+    for deaths fled them, and its bot never fired: 0 kills and 4 deaths in 40 decisions), and
+    the episodes its walkers end in their searches are not the run's (160 in 40 decisions)."""
+    proc, events = _run(tmp_path, "a", "--ticks", "40", "--seed", "1", "--planner",
+                        "fmc-engine", "--walkers", "8", "--horizon", "4")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    shots = [e for e in events if e["type"] == "tip.shot"]
+    assert sum(s["fired"] for s in shots) >= 3 and any(s["hit"] for s in shots)
+    summary = events[-1]["summary"]
+    assert summary["kills"] >= 3
+    episodes = [e for e in events if e["type"] == "world.episode"]
+    assert summary["episodes"] == len(episodes) <= 2
+    assert sum(e["died"] for e in episodes) == summary["deaths"]
+
+
 def test_the_same_seed_gives_the_same_doom_event_stream(tmp_path: Path) -> None:
     args = ("--ticks", "60", "--seed", "4", "--walkers", "8", "--horizon", "3")
     _, first = _run(tmp_path, "a", *args)

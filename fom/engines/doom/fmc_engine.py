@@ -3,11 +3,16 @@
 A walker is a saved game (:meth:`Engine.save_state`); a step restores it, plays one decision of
 the encounter (a move to the walker's node or a neighbour, the aim, fire or hold), advances the
 game and saves it again, so every walker-step costs a load, a decision's tics and a save. The
-reward is damage dealt minus damage taken, in units of 100 health. When the search is done the
-game is restored to the root: the match goes on from where it was (a save reloads the game,
-which plays one tic of nothing: each plan costs the bot one tic standing still, the same tic
-every run, so the run stays deterministic). Far too slow for real time; it is here to measure
-what planning over the real game costs (walker-steps per second) and what it buys.
+reward is the encounter simulator's (:mod:`fom.planning`, the match core's planner): the
+monster's health removed (its kill is worth 1) minus the bot's (its death costs 1), minus
+TICK_COST a decision while the monster is up. A walker whose bot dies is dead (FMC clones over
+it); one whose monster is down, or out of sight for good, keeps what it earned and plays no
+more (its kill once counted as a death: the swarm fled its kills and the bot never fired).
+When the search is done the game is restored to the root: the match goes on from where it was
+(a save reloads the game, which plays one tic of nothing: each plan costs the bot one tic
+standing still, the same tic every run, so the run stays deterministic). Far too slow for real
+time; it is here to measure what planning over the real game costs (walker-steps per second)
+and what it buys.
 
 The planner needs the engine: ``fom.app`` calls :meth:`FmcEnginePlanner.bind` with the run's
 engine, and the TIPs plan one after the other between two ticks (the lockstep), while the
@@ -33,9 +38,10 @@ import numpy as np
 
 from fom.errors import ConfigError, GameLost
 from fom.fmc import FractalMonteCarlo
+from fom.hitmodel import SELF_HEALTH
 from fom.level import CanonicalLevel
 from fom.planners import PlanChoice, PlanProblem
-from fom.planning import decode_action
+from fom.planning import TICK_COST, decode_action
 from fom.streams import plan_keys
 
 __all__ = ["STEP_S", "EngineSimulator", "FmcEnginePlanner"]
@@ -57,13 +63,16 @@ class EngineSimulator:
         self.n_actions = 2 * self.level.neighbors.shape[1]
         self.root = engine.save_state()
         self.steps = 0
+        self.start_hp = max(float(problem.enemy_health), 1.0)
 
     def roots(self, n: int) -> np.ndarray:
-        rows = np.empty((n, 4), dtype=object)
+        """Rows of (saved game, bot's node, bot's health, monster's health, over)."""
+        rows = np.empty((n, 5), dtype=object)
         rows[:, 0] = [self.root] * n
         rows[:, 1] = self.problem.self_node
         rows[:, 2] = self.problem.self_health
         rows[:, 3] = self.problem.enemy_health
+        rows[:, 4] = False
         return rows
 
     def sample_actions(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -75,10 +84,12 @@ class EngineSimulator:
         out = batch.copy()
         reward = np.zeros(len(batch))
         dead = np.zeros(len(batch), dtype=bool)
-        for i, (state, node, health, enemy) in enumerate(batch.tolist()):
+        for i, (state, node, health, enemy, over) in enumerate(batch.tolist()):
+            if over:  # its monster is down (or gone): it holds what it earned
+                continue
             engine.restore_state(state)
             target, fire = decode_action(self.level, int(node), int(actions[i]), hold=True)
-            dealt = taken = 0.0
+            dealt = 0.0
             report = None
             try:
                 engine.move(e, target)
@@ -89,13 +100,16 @@ class EngineSimulator:
                 report = next((r for r in reports if r.encounter == e), None)
             except Exception:  # the encounter ended on this walker's path: a dead walker
                 dead[i] = True
+            taken = 0.0
             if report is not None:
-                taken = report.damage_taken
+                taken = max(health - report.self_health, 0.0)
                 node, health = report.self_node, report.self_health
                 enemy = report.enemy_health
-                dead[i] = report.done
-            reward[i] = (dealt - taken) / 100.0
-            out[i] = (engine.save_state(), node, health, enemy)
+                dead[i] = report.reason in ("died", "closed") or health <= 0
+                over = report.done
+            up = 0.0 if over else 1.0
+            reward[i] = dealt / self.start_hp - taken / SELF_HEALTH - TICK_COST * up
+            out[i] = (engine.save_state(), node, health, enemy, over)
             self.steps += 1
         return out, reward, dead
 
