@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import left
 
 pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
 
@@ -42,21 +43,8 @@ def _is_vizdoom(pid: int) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
-def _left(pids: set[int], grace_s: float = 5.0) -> list[int]:
-    """The processes of ``pids`` still alive after ``grace_s`` (a game closed as its worker
-    ended may take a moment to be gone)."""
-    deadline = time.monotonic() + grace_s
-    while (alive := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return alive
 
 
 def _events(path: Path) -> list[dict]:
@@ -179,7 +167,7 @@ def test_no_vizdoom_process_outlives_an_interrupted_run(
     assert proc.returncode == 128 + sig, err
     assert "interrupted" in out
     assert _events(events)[-1]["type"] == "run.finished"
-    assert not _left(games)
+    assert not left(games)
 
 
 def test_no_vizdoom_process_outlives_a_run_killed_outright(tmp_path: Path) -> None:
@@ -201,7 +189,7 @@ def test_no_vizdoom_process_outlives_a_run_killed_outright(tmp_path: Path) -> No
     finally:
         proc.kill()
         proc.wait()
-    assert not _left(everything, grace_s=15.0)
+    assert not left(everything, grace_s=15.0)
 
 
 def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
@@ -216,7 +204,7 @@ def test_no_vizdoom_process_outlives_a_run_that_raises(tmp_path: Path) -> None:
         run(RunConfig(world="doom:basic", ticks=10, quiet=True), pool_factory=broken_pool)
     assert info.group_contains(RuntimeError, match="walker pool cannot start")
     assert games
-    assert not _left(games)
+    assert not left(games)
 
 
 def test_two_floors_play_in_lockstep_and_the_same_seed_gives_the_same_stream(

@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from fmc_cli import FMC, running, wait_for_a_step
+from processes import gone, left
 
 pytest.importorskip("ale_py")
 
@@ -73,12 +73,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
@@ -94,10 +88,7 @@ def test_ctrl_c_leaves_no_worker_process(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=30)
     assert "Traceback" not in err
     assert "boxing: score" in out  # the interrupted game still reports
-    deadline = time.monotonic() + 5
-    while any(map(_alive, workers)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(map(_alive, workers))
+    assert not left(workers)
 
 
 def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
@@ -111,15 +102,10 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         worker = int(proc.stdout.readline())
-        assert _alive(worker)
+        assert not gone(worker)
         proc.kill()
         proc.wait(10)
-        deadline = time.monotonic() + 10
-        while _alive(worker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(worker):  # a zombie of the killed parent is reaped by init: check its state
-            state = Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            assert state == "Z"
+        assert not left([worker], grace_s=10)  # (a zombie of the killed parent counts)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgpack
 import pytest
+from processes import gone, left
 
 from actors.channels import DriverAlive, WorkerAlive
 from actors.channels.workers import DRIVER_ALIVE, WORKER_ALIVE
@@ -342,13 +343,6 @@ def test_a_worker_whose_driver_vanished_exits_by_itself(nats_server: NatsServer)
             worker.wait(timeout=10)
 
 
-def _gone(pid: int) -> bool:
-    """The process has exited (a zombie whose parent died counts: it runs no more)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return True
-    return any(line.startswith("State:") and "Z" in line for line in status.splitlines())
 
 
 @pytest.mark.slow
@@ -366,16 +360,13 @@ def test_kill_9_of_the_driver_leaves_no_worker_behind(nats_server: NatsServer) -
         driver.kill()
         driver.wait(timeout=10)
         (pid,) = pids.values()
-        deadline = time.monotonic() + 15  # the worker's driver timeout is 5 s
-        while not _gone(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _gone(pid), f"worker {pid} outlived its driver"
+        assert not left([pid], grace_s=15), f"worker {pid} outlived its driver"  # its timeout: 5 s
     finally:
         if driver.poll() is None:
             driver.kill()
             driver.wait(timeout=10)
         for pid in pids.values():
-            if not _gone(pid):
+            if not gone(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
@@ -409,14 +400,11 @@ def test_kill_9_of_a_driver_leaves_neither_its_workers_nor_its_private_server() 
         asyncio.run(_first_tick(url))  # the match runs: the workers are planning
         driver.kill()
         driver.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while not all(_gone(p) for p in children) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert all(_gone(p) for p in children), "a worker or the server outlived its driver"
+        assert not left(children, grace_s=10), "a worker or the server outlived its driver"
     finally:
         if driver.poll() is None:
             driver.kill()
             driver.wait(timeout=10)
         for pid in children:
-            if not _gone(pid):
+            if not gone(pid):
                 os.kill(pid, signal.SIGKILL)

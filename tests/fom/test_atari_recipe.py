@@ -6,22 +6,13 @@ import os
 
 import numpy as np
 import pytest
+from processes import left
 
 pytest.importorskip("ale_py")
 
 from fom.engines.atari import AtariSimulator, walker_outcomes
 from fom.errors import EngineError
 from fom.fmc import Decision, HorizonPlanner, plan_to_horizon
-
-
-def _gone(pid: int | None) -> bool:
-    """Whether process ``pid`` no longer exists (reaped)."""
-    assert pid is not None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def _play(
@@ -121,7 +112,7 @@ def test_worker_processes_stop_on_close_and_on_an_exception() -> None:
     with pytest.raises(RuntimeError, match="boom"), sim:
         plan_to_horizon(sim, 6, 3, 60, rng=0)
         raise RuntimeError("boom")
-    assert all(_gone(pid) for pid in pids)
+    assert not left(pids)
     sim.close()  # idempotent
 
 

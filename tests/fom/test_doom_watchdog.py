@@ -10,9 +10,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from processes import left
 
 from fom.engines.doom.watchdog import Watchdog, bounded
 
@@ -114,7 +114,7 @@ def test_a_game_that_hangs_is_killed_and_its_floor_plays_on(floor: int) -> None:
         floors.advance()
         assert floors.tick == before + 1 and _game_pid(floors, floor) != hung
         assert not floors.take_failures()
-        assert _gone(hung)
+        assert not left([hung])
     finally:
         floors.shutdown()
 
@@ -132,17 +132,6 @@ def _game_pid(floors: object, floor: int) -> int:
     return pid
 
 
-def _gone(pid: int, grace_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
 
 
 _CLOSE_A_STOPPED_GAME = """
@@ -174,7 +163,7 @@ def test_closing_a_game_that_hangs_is_bounded() -> None:
         pytest.fail("closing a stopped game did not end")
     hung, took = done.stdout.split()
     assert float(took) < CLOSE_S + 5
-    assert _gone(int(hung))
+    assert not left([int(hung)])
 
 
 
@@ -230,4 +219,4 @@ def test_a_game_that_hangs_in_an_fmc_engine_search_is_killed_and_its_floor_plays
     assert done.returncode == 0, done.stderr[-2000:]
     hung, took, bound = done.stdout.split()
     assert float(bound) <= float(took) < float(bound) + 5
-    assert _gone(int(hung))
+    assert not left([int(hung)])
