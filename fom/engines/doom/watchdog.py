@@ -88,6 +88,9 @@ class Watchdog:
     @property
     def verdict(self) -> str | None:
         """Why the game was killed (``GameHung: ...``); None while it never was."""
+        return self._judge()
+
+    def _judge(self) -> str | None:
         timer = self._timer
         if self._verdict is None and timer is not None and timer.went_off():
             self._verdict = _hung(self.pid, timer.timeout_s)
@@ -103,11 +106,12 @@ class Watchdog:
         """:func:`bounded` for this watchdog's game, for a block of calls that may keep the GIL
         (save, load): if its timer killed the game, :attr:`verdict` says so, in the block too
         (where the call that failed asks why)."""
-        with bounded(self.pid, timeout_s) as self._timer:
+        with bounded(self.pid, timeout_s) as timer:
+            self._timer = timer
             try:
                 yield
             finally:
-                self.verdict  # noqa: B018 (taken while the timer is known)
+                self._judge()  # while the timer is known
                 self._timer = None
 
     def stop(self) -> None:
