@@ -6,7 +6,7 @@ a tick sends the workers their actions, plays floor 0 meanwhile (each floor reso
 actions with :func:`fom.match.resolve_tick`, the one match core, and advances), and gathers
 the replies in floor order, so the outcome does not depend on which floor answered first.
 Floor f's game plays on the f-th CPU this process may use (:mod:`.affinity`), and both ends of
-a pipe look at it for a moment before they sleep on it (SPIN_S).
+a pipe look at it for a moment before they sleep on it (:data:`.floor.SPIN_S`).
 (Floor 0 at home rather than in a worker of its own: one process and one pipe fewer per tick,
 measured 1.04-1.11x -> 1.13-1.37x for two floors over one, scripts/bench_doom.py.)
 Encounter ids are global: ``(base + local) * K + floor``, so they never clash across floors,

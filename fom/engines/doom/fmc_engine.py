@@ -172,12 +172,13 @@ class FmcEnginePlanner:
                 with self._guarded():
                     sim = EngineSimulator(self.engine, p)
                     try:
-                        decision = FractalMonteCarlo(sim, walkers=self.walkers,
-                                                     horizon=self.horizon, seed=rng).decide()
+                        decision = FractalMonteCarlo(
+                            sim, walkers=self.walkers, horizon=self.horizon, seed=rng
+                        ).decide()
                     finally:
                         self.engine.restore_state(sim.root)
             except GameLost:
-                choices.append(PlanChoice(p.self_node, False, (p.self_node,), 0, 0.0))
+                choices.append(PlanChoice(p.self_node, False, (p.self_node, p.self_node), 0, 0.0))
                 continue
             finally:
                 self.walker_steps += sim.steps if sim is not None else 0
