@@ -54,6 +54,7 @@ __all__ = [
     "EncounterRoot",
     "EncounterSimulator",
     "decode_action",
+    "tick_reward",
 ]
 
 PLANNER_AIM_NOISE = 0.15
@@ -88,6 +89,15 @@ class EncounterRoot:
     flank_bias: float
     """The pattern's cover preference: the graph planner's; in this model's reward only with
     ``flank_penalty``."""
+
+
+def tick_reward(removed: np.ndarray | float, taken: np.ndarray | float, up: np.ndarray | float,
+                tick_cost: float = TICK_COST, enemy_health: float = ENEMY_HEALTH
+                ) -> np.ndarray | float:  # fmt: skip
+    """A tick's reward (scalars or arrays): the enemy's health ``removed`` (a kill of
+    ``enemy_health`` is worth 1) minus the damage ``taken`` (a death costs 1), minus
+    ``tick_cost`` times the chance ``up`` that the enemy is still up."""
+    return removed / enemy_health - taken / SELF_HEALTH - tick_cost * up
 
 
 def decode_action(
@@ -168,7 +178,7 @@ class EncounterSimulator:
         else:
             out, removed, taken, up = self._draw(batch, fire, distance, exposure, rng)
         out[:, _NODE] = target
-        reward = removed / ENEMY_HEALTH - taken / SELF_HEALTH - self.tick_cost * up
+        reward = tick_reward(removed, taken, up, self.tick_cost)
         if self.flank_penalty:
             reward -= batch[:, _BIAS] * exposure
         return out, reward, ~rules.alive(out[:, _HP])

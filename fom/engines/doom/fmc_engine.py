@@ -38,10 +38,9 @@ import numpy as np
 
 from fom.errors import ConfigError, GameLost
 from fom.fmc import FractalMonteCarlo
-from fom.hitmodel import SELF_HEALTH
 from fom.level import CanonicalLevel
 from fom.planners import PlanChoice, PlanProblem
-from fom.planning import TICK_COST, decode_action
+from fom.planning import decode_action, tick_reward
 from fom.streams import plan_keys
 
 __all__ = ["STEP_S", "EngineSimulator", "FmcEnginePlanner"]
@@ -108,7 +107,7 @@ class EngineSimulator:
                 dead[i] = report.reason in ("died", "closed") or health <= 0
                 over = report.done
             up = 0.0 if over else 1.0
-            reward[i] = dealt / self.start_hp - taken / SELF_HEALTH - TICK_COST * up
+            reward[i] = tick_reward(dealt, taken, up, enemy_health=self.start_hp)
             out[i] = (engine.save_state(), node, health, enemy, over)
             self.steps += 1
         return out, reward, dead
