@@ -3,13 +3,14 @@
     python scripts/doom_planners.py [--scenario deadly_corridor] [--ticks 300] [--seeds 4]
 
 ``fmc-engine`` plans over the real game (save and load) with ``--walkers``/``--horizon``; the
-others with the run's defaults. Runs go two at a time (one per core); counts, not timings, are
-what to compare across machines.
+others with the run's defaults. Runs go one per core; counts, not timings, are what to compare
+across machines.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -40,7 +41,7 @@ def main() -> None:
     a = parser.parse_args()
     jobs = [(p, a.scenario, s, a.ticks, a.walkers, a.horizon)
             for p in PLANNERS for s in range(a.seeds)]  # fmt: skip
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(os.cpu_count()) as pool:
         rows = list(pool.map(one, *zip(*jobs, strict=True)))
     print(f"{a.scenario}, {a.ticks} decisions, seeds 0-{a.seeds - 1}")
     print(f"{'planner':<11} {'kills':>6} {'hit rate':>9} {'deaths':>7} {'damage taken':>13} "
