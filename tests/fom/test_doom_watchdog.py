@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from processes import left
 
-from fom.engines.doom.watchdog import Watchdog, bounded
+from fom.engines.doom.watchdog import TIMER_POLL_S, Watchdog, bounded
 
 
 @pytest.fixture
@@ -76,11 +76,35 @@ def test_a_bounded_block_that_ends_in_time_leaves_the_game_and_no_timer(
     assert game.poll() is None and _timers() == 0
 
 
-def _timers() -> int:
-    """The timer shells of bounded() that this process started and that are alive now."""
-    out = subprocess.run(["pgrep", "-fc", "-P", str(os.getpid()), "fom-doom-timer"],
+def test_the_timer_of_a_driver_killed_outright_ends_with_it(game: subprocess.Popen) -> None:
+    """SIGKILL the process in a bounded() block: its timer does not sleep out its bound (it once
+    slept up to 94 s, a search's), nor kill the game (the game's reaper's work), but ends."""
+    if not os.path.isdir("/proc"):
+        pytest.skip("the timer looks at its driver through /proc's pids: Linux")
+    code = ("import sys, time; from fom.engines.doom.watchdog import bounded\n"
+            f"with bounded({game.pid}, 60.0, match='time.sleep'):\n"
+            "    print('in', flush=True); time.sleep(60)\n")  # fmt: skip
+    driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert driver.stdout is not None and driver.stdout.readline() == "in\n"
+        timer = _timers(driver.pid, count=False)
+        assert len(timer) == 1
+        driver.kill()
+        driver.wait(timeout=10)
+        assert left(timer, grace_s=TIMER_POLL_S + 5.0) == []
+        assert game.poll() is None
+    finally:
+        driver.kill()
+        driver.wait(timeout=10)
+
+
+def _timers(parent: int | None = None, *, count: bool = True) -> int | list[int]:
+    """The timer shells of bounded() that ``parent`` (this process) started and that are alive
+    now: how many, or (not ``count``) their pids."""
+    out = subprocess.run(["pgrep", "-f", "-P", str(parent or os.getpid()), "fom-doom-timer"],
                          capture_output=True, text=True, check=False).stdout  # fmt: skip
-    return int(out.strip() or 0)
+    pids = [int(p) for p in out.split()]
+    return len(pids) if count else pids
 
 
 def test_bad_timeouts_are_refused() -> None:

@@ -33,14 +33,26 @@ from dataclasses import dataclass
 
 from fom.engines.doom.reaper import KILL_IF_STILL, shell
 
-__all__ = ["CLOSE_S", "HANG_S", "Timer", "Watchdog", "bounded"]
+__all__ = ["CLOSE_S", "HANG_S", "TIMER_POLL_S", "Timer", "Watchdog", "bounded"]
 
 HANG_S = 30.0
 """How long one call into a game may wait for it before the game is killed (floors in a worker
 wait 60 s for their worker's reply: its watchdog speaks first)."""
 CLOSE_S = 5.0
 """How long closing a game may take before it is killed (a stopped game never answers)."""
-_TIMER = f'sleep "$1"; {KILL_IF_STILL}'
+TIMER_POLL_S = 1
+"""Seconds between a timer's looks at the process that started it: a driver killed outright
+(SIGKILL) leaves its timer to end within this, not at its bound (up to 94 s for a search)."""
+_TIMER = f"""
+left="$1"
+while [ "$left" -gt {TIMER_POLL_S} ]; do
+  kill -0 "$4" 2>/dev/null || exit 3
+  sleep {TIMER_POLL_S}; left=$((left - {TIMER_POLL_S}))
+done
+sleep "$left"; sleep "$5"
+kill -0 "$4" 2>/dev/null || exit 3
+{KILL_IF_STILL}
+"""
 
 
 class Watchdog:
@@ -151,10 +163,14 @@ def bounded(pid: int | None, timeout_s: float, match: str = "vizdoom") -> Iterat
     ended within ``timeout_s``, by a sleeping shell in a session of its own (GIL or not), which
     is stopped on the way out. The shell checks first that ``pid`` is still what it was (its
     command line holds ``match``): if this process died meanwhile, the shell outlives it, and
-    the pid may have been reused. Without a pid (not on Linux), the block runs unwatched."""
+    the pid may have been reused; and the shell ends with this process (within TIMER_POLL_S:
+    a driver killed outright leaves the game to its reaper). Without a pid (not on Linux), the
+    block runs unwatched."""
     timer = Timer(timeout_s, time.monotonic() + timeout_s)
     if pid is not None and os.name == "posix":
-        timer.proc = shell(_TIMER, "fom-doom-timer", str(timeout_s), str(pid), match)
+        whole = math.floor(timeout_s)
+        timer.proc = shell(_TIMER, "fom-doom-timer", str(whole), str(pid), match,
+                           str(os.getpid()), f"{timeout_s - whole:.3f}")  # fmt: skip
     try:
         yield timer
     finally:
