@@ -156,8 +156,6 @@ def _game_pid(floors: object, floor: int) -> int:
     return pid
 
 
-
-
 _CLOSE_A_STOPPED_GAME = """
 import os, signal, time
 from fom.engines.doom import DoomEngine
@@ -188,7 +186,6 @@ def test_closing_a_game_that_hangs_is_bounded() -> None:
     hung, took = done.stdout.split()
     assert float(took) < CLOSE_S + 5
     assert not left([int(hung)])
-
 
 
 _HANG_IN_A_SEARCH = """
