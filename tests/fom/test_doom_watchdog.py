@@ -189,12 +189,13 @@ def test_closing_a_game_that_hangs_is_bounded() -> None:
 
 
 _HANG_IN_A_SEARCH = """
-import os, signal, time
+import os, signal, subprocess, sys, time
 from fom.engines.doom.fmc_engine import STEP_S, FmcEnginePlanner
 from fom.engines.doom.floors import FloorSet
 from fom.planners import PlanProblem
 
-floors = FloorSet("deadly_corridor", 2, floors=1, hang_s=1.0)
+floor = int(sys.argv[1])
+floors = FloorSet("deadly_corridor", 2, floors=floor + 1, hang_s=1.0)
 try:
     planner = FmcEnginePlanner(walkers=2, horizon=2)
     planner.bind(floors)
@@ -203,7 +204,13 @@ try:
     problem = PlanProblem(o.id, floors.tick, o.weapon, me.node, me.health, o.node, o.health,
                           0.0, 0.0)
     planner.plan(floors.level, [problem], seed=5)  # a search that ends well first
-    hung = floors.watchdog.pid
+    if floor == 0:
+        hung = floors.watchdog.pid
+    else:  # the game is its worker's child
+        worker = floors._floors[floor].proc.pid
+        out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(worker)],
+                             capture_output=True, text=True, check=True).stdout
+        (hung,) = [int(p) for p, c in (ln.split() for ln in out.splitlines()) if c == "vizdoom"]
     os.kill(hung, signal.SIGSTOP)
     t0 = time.monotonic()
     (choice,) = planner.plan(floors.level, [problem], seed=5)
@@ -212,29 +219,35 @@ try:
     assert not floors.take_failures()  # not in the search: at the next tick
     reports = floors.advance()
     (lost,) = floors.take_failures()
-    assert (lost.floor, lost.error_type, lost.restarts) == (0, "GameHung", 1), lost
-    assert f"pid {hung}" in lost.error, lost.error
-    assert any(r.encounter == o.id and r.done and r.reason == "closed" for r in reports)
-    assert floors.watchdog.pid != hung
+    assert (lost.floor, lost.error_type, lost.restarts) == (floor, "GameHung", 1), lost
+    if floor == 0:
+        assert f"pid {hung}" in lost.error, lost.error
+        assert any(r.encounter == o.id and r.done and r.reason == "closed" for r in reports)
+        assert floors.watchdog.pid != hung
     floors.advance()
     assert not floors.take_failures()
 finally:
     floors.shutdown()
-print(hung, took, 1.0 + 4 * STEP_S)
+# the bound: the search's timer (floor 0's game), or the floor's hang_s on a worker's reply
+print(hung, took, 1.0 + 4 * STEP_S if floor == 0 else 1.0)
 """
 
 
-def test_a_game_that_hangs_in_an_fmc_engine_search_is_killed_and_its_floor_plays_on() -> None:
+@pytest.mark.parametrize("floor", [0, 1], ids=["in-process", "in-a-worker"])
+def test_a_game_that_hangs_in_an_fmc_engine_search_is_killed_and_its_floor_plays_on(
+    floor: int,
+) -> None:
     """ViZDoom's save and load keep the GIL, so the watchdog's thread cannot stop them: the
-    search's own timer kills the game, the TIP holds for that decision, and the next tick
-    reports GameHung and restarts the floor, which closes the encounter. In a process of its
-    own, so that a regression (a search held for ever) fails here."""
+    search's own timer kills floor 0's game, a worker's floor is given up after its hang_s (its
+    worker killed, once after 60 s); the TIP holds for that decision, and the next tick reports
+    GameHung and restarts the floor, which closes the encounter. In a process of its own, so
+    that a regression (a search held for ever) fails here."""
     pytest.importorskip("vizdoom", reason="the doom worlds need the vizdoom package")
     if not os.path.isdir("/proc"):
         pytest.skip("the game's pid is known on Linux only")
     try:
-        done = subprocess.run([sys.executable, "-c", _HANG_IN_A_SEARCH], capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", _HANG_IN_A_SEARCH, str(floor)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.fail("a search over a stopped game did not end")
     assert done.returncode == 0, done.stderr[-2000:]

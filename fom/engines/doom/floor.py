@@ -17,11 +17,15 @@ from fom.engines.doom.engine import DoomEngine, EpisodeEnd
 from fom.errors import ConfigError, EngineError, FomError
 from fom.state import SelfState
 
-__all__ = ["REPLY_TIMEOUT_S", "SPIN_S", "Local", "Lost", "Remote", "Snap", "snap"]
+__all__ = ["HELD_OPS", "REPLY_TIMEOUT_S", "SPIN_S", "Local", "Lost", "Remote", "Snap", "snap"]
 
 REPLY_TIMEOUT_S = 60.0
 """Longest wait for a floor's reply before it counts as dead (a game that hangs in it is killed
 by the worker's watchdog first, after HANG_S, so its reply says why)."""
+HELD_OPS = frozenset({"save", "restore"})
+"""A worker's operations whose game calls keep its GIL (ViZDoom's save and load), so that its
+watchdog cannot stop a game that hangs in them: the driver waits for their reply only the
+floor's ``hang_s``, then kills the worker (whose reaper ends the game)."""
 SPIN_S = 0.002
 """How long the driver waits for a floor's reply, and a floor's worker for its next operation,
 looking at the pipe without sleeping before they block on it. Each side answers within a tick
@@ -160,6 +164,9 @@ class Remote:
     """A floor in a worker process of its own."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
+        self.floor, self.hang_s = int(spec["floor"]), float(spec["hang_s"])
+        self._op = ""  # the operation last sent
+        self._hung = False
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child, spec), daemon=True,
@@ -173,24 +180,37 @@ class Remote:
         self.level, self.geometry = value
 
     def send(self, op: str, args: tuple) -> None:
+        self._op = op
         with contextlib.suppress(OSError, ValueError):  # if dead, recv says so
             self.conn.send((op, args))
 
     def recv(self) -> tuple[str, Any]:
+        held = self._op in HELD_OPS
+        wait = self.hang_s if held else REPLY_TIMEOUT_S
         try:
-            if not spin(self.conn) and not self.conn.poll(REPLY_TIMEOUT_S):
-                return ("dead", f"no reply within {REPLY_TIMEOUT_S:g} s")
+            if not spin(self.conn) and not self.conn.poll(wait):
+                self._hung = True
+                if held:
+                    return ("dead", f"GameHung: floor {self.floor}'s game did not answer a "
+                                    f"{self._op} for {wait:g} s; killed its worker")  # fmt: skip
+                return ("dead", f"no reply within {wait:g} s")
             return self.conn.recv()
         except (EOFError, OSError) as exc:
             return ("dead", f"the floor's worker went away ({type(exc).__name__})")
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.conn.send(("stop", ()))
-        self.proc.join(timeout=10)
+        """Stop the worker: told to, or killed at once if it did not answer."""
+        if not self._hung:
+            with contextlib.suppress(OSError, ValueError):
+                self.conn.send(("stop", ()))
+            self.proc.join(timeout=10)
         if self.proc.is_alive():
             self.proc.kill()
-            self.proc.join(timeout=5)
+            # (not join(): its game, a child that may be stopped, holds the worker's sentinel
+            # open, and is only reaped once the worker is: is_alive() reaps it)
+            deadline = time.monotonic() + 5
+            while self.proc.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.01)
         self.conn.close()
 
 

@@ -98,7 +98,8 @@ class FloorSet:
 
     @property
     def watchdog(self) -> Watchdog | None:
-        """Floor 0's (in this process; a worker floor is bounded by its reply's timeout)."""
+        """Floor 0's (in this process; a worker's floor is given up when it does not answer a
+        save or load within ``hang_s``: :data:`~fom.engines.doom.floor.HELD_OPS`)."""
         engine = getattr(self._floors[0], "engine", None) if self._floors else None
         return engine.watchdog if engine is not None else None
 

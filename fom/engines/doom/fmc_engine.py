@@ -21,10 +21,10 @@ World waits for their actions and does not touch the game.
 ViZDoom's ``save`` and ``load`` keep Python's GIL while they wait for the game, so the engine's
 watchdog thread cannot stop one that a hung game holds: each search runs under the watchdog's
 :meth:`~fom.engines.doom.watchdog.Watchdog.bounded`, a timer of its own that kills the game
-after its ``timeout_s`` plus STEP_S per walker-step. A game lost in a search (hung, or dead)
-ends it: the TIP holds its ground and its fire for that decision, and at the next tick the
-floor reports the game (``GameHung``, or how it died) and starts a new one, which closes the
-encounter (:meth:`~fom.engines.doom.floors.FloorSet.searching`).
+after its ``timeout_s`` plus STEP_S per walker-step (a worker's floor is given up sooner, when
+one save or load of it takes ``hang_s``). A game lost in a search (hung, or dead) ends it: the
+TIP holds its ground and its fire for that decision, and at the next tick the floor reports
+the game (``GameHung``, or how it died) and starts a new one, which closes the encounter (:meth:`~fom.engines.doom.floors.FloorSet.searching`).
 """
 
 from __future__ import annotations
