@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fom.engines.base import Engine, ShotOutcome, StepReport
+from fom.engines.base import Engine, ShotOutcome, StepReport, take_shot
 from fom.errors import EngineError, InvalidDelta
 from fom.events.records import PatternMerged, PatternRejected, TipFinished, TipShot, TipStarted
 from fom.knowledge import KnowledgeSnapshot
@@ -243,6 +243,7 @@ class Encounter:
             aim_offset=float(decision.aim_offset),
             flank_bias=float(decision.flank_bias),
             lead_gain=float(decision.lead_gain),
+            rest=bool(decision.rest),
         )
 
     def act(self, choice: PlanChoice) -> Act:
@@ -354,7 +355,6 @@ def act_each(
     engine's ``shoot_rested`` where it has one (Doom's: a gun that strays when held). (An
     engine's ``act_all`` does the same at once.)"""
     shots: dict[int, ShotOutcome | EngineError] = {}
-    rested = getattr(engine, "shoot_rested", None)  # a body whose gun strays when held (Doom)
     for act in acts:
         e = act.encounter
         try:
@@ -366,10 +366,11 @@ def act_each(
             if not (act.fire and e in holders):
                 shots[e] = ShotOutcome(e, False, False, 0.0, 0.0, 0.0)
             else:
-                shots[e] = rested(e) if act.rest and rested is not None else engine.shoot(e)
+                shots[e] = take_shot(engine, e, act.rest)
         except EngineError as exc:
             shots[e] = exc
     return shots
+
 
 
 def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResolution:

@@ -54,6 +54,9 @@ class PlanProblem:
     aim_offset: float
     flank_bias: float
     lead_gain: float = 0.0
+    rest: bool = False
+    """Whether the TIP rests the trigger after each press (a planner that fires in the game
+    fires so: :func:`fom.engines.base.take_shot`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ __all__ = [
     "StepReport",
     "WorldView",
     "finite_number",
+    "take_shot",
 ]
 
 END_REASONS: tuple[str, ...] = ("killed", "died", "timeout", "closed")
@@ -123,3 +124,10 @@ def finite_number(name: str, value: object) -> float:
     if not math.isfinite(number):
         raise EngineError(f"{name} must be finite, got {value!r}")
     return number
+
+
+def take_shot(engine: Engine, encounter: int, rest: bool) -> ShotOutcome:
+    """Shoot at ``encounter``; with ``rest``, letting the trigger go after the press through
+    the engine's ``shoot_rested`` where it has one (Doom's: a gun that strays when held)."""
+    rested = getattr(engine, "shoot_rested", None) if rest else None
+    return rested(encounter) if rested is not None else engine.shoot(encounter)

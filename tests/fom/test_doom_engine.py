@@ -368,6 +368,44 @@ def test_fmc_engine_plans_over_the_real_game_and_puts_it_back(corridor: DoomEngi
     assert [x.id for x in after.opponents] == [x.id for x in view.opponents]
 
 
+@pytest.mark.parametrize("rest", [False, True], ids=["held", "rested"])
+def test_fmc_engine_walkers_fire_as_their_tip_does(corridor: DoomEngine, rest: bool) -> None:
+    """A pattern that rests the trigger has its TIP's shots rested: its walkers' shots too
+    (they once always held it, so the search valued shots its TIP never takes)."""
+    from fom.engines.doom.fmc_engine import EngineSimulator
+    from fom.planners import PlanProblem
+
+    calls: list[str] = []
+
+    class Spy:
+        def __init__(self, engine: DoomEngine) -> None:
+            self.engine = engine
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.engine, name)
+
+        def shoot(self, e: int) -> object:
+            calls.append("held")
+            return self.engine.shoot(e)
+
+        def shoot_rested(self, e: int) -> object:
+            calls.append("rested")
+            return self.engine.shoot_rested(e)
+
+    corridor.reset(2)
+    o = corridor.observe().opponents[0]
+    me = corridor.projection(o.id)
+    problem = PlanProblem(o.id, corridor.tick, o.weapon, me.node, me.health, o.node, o.health,
+                          0.0, 0.0, rest=rest)  # fmt: skip
+    sim = EngineSimulator(Spy(corridor), problem)
+    try:
+        every = np.arange(sim.n_actions)  # each move, held and fired
+        sim.step(sim.roots(len(every)), every, np.random.default_rng(0))
+    finally:
+        corridor.restore_state(sim.root)
+    assert calls and set(calls) == {"rested" if rest else "held"}
+
+
 def test_a_restore_forgets_the_episodes_played_since_the_save() -> None:
     """A search's walkers that die end episodes in the game; restoring the root forgets them
     (they once counted as the run's own: 160 episodes in a 40-decision fmc-engine run)."""

@@ -24,7 +24,8 @@ watchdog thread cannot stop one that a hung game holds: each search runs under t
 after its ``timeout_s`` plus STEP_S per walker-step (a worker's floor is given up sooner, when
 one save or load of it takes ``hang_s``). A game lost in a search (hung, or dead) ends it: the
 TIP holds its ground and its fire for that decision, and at the next tick the floor reports
-the game (``GameHung``, or how it died) and starts a new one, which closes the encounter (:meth:`~fom.engines.doom.floors.FloorSet.searching`).
+the game (``GameHung``, or how it died) and starts a new one, which closes the encounter
+(:meth:`~fom.engines.doom.floors.FloorSet.searching`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from fom.engines.base import take_shot
 from fom.errors import ConfigError, GameLost
 from fom.fmc import FractalMonteCarlo
 from fom.level import CanonicalLevel
@@ -94,7 +96,7 @@ class EngineSimulator:
                 engine.move(e, target)
                 engine.look_at(e, self.problem.aim_offset, self.problem.lead_gain)
                 if fire:
-                    dealt = engine.shoot(e).damage
+                    dealt = take_shot(engine, e, self.problem.rest).damage
                 reports = engine.advance()
                 report = next((r for r in reports if r.encounter == e), None)
             except Exception:  # the encounter ended on this walker's path: a dead walker
