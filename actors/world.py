@@ -145,9 +145,7 @@ class WorldActor(Actor):
                 for act in acts:
                     await self._on_act(batch, act)
             case Observe(unengaged=unengaged):
-                view = self._view(unengaged)
-                projections = tuple(self.engine.projection(o.id) for o in view.opponents)
-                self.reply(envelope, Sighting(view, projections))
+                self.reply(envelope, self._sighting(unengaged))
             case TickReady(tick=tick, engage=engage) if tick == self.tick:
                 self._engaged.update(engage)
                 self._ready = True
@@ -196,6 +194,11 @@ class WorldActor(Actor):
         if self._seen is None:
             self._seen = self.engine.observe()
         return self._seen
+
+    def _sighting(self, unengaged: bool) -> Sighting:
+        """What the bot sees now, and its projection on each opponent's floor."""
+        view = self._view(unengaged)
+        return Sighting(view, tuple(self.engine.projection(o.id) for o in view.opponents))
 
     def _view(self, unengaged: bool) -> WorldView:
         view = self._observe()
@@ -313,7 +316,7 @@ class WorldActor(Actor):
         if self.finished:
             return  # halted (an interrupted run): start no new tick
         self._ready = False
-        await self.publish("world.tick", WorldTick(self.tick, self._ended))
+        await self.publish("world.tick", WorldTick(self.tick, self._ended, self._sighting(True)))
         if math.isfinite(self.stall_s):
             loop = asyncio.get_running_loop()
             self._watchdog = loop.call_later(self.stall_s, self._stalled, self.tick)

@@ -166,7 +166,7 @@ def _spawn_agent(
         host=HOST_NAME if host is not None else None,
     )
     rt.spawn(core, name="core")
-    rt.spawn(Perception(config.request_timeout), name="perception")
+    rt.spawn(Perception(), name="perception")
     if host is not None:
         rt.spawn(host, name=HOST_NAME)
     elif planner.pooled:

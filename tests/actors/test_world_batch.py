@@ -104,3 +104,33 @@ async def test_a_batch_waiting_for_its_tick_fails_once_when_the_world_stops() ->
         await rt.stop("world")
         assert await rt.settle()
         assert isinstance(ask.exception(), ActorStopped)
+
+
+async def test_the_clock_carries_what_observe_answers() -> None:
+    """Perception reads the bot's sighting from ``world.tick`` instead of asking for it: each
+    tick's sighting is the one ``world.observe`` answers (without the opponents already being
+    fought), opponents and projections alike."""
+    async with Runtime(Bus()) as rt:
+        clock = rt.bus.subscribe("world.tick")
+        rt.spawn(WorldActor(EnhancedDummyGame(3, concurrency=6), 6, 3), name="world")
+        encode = rt.bus.codec.encode_message  # (arrays compared by their bytes)
+        engaged: dict[int, int] = {}  # encounter -> its node
+        filtered = 0
+        for _ in range(5):
+            now = (await clock.get()).message
+            asked = await rt.bus.request("world.observe", Observe(now.tick, True), timeout=10.0)
+            assert encode(now.sighting) == encode(asked)
+            every = await rt.bus.request("world.observe", Observe(now.tick, False), timeout=10.0)
+            filtered += len(every.view.opponents) - len(asked.view.opponents)
+            seen = zip(asked.view.opponents, asked.projections, strict=True)
+            new = {o.id: p.node for o, p in seen}
+            engaged.update(new)
+            await rt.bus.publish("world.ready", TickReady(now.tick, tuple(sorted(new))))
+            acts = [Act(e, now.tick, node, 0.0, False) for e, node in engaged.items()]
+            results = await asyncio.gather(
+                *(rt.bus.request("world.act", a, timeout=10.0) for a in acts)
+            )  # (the World answers once every engaged encounter has acted)
+            for r in results:
+                if r.report.done:
+                    del engaged[r.report.encounter]
+        assert filtered > 0  # (some sightings left out an opponent being fought)
