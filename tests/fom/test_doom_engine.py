@@ -368,42 +368,42 @@ def test_fmc_engine_plans_over_the_real_game_and_puts_it_back(corridor: DoomEngi
     assert [x.id for x in after.opponents] == [x.id for x in view.opponents]
 
 
+@pytest.mark.parametrize("floors", [1, 2], ids=["one-floor", "two-floors"])
 @pytest.mark.parametrize("rest", [False, True], ids=["held", "rested"])
-def test_fmc_engine_walkers_fire_as_their_tip_does(corridor: DoomEngine, rest: bool) -> None:
-    """A pattern that rests the trigger has its TIP's shots rested: its walkers' shots too
-    (they once always held it, so the search valued shots its TIP never takes)."""
+def test_fmc_engine_walkers_fire_as_their_tip_does(rest: bool, floors: int) -> None:
+    """A pattern that rests the trigger has its TIP's shots rested: its walkers' shots too,
+    through the FloorSet a run plans over (they once always held it, so the search valued
+    shots its TIP never takes)."""
+    from fom.engines.base import ShotOutcome
+    from fom.engines.doom.floors import FloorSet
     from fom.engines.doom.fmc_engine import EngineSimulator
     from fom.planners import PlanProblem
 
-    calls: list[str] = []
+    shots: list[tuple[str, object]] = []  # each shot the floors played: (operation, outcome)
 
-    class Spy:
-        def __init__(self, engine: DoomEngine) -> None:
-            self.engine = engine
+    class Spy(FloorSet):
+        def _one(self, f: int, op: str, *args: object) -> object:
+            answer = super()._one(f, op, *args)
+            if op.startswith("shoot"):
+                shots.append((op, answer))
+            return answer
 
-        def __getattr__(self, name: str) -> object:
-            return getattr(self.engine, name)
-
-        def shoot(self, e: int) -> object:
-            calls.append("held")
-            return self.engine.shoot(e)
-
-        def shoot_rested(self, e: int) -> object:
-            calls.append("rested")
-            return self.engine.shoot_rested(e)
-
-    corridor.reset(2)
-    o = corridor.observe().opponents[0]
-    me = corridor.projection(o.id)
-    problem = PlanProblem(o.id, corridor.tick, o.weapon, me.node, me.health, o.node, o.health,
-                          0.0, 0.0, rest=rest)  # fmt: skip
-    sim = EngineSimulator(Spy(corridor), problem)
+    game = Spy("deadly_corridor", 2, floors=floors)
     try:
-        every = np.arange(sim.n_actions)  # each move, held and fired
-        sim.step(sim.roots(len(every)), every, np.random.default_rng(0))
+        o = game.observe().opponents[0]
+        me = game.projection(o.id)
+        problem = PlanProblem(o.id, game.tick, o.weapon, me.node, me.health, o.node, o.health,
+                              0.0, 0.0, rest=rest)  # fmt: skip
+        sim = EngineSimulator(game, problem)
+        try:
+            every = np.arange(sim.n_actions)  # each move, held and fired
+            sim.step(sim.roots(len(every)), every, np.random.default_rng(0))
+        finally:
+            game.restore_state(sim.root)
     finally:
-        corridor.restore_state(sim.root)
-    assert calls and set(calls) == {"rested" if rest else "held"}
+        game.shutdown()
+    assert shots and {op for op, _ in shots} == {"shoot_rested" if rest else "shoot"}
+    assert all(isinstance(outcome, ShotOutcome) for _, outcome in shots)
 
 
 def test_a_restore_forgets_the_episodes_played_since_the_save() -> None:

@@ -75,7 +75,7 @@ def _call(engine: DoomEngine, op: str, args: tuple) -> Any:
         case "advance":
             reports = engine.advance()
             return reports, snap(engine)
-        case "move" | "look_at" | "shoot" | "close":
+        case "move" | "look_at" | "shoot" | "shoot_rested" | "close":
             return getattr(engine, op)(*args)
         case "save":
             return engine.save_state()

@@ -261,6 +261,11 @@ class FloorSet:
         f, local = self._where(encounter)
         return replace(self._one(f, "shoot", local), encounter=encounter)
 
+    def shoot_rested(self, encounter: int) -> ShotOutcome:
+        """:meth:`DoomEngine.shoot_rested`, forwarded as :meth:`shoot` is."""
+        f, local = self._where(encounter)
+        return replace(self._one(f, "shoot_rested", local), encounter=encounter)
+
     def close(self, encounter: int) -> None:
         """Forwarded to the encounter's floor."""
         f, local = self._where(encounter)
