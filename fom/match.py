@@ -61,7 +61,6 @@ TIP_STREAM = 1
 """First spawn-key word of every encounter's random stream: SeedSequence(seed, (1, id))."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class Act:
     """One tick's action of an encounter: one step, an aim correction, fire or hold."""
@@ -370,7 +369,6 @@ def act_each(
         except EngineError as exc:
             shots[e] = exc
     return shots
-
 
 
 def resolve_tick(engine: Engine, tick: int, acts: Iterable[Act]) -> TickResolution:

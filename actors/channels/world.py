@@ -123,4 +123,3 @@ class ActBatchResult:
     failed: tuple[int, ...] = ()
     errors: tuple[str, ...] = ()
     blocks: tuple[bytes, ...] = ()
-

@@ -134,3 +134,27 @@ async def test_the_clock_carries_what_observe_answers() -> None:
                 if r.report.done:
                     del engaged[r.report.encounter]
         assert filtered > 0  # (some sightings left out an opponent being fought)
+
+
+async def test_perception_reads_the_clock_and_asks_the_world_nothing() -> None:
+    """Perception's percept comes from the clock's sighting: no ``world.observe`` request goes
+    out on any tick (it used to ask every tick: two messages more), and the percept is what
+    the World pushed."""
+    from actors.channels import Percept
+    from actors.perception import Perception
+
+    async with Runtime(Bus()) as rt:
+        asked = rt.bus.subscribe("world.observe")  # (a witness: sees every request)
+        clock = rt.bus.subscribe("world.tick")
+        percepts = rt.bus.subscribe("percept")
+        rt.spawn(WorldActor(EnhancedDummyGame(3, concurrency=6), 5, 3), name="world")
+        rt.spawn(Perception(), name="perception")
+        for _ in range(4):
+            pushed = (await clock.get()).message
+            percept = (await percepts.get()).message
+            assert isinstance(percept, Percept) and percept.tick == pushed.tick
+            assert [o.id for o in percept.opponents] == [
+                o.id for o in pushed.sighting.view.opponents
+            ]
+            await rt.bus.publish("world.ready", TickReady(percept.tick, ()))
+        assert asked.get_nowait() is None

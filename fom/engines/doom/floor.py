@@ -5,6 +5,7 @@ its own, behind the same ``send(op, args)`` / ``recv()`` pair, whose reply is ``
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing as mp
 import signal
 import time
@@ -17,15 +18,28 @@ from fom.engines.doom.engine import DoomEngine, EpisodeEnd
 from fom.errors import ConfigError, EngineError, FomError
 from fom.state import SelfState
 
-__all__ = ["HELD_OPS", "REPLY_TIMEOUT_S", "SPIN_S", "Local", "Lost", "Remote", "Snap", "snap"]
+__all__ = [
+    "HELD_OPS",
+    "REPLY_TIMEOUT_S",
+    "SPIN_S",
+    "WAKE_S",
+    "Local",
+    "Lost",
+    "Remote",
+    "Snap",
+    "snap",
+]
 
 REPLY_TIMEOUT_S = 60.0
 """Longest wait for a floor's reply before it counts as dead (a game that hangs in it is killed
-by the worker's watchdog first, after HANG_S, so its reply says why)."""
+by the worker's watchdog first, after HANG_S, so its reply says why), but for HELD_OPS."""
 HELD_OPS = frozenset({"save", "restore"})
 """A worker's operations whose game calls keep its GIL (ViZDoom's save and load), so that its
 watchdog cannot stop a game that hangs in them: the driver waits for their reply only the
 floor's ``hang_s``, then kills the worker (whose reaper ends the game)."""
+WAKE_S = 0.5
+"""The driver counts its waits for a reply in wake-ups this far apart, as the watchdog does, so
+that a run suspended as a whole (Ctrl-Z) does not count its pause against its floors."""
 SPIN_S = 0.002
 """How long the driver waits for a floor's reply, and a floor's worker for its next operation,
 looking at the pipe without sleeping before they block on it. Each side answers within a tick
@@ -188,7 +202,7 @@ class Remote:
         held = self._op in HELD_OPS
         wait = self.hang_s if held else REPLY_TIMEOUT_S
         try:
-            if not spin(self.conn) and not self.conn.poll(wait):
+            if not spin(self.conn) and not self._poll(wait):
                 self._hung = True
                 if held:
                     return ("dead", f"GameHung: floor {self.floor}'s game did not answer a "
@@ -197,6 +211,10 @@ class Remote:
             return self.conn.recv()
         except (EOFError, OSError) as exc:
             return ("dead", f"the floor's worker went away ({type(exc).__name__})")
+
+    def _poll(self, seconds: float) -> bool:
+        """Whether a reply comes within ``seconds``, counted in wake-ups (WAKE_S)."""
+        return any(self.conn.poll(WAKE_S) for _ in range(max(1, math.ceil(seconds / WAKE_S))))
 
     def stop(self) -> None:
         """Stop the worker: told to, or killed at once if it did not answer."""

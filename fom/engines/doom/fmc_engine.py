@@ -21,10 +21,10 @@ World waits for their actions and does not touch the game.
 ViZDoom's ``save`` and ``load`` keep Python's GIL while they wait for the game, so the engine's
 watchdog thread cannot stop one that a hung game holds: each search runs under the watchdog's
 :meth:`~fom.engines.doom.watchdog.Watchdog.bounded`, a timer of its own that kills the game
-after its ``timeout_s`` plus STEP_S per walker-step (a worker's floor is given up sooner, when
-one save or load of it takes ``hang_s``). A game lost in a search (hung, or dead) ends it: the
-TIP holds its ground and its fire for that decision, and at the next tick the floor reports
-the game (``GameHung``, or how it died) and starts a new one, which closes the encounter
+after :meth:`FmcEnginePlanner.bound_s` (a worker's floor is given up sooner, when one save or
+load of it takes ``hang_s``). A game lost in a search (hung, or dead) ends it: the TIP holds
+its ground and its fire for that decision, and at the next tick the floor reports the game
+(``GameHung``, or how it died) and starts a new one, which closes the encounter
 (:meth:`~fom.engines.doom.floors.FloorSet.searching`).
 """
 
@@ -147,11 +147,16 @@ class FmcEnginePlanner:
         stack = contextlib.ExitStack()
         dog = getattr(self.engine, "watchdog", None)
         if dog is not None:
-            stack.enter_context(dog.bounded(dog.timeout_s + STEP_S * self.walkers * self.horizon))
+            stack.enter_context(dog.bounded(self.bound_s(dog)))
         searching = getattr(self.engine, "searching", None)
         if searching is not None:
             stack.enter_context(searching())
         return stack
+
+    def bound_s(self, dog: Any) -> float:
+        """A search's time bound: the game watchdog's (a worker floor's watchdog speaks within
+        its ``timeout_s`` plus ``poll_s``) plus STEP_S per walker-step."""
+        return dog.timeout_s + dog.poll_s + STEP_S * self.walkers * self.horizon
 
     @property
     def walker_steps_per_s(self) -> float:

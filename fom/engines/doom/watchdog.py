@@ -37,20 +37,20 @@ __all__ = ["CLOSE_S", "HANG_S", "TIMER_POLL_S", "Timer", "Watchdog", "bounded"]
 
 HANG_S = 30.0
 """How long one call into a game may wait for it before the game is killed (floors in a worker
-wait 60 s for their worker's reply: its watchdog speaks first)."""
+wait 60 s for their worker's reply, so its watchdog speaks first; but for a save or a load,
+which keep the worker's GIL, the driver waits this long and then kills the worker)."""
 CLOSE_S = 5.0
 """How long closing a game may take before it is killed (a stopped game never answers)."""
 TIMER_POLL_S = 1
-"""Seconds between a timer's looks at the process that started it: a driver killed outright
-(SIGKILL) leaves its timer to end within this, not at its bound (up to 94 s for a search)."""
+"""Whole seconds between a timer's looks at the process that started it. A driver killed
+outright (SIGKILL) leaves the game it was waiting for to nobody: within this, its timer kills
+the game and ends, rather than sleeping out its bound (up to 94 s for a search) first."""
 _TIMER = f"""
 left="$1"
-while [ "$left" -gt {TIMER_POLL_S} ]; do
-  kill -0 "$4" 2>/dev/null || exit 3
+while [ "$left" -gt {TIMER_POLL_S} ] && kill -0 "$4" 2>/dev/null; do
   sleep {TIMER_POLL_S}; left=$((left - {TIMER_POLL_S}))
 done
-sleep "$left"; sleep "$5"
-kill -0 "$4" 2>/dev/null || exit 3
+if kill -0 "$4" 2>/dev/null; then sleep "$left"; sleep "$5"; fi
 {KILL_IF_STILL}
 """
 
@@ -67,7 +67,7 @@ class Watchdog:
         self._verdict: str | None = None
         self._timer: Timer | None = None  # of the bounded() block open now
         self._polls = max(1, math.ceil(timeout_s / poll_s))
-        self._poll_s = float(poll_s)
+        self.poll_s = float(poll_s)
         self._calls = 0  # calls entered so far
         self._open = 0  # calls open now (nested ones count once each)
         self._stop = threading.Event()
@@ -87,7 +87,7 @@ class Watchdog:
 
     def _watch(self) -> None:
         seen, polls = -1, 0
-        while not self._stop.wait(self._poll_s):
+        while not self._stop.wait(self.poll_s):
             calls = self._calls
             if not self._open or calls != seen:
                 seen, polls = calls, 0
@@ -130,7 +130,7 @@ class Watchdog:
         """Stop watching (idempotent; bounded: the thread ends within one poll)."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2 * self._poll_s + 1.0)
+            self._thread.join(timeout=2 * self.poll_s + 1.0)
 
 
 def _hung(pid: int | None, timeout_s: float) -> str:
@@ -163,9 +163,9 @@ def bounded(pid: int | None, timeout_s: float, match: str = "vizdoom") -> Iterat
     ended within ``timeout_s``, by a sleeping shell in a session of its own (GIL or not), which
     is stopped on the way out. The shell checks first that ``pid`` is still what it was (its
     command line holds ``match``): if this process died meanwhile, the shell outlives it, and
-    the pid may have been reused; and the shell ends with this process (within TIMER_POLL_S:
-    a driver killed outright leaves the game to its reaper). Without a pid (not on Linux), the
-    block runs unwatched."""
+    the pid may have been reused; and if this process dies in the block, the shell kills the
+    game at once (within TIMER_POLL_S: the reaper may already have been stopped, to close the
+    game) and ends. Without a pid (not on Linux), the block runs unwatched."""
     timer = Timer(timeout_s, time.monotonic() + timeout_s)
     if pid is not None and os.name == "posix":
         whole = math.floor(timeout_s)
