@@ -19,6 +19,10 @@ Keys:
 - ``fmc_engine_walker_steps_per_s``: FMC over the real game (save, load, a decision's tics per
   walker-step), the ``fmc-engine`` planner.
 
+Each rate is measured ``--rounds`` times (default 3), the rounds one after the other, and every
+key is the median over rounds; a ratio is taken within each round (a rate over the baseline
+measured beside it) and ``<key>_range`` gives its lowest and highest round.
+
 Timings depend on the machine's load: run it on an idle machine for figures to quote.
 """
 
@@ -28,6 +32,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -131,24 +136,16 @@ def fmc_engine_rate(scenario: str, walkers: int, horizon: int, plans: int, seed:
         engine.shutdown()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default="deadly_corridor")
-    parser.add_argument("--ticks", type=int, default=1500, help="decisions per measured run")
-    parser.add_argument("--frame-skip", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plans", type=int, default=3, help="fmc-engine plans to time")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
+def measure_round(args: argparse.Namespace) -> dict[str, float]:
+    """Every rate once, and the ratios within this round: the machine's pace drifts between
+    rounds (the bare loop by up to 18% between series here), so a ratio pairs a rate with the
+    baseline measured beside it, and the medians of the rounds are reported."""
     bare = bare_loop(args.scenario, args.ticks, args.frame_skip, args.seed)
     bare_shared = bare_loop(args.scenario, args.ticks, args.frame_skip, args.seed, True)
     alone = engine_rate(args.scenario, args.ticks, args.frame_skip, args.seed)
     one = fom_rate(args.scenario, args.ticks, 1, args.frame_skip, args.seed)
     two = fom_rate(args.scenario, args.ticks, 2, args.frame_skip, args.seed)
-    fmc = fmc_engine_rate(args.scenario, 8, 4, args.plans, args.seed)
-    out = {
-        "scenario": args.scenario,
-        "frame_skip": args.frame_skip,
+    return {
         "bare_decisions_per_s": bare,
         "fom_decisions_per_s": one,
         "engine_ratio": one / bare,
@@ -158,8 +155,31 @@ def main() -> None:
         "engine_only_ratio": alone / bare,
         "fom_two_floors_decisions_per_s": two,
         "floors_speedup": two / one,
-        "fmc_engine_walker_steps_per_s": fmc,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="deadly_corridor")
+    parser.add_argument("--ticks", type=int, default=1500, help="decisions per measured run")
+    parser.add_argument("--frame-skip", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plans", type=int, default=3, help="fmc-engine plans to time")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every rate (medians)")
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    rounds = [measure_round(args) for _ in range(args.rounds)]
+    fmc = fmc_engine_rate(args.scenario, 8, 4, args.plans, args.seed)
+    out: dict[str, object] = {"scenario": args.scenario, "frame_skip": args.frame_skip,
+                              "rounds": args.rounds}  # fmt: skip
+    for key in rounds[0]:
+        values = [r[key] for r in rounds]
+        out[key] = statistics.median(values)
+        if key.endswith(("ratio", "speedup", "bare")) and args.rounds > 1:
+            out[f"{key}_range"] = [min(values), max(values)]
+    out["fmc_engine_walker_steps_per_s"] = fmc
     if args.json:
         print(json.dumps(out))
         return
