@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,3 +35,16 @@ def left(pids: Iterable[int], grace_s: float = 5.0) -> list[int]:
     while (running := [pid for pid in pids if not gone(pid)]) and time.monotonic() < deadline:
         time.sleep(0.05)
     return running
+
+
+def game_pid(floors: object, floor: int) -> int:
+    """The pid of a floor's game: floor 0's engine is in this process, the others' games are
+    the children of their workers."""
+    if floor == 0:
+        return floors._floors[0].engine.watchdog.pid  # type: ignore[attr-defined]
+    worker = floors._floors[floor].proc.pid  # type: ignore[attr-defined]
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(worker)], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    (pid,) = [int(p) for p, comm in (line.split() for line in out.splitlines())
+              if comm == "vizdoom"]  # fmt: skip
+    return pid

@@ -10,11 +10,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from processes import left
+from processes import game_pid, left
 
 from fom.engines.doom.watchdog import TIMER_POLL_S, Watchdog, bounded
+
+TESTS = str(Path(__file__).resolve().parents[1])
+"""The tests' directory, for a child process to import their helpers (processes.py)."""
 
 
 @pytest.fixture
@@ -132,7 +136,7 @@ def test_a_game_that_hangs_is_killed_and_its_floor_plays_on(floor: int) -> None:
     try:
         for _ in range(5):
             floors.advance()
-        hung = _game_pid(floors, floor)
+        hung = game_pid(floors, floor)
         os.kill(hung, signal.SIGSTOP)
         t0 = time.monotonic()
         floors.advance()
@@ -142,24 +146,11 @@ def test_a_game_that_hangs_is_killed_and_its_floor_plays_on(floor: int) -> None:
         assert f"pid {hung}" in lost.error
         before = floors.tick
         floors.advance()
-        assert floors.tick == before + 1 and _game_pid(floors, floor) != hung
+        assert floors.tick == before + 1 and game_pid(floors, floor) != hung
         assert not floors.take_failures()
         assert not left([hung])
     finally:
         floors.shutdown()
-
-
-def _game_pid(floors: object, floor: int) -> int:
-    """The pid of a floor's game: floor 0's engine is in this process, the others' games are
-    the children of their workers."""
-    if floor == 0:
-        return floors._floors[0].engine.watchdog.pid  # type: ignore[attr-defined]
-    worker = floors._floors[floor].proc.pid  # type: ignore[attr-defined]
-    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(worker)], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
-    (pid,) = [int(p) for p, comm in (line.split() for line in out.splitlines())
-              if comm == "vizdoom"]  # fmt: skip
-    return pid
 
 
 _CLOSE_A_STOPPED_GAME = """
@@ -195,7 +186,8 @@ def test_closing_a_game_that_hangs_is_bounded() -> None:
 
 
 _HANG_IN_A_SEARCH = """
-import os, signal, subprocess, sys, time
+import os, signal, sys, time
+from processes import game_pid
 from fom.engines.doom.fmc_engine import FmcEnginePlanner
 from fom.engines.doom.floors import FloorSet
 from fom.planners import PlanProblem
@@ -211,13 +203,7 @@ try:
     problem = PlanProblem(o.id, floors.tick, o.weapon, me.node, me.health, o.node, o.health,
                           0.0, 0.0)
     planner.plan(floors.level, [problem], seed=5)  # a search that ends well first
-    if floor == 0:
-        hung = floors.watchdog.pid
-    else:  # the game is its worker's child
-        worker = floors._floors[floor].proc.pid
-        out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(worker)],
-                             capture_output=True, text=True, check=True).stdout
-        (hung,) = [int(p) for p, c in (ln.split() for ln in out.splitlines()) if c == "vizdoom"]
+    hung = game_pid(floors, floor)
     os.kill(hung, signal.SIGSTOP)
     t0 = time.monotonic()
     (choice,) = planner.plan(floors.level, [problem], seed=5)
@@ -254,7 +240,9 @@ def test_a_game_that_hangs_in_an_fmc_engine_search_is_killed_and_its_floor_plays
         pytest.skip("the game's pid is known on Linux only")
     try:
         done = subprocess.run([sys.executable, "-c", _HANG_IN_A_SEARCH, str(floor)],
-                              capture_output=True, text=True, timeout=50)  # fmt: skip
+                              capture_output=True, text=True, timeout=50,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                  [TESTS, os.environ.get("PYTHONPATH", "")])})  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.fail("a search over a stopped game did not end")
     assert done.returncode == 0, done.stderr[-2000:]
